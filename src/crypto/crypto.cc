@@ -1,0 +1,281 @@
+#include "crypto/crypto.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+
+#include <cstring>
+#include <new>
+
+#include "crypto/internal/ossl_ptr.h"
+
+namespace scytale::crypto {
+
+namespace internal {
+std::string DrainErrors() {
+  std::string out;
+  unsigned long code = 0;
+  while ((code = ERR_get_error()) != 0) {
+    char buf[256];
+    ERR_error_string_n(code, buf, sizeof(buf));
+    if (!out.empty()) {
+      out += "; ";
+    }
+    out += buf;
+  }
+  return out.empty() ? "unknown OpenSSL error" : out;
+}
+}  // namespace internal
+
+using internal::DrainErrors;
+using internal::OsslPtr;
+
+namespace {
+bool g_locked_memory = false;
+
+Error OsslError(std::string_view what) {
+  return MakeError(ErrorCode::kInternal, std::string(what) + ": " + DrainErrors());
+}
+}  // namespace
+
+bool InitLockedMemory(size_t bytes) {
+  if (CRYPTO_secure_malloc_initialized()) {
+    g_locked_memory = true;
+    return true;
+  }
+  // min allocation 16 bytes; `bytes` must be a power of two.
+  g_locked_memory = CRYPTO_secure_malloc_init(bytes, 16) == 1;
+  return g_locked_memory;
+}
+
+SecretBytes::SecretBytes(size_t size, Memory memory) : size_(size), memory_(memory) {
+  if (memory_ == Memory::kLocked && !g_locked_memory) {
+    memory_ = Memory::kOrdinary;
+  }
+  if (size_ == 0) {
+    return;
+  }
+  void* p = memory_ == Memory::kLocked ? OPENSSL_secure_zalloc(size_) : OPENSSL_zalloc(size_);
+  if (p == nullptr) {
+    throw std::bad_alloc();
+  }
+  data_ = static_cast<uint8_t*>(p);
+}
+
+SecretBytes::SecretBytes(std::span<const uint8_t> data, Memory memory)
+    : SecretBytes(data.size(), memory) {
+  if (!data.empty()) {
+    std::memcpy(data_, data.data(), data.size());
+  }
+}
+
+SecretBytes::~SecretBytes() { Release(); }
+
+void SecretBytes::Release() {
+  if (data_ == nullptr) {
+    return;
+  }
+  if (memory_ == Memory::kLocked) {
+    OPENSSL_secure_clear_free(data_, size_);
+  } else {
+    OPENSSL_clear_free(data_, size_);
+  }
+  data_ = nullptr;
+  size_ = 0;
+}
+
+SecretBytes::SecretBytes(SecretBytes&& other) noexcept
+    : data_(other.data_), size_(other.size_), memory_(other.memory_) {
+  other.data_ = nullptr;
+  other.size_ = 0;
+}
+
+SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
+  if (this != &other) {
+    Release();
+    data_ = other.data_;
+    size_ = other.size_;
+    memory_ = other.memory_;
+    other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
+
+SecretBytes SecretBytes::Clone() const { return SecretBytes({data_, size_}, memory_); }
+
+bool operator==(const SecretBytes& a, const SecretBytes& b) {
+  return ConstantTimeEquals({a.data_, a.size_}, {b.data_, b.size_});
+}
+
+bool ConstantTimeEquals(std::span<const uint8_t> a, std::span<const uint8_t> b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  if (a.empty()) {
+    return true;
+  }
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+Result<SecretBytes> RandomSecret(size_t size) {
+  SecretBytes out(size);
+  if (size > 0 &&
+      RAND_priv_bytes(out.MutableReveal(KeyAccess::Grant()).data(), static_cast<int>(size)) != 1) {
+    return OsslError("RAND_priv_bytes");
+  }
+  return out;
+}
+
+Result<Bytes> RandomBytes(size_t size) {
+  Bytes out(size);
+  if (size > 0 && RAND_bytes(out.data(), static_cast<int>(size)) != 1) {
+    return OsslError("RAND_bytes");
+  }
+  return out;
+}
+
+std::array<uint8_t, 32> Sha256(std::span<const uint8_t> data) {
+  std::array<uint8_t, 32> out{};
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("EVP_Digest(SHA-256) failed: " + DrainErrors());
+  }
+  return out;
+}
+
+std::array<uint8_t, 32> HmacSha256(std::span<const uint8_t> key, std::span<const uint8_t> data) {
+  std::array<uint8_t, 32> out{};
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(),
+           out.data(), &len) == nullptr) {
+    throw std::runtime_error("HMAC-SHA256 failed: " + DrainErrors());
+  }
+  return out;
+}
+
+namespace {
+const EVP_CIPHER* Aes256Gcm() {
+  // Fetched once: implicit fetching by EVP_aes_256_gcm() costs a lookup per call in OpenSSL 3.
+  static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  return cipher;
+}
+}  // namespace
+
+Result<Bytes> AesGcmSeal(const SecretBytes& key, std::span<const uint8_t> iv,
+                         std::span<const uint8_t> plaintext, std::span<const uint8_t> aad) {
+  if (key.size() != 32 || iv.size() != kAesGcmIvSize) {
+    return MakeError(ErrorCode::kInternal, "AES-256-GCM needs a 32-byte key and a 12-byte IV");
+  }
+  OsslPtr<EVP_CIPHER_CTX> ctx(EVP_CIPHER_CTX_new());
+  if (!ctx || EVP_EncryptInit_ex2(ctx.get(), Aes256Gcm(), key.Reveal(KeyAccess::Grant()).data(),
+                                  iv.data(), nullptr) != 1) {
+    return OsslError("AES-GCM init");
+  }
+  int len = 0;
+  if (!aad.empty() &&
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
+    return OsslError("AES-GCM aad");
+  }
+  Bytes out(plaintext.size() + kAesGcmTagSize);
+  if (!plaintext.empty() && EVP_EncryptUpdate(ctx.get(), out.data(), &len, plaintext.data(),
+                                              static_cast<int>(plaintext.size())) != 1) {
+    return OsslError("AES-GCM encrypt");
+  }
+  if (EVP_EncryptFinal_ex(ctx.get(), out.data() + plaintext.size(), &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kAesGcmTagSize,
+                          out.data() + plaintext.size()) != 1) {
+    return OsslError("AES-GCM final");
+  }
+  return out;
+}
+
+Result<SecretBytes> AesGcmOpen(const SecretBytes& key, std::span<const uint8_t> iv,
+                               std::span<const uint8_t> ciphertext_and_tag,
+                               std::span<const uint8_t> aad) {
+  if (key.size() != 32 || iv.size() != kAesGcmIvSize) {
+    return MakeError(ErrorCode::kInternal, "AES-256-GCM needs a 32-byte key and a 12-byte IV");
+  }
+  if (ciphertext_and_tag.size() < kAesGcmTagSize) {
+    return MakeError(ErrorCode::kInvalidCiphertext, "ciphertext shorter than its tag");
+  }
+  size_t ct_len = ciphertext_and_tag.size() - kAesGcmTagSize;
+  OsslPtr<EVP_CIPHER_CTX> ctx(EVP_CIPHER_CTX_new());
+  if (!ctx || EVP_DecryptInit_ex2(ctx.get(), Aes256Gcm(), key.Reveal(KeyAccess::Grant()).data(),
+                                  iv.data(), nullptr) != 1) {
+    return OsslError("AES-GCM init");
+  }
+  int len = 0;
+  if (!aad.empty() &&
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
+    return OsslError("AES-GCM aad");
+  }
+  SecretBytes out(ct_len);
+  uint8_t* out_data = out.MutableReveal(KeyAccess::Grant()).data();
+  if (ct_len > 0 && EVP_DecryptUpdate(ctx.get(), out_data, &len, ciphertext_and_tag.data(),
+                                      static_cast<int>(ct_len)) != 1) {
+    return OsslError("AES-GCM decrypt");
+  }
+  // OpenSSL takes a non-const tag pointer but does not write through it.
+  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kAesGcmTagSize,
+                          const_cast<uint8_t*>(ciphertext_and_tag.data() + ct_len)) != 1) {
+    return OsslError("AES-GCM tag");
+  }
+  if (EVP_DecryptFinal_ex(ctx.get(), out_data + ct_len, &len) != 1) {
+    ERR_clear_error();
+    return MakeError(ErrorCode::kInvalidCiphertext, "authentication tag mismatch");
+  }  // `out` is wiped by its destructor on the failure path above.
+  return out;
+}
+
+Result<SecretBytes> HkdfSha256(const SecretBytes& ikm, std::span<const uint8_t> salt,
+                               std::span<const uint8_t> info, size_t out_len) {
+  OsslPtr<EVP_KDF> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
+  OsslPtr<EVP_KDF_CTX> ctx(kdf ? EVP_KDF_CTX_new(kdf.get()) : nullptr);
+  if (!ctx) {
+    return OsslError("HKDF fetch");
+  }
+  auto key = ikm.Reveal(KeyAccess::Grant());
+  // An empty salt or info is left out: RFC 5869 treats an absent salt as zeros, which is what
+  // OpenSSL does, and OpenSSL rejects zero-length octet-string params with a null pointer.
+  OSSL_PARAM params[5];
+  size_t n = 0;
+  params[n++] =
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>("SHA256"), 0);
+  params[n++] = OSSL_PARAM_construct_octet_string(
+      OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(key.data()), key.size());
+  if (!salt.empty()) {
+    params[n++] = OSSL_PARAM_construct_octet_string(
+        OSSL_KDF_PARAM_SALT, const_cast<uint8_t*>(salt.data()), salt.size());
+  }
+  if (!info.empty()) {
+    params[n++] = OSSL_PARAM_construct_octet_string(
+        OSSL_KDF_PARAM_INFO, const_cast<uint8_t*>(info.data()), info.size());
+  }
+  params[n] = OSSL_PARAM_construct_end();
+  SecretBytes out(out_len);
+  if (EVP_KDF_derive(ctx.get(), out.MutableReveal(KeyAccess::Grant()).data(), out_len, params) !=
+      1) {
+    return OsslError("HKDF derive");
+  }
+  return out;
+}
+
+Result<SecretBytes> Scrypt(std::string_view passphrase, std::span<const uint8_t> salt,
+                           const ScryptParams& params, size_t out_len) {
+  SecretBytes out(out_len);
+  // maxmem: 128 * r * N * p plus slack.
+  uint64_t maxmem = 128 * params.r * params.n * params.p + (1 << 20);
+  if (EVP_PBE_scrypt(passphrase.data(), passphrase.size(), salt.data(), salt.size(), params.n,
+                     params.r, params.p, maxmem, out.MutableReveal(KeyAccess::Grant()).data(),
+                     out_len) != 1) {
+    return OsslError("scrypt");
+  }
+  return out;
+}
+
+}  // namespace scytale::crypto
