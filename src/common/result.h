@@ -38,6 +38,7 @@ enum class ErrorCode {
   kInternal,            // a bug or an environment failure (KMSInternalException)
   kDependencyTimeout,   // the store or keystore did not answer in time
   kKeyUnavailable,
+  kCustomKeyStoreNotFound,
 };
 
 struct Error {

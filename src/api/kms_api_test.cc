@@ -1,0 +1,95 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "api/api.h"
+
+namespace scytale::api {
+namespace {
+
+using json = nlohmann::json;
+
+class KmsApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("scy-api-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store_ = storage::OpenSqliteStore(dir_ / "db").value();
+    keystore::SoftOptions o;
+    o.path = dir_ / "root.key";
+    root_ = keystore::OpenSoftKeystore(o).value();
+    service_ = kms::KeyService::Create(store_.get(), root_.get(), SystemClock());
+    api_ = KmsApi::Create(service_.get()).value();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  JsonResponse Call(std::string_view op, std::string_view body) {
+    return api_->Handle(ctx_, "TrentService." + std::string(op), body);
+  }
+  static std::string TypeOf(const JsonResponse& r) {
+    return json::parse(r.body).at("__type").get<std::string>();
+  }
+
+  kms::CallContext ctx_{"111122223333", "us-west-2", "arn:aws:iam::111122223333:root", "r"};
+  std::filesystem::path dir_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<keystore::RootKeystore> root_;
+  std::unique_ptr<kms::KeyService> service_;
+  std::unique_ptr<KmsApi> api_;
+};
+
+TEST_F(KmsApiTest, CreateThenDescribeRoundTripsThroughJson) {
+  auto created = Call("CreateKey", R"({"Description":"d","Tags":[{"TagKey":"a","TagValue":"b"}]})");
+  ASSERT_EQ(created.status, 200) << created.body;
+  json meta = json::parse(created.body)["KeyMetadata"];
+  EXPECT_EQ(meta["Description"], "d");
+  EXPECT_EQ(meta["KeySpec"], "SYMMETRIC_DEFAULT");
+  EXPECT_EQ(meta["CustomerMasterKeySpec"], "SYMMETRIC_DEFAULT");
+  EXPECT_TRUE(meta["CreationDate"].is_number());
+  EXPECT_EQ(meta["Arn"].get<std::string>().rfind("arn:aws:kms:us-west-2:111122223333:key/", 0),
+            0u);
+  auto described = Call("DescribeKey", json{{"KeyId", meta["Arn"]}}.dump());
+  ASSERT_EQ(described.status, 200);
+  EXPECT_EQ(json::parse(described.body)["KeyMetadata"]["KeyId"], meta["KeyId"]);
+}
+
+TEST_F(KmsApiTest, EmptyBodyIsAnEmptyInput) {
+  auto r = Call("ListKeys", "");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["Truncated"], false);
+}
+
+TEST_F(KmsApiTest, BadInputGetsAwsErrors) {
+  EXPECT_EQ(TypeOf(Call("NoSuchOperation", "{}")), "UnknownOperationException");
+  EXPECT_EQ(TypeOf(api_->Handle(ctx_, "Other.CreateKey", "{}")), "UnknownOperationException");
+  EXPECT_EQ(TypeOf(Call("ListKeys", "{not json")), "SerializationException");
+  EXPECT_EQ(TypeOf(Call("ListKeys", R"({"Limit":"5"})")), "SerializationException");
+  auto v = Call("DescribeKey", R"({"KeyId":""})");
+  EXPECT_EQ(v.status, 400);
+  EXPECT_EQ(TypeOf(v), "ValidationException");
+  EXPECT_EQ(json::parse(v.body)["message"],
+            "1 validation error detected: Value '' at 'keyId' failed to satisfy constraint: "
+            "Member must have length greater than or equal to 1");
+  EXPECT_EQ(TypeOf(Call("DescribeKey", R"({"KeyId":"nope"})")), "NotFoundException");
+}
+
+TEST_F(KmsApiTest, OperationsNotBuiltYetAnswerUnsupported) {
+  auto r = Call("ConnectCustomKeyStore", R"({"CustomKeyStoreId":"cks-1234567890abcdef0"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(TypeOf(r), "UnsupportedOperationException");
+}
+
+TEST_F(KmsApiTest, InternalErrorsHideTheirDetail) {
+  auto r = ErrorResponse(MakeError(ErrorCode::kInternal, "sqlite: disk I/O error at /secret"));
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body.find("/secret"), std::string::npos);
+  EXPECT_NE(r.body.find("KMSInternalException"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace scytale::api

@@ -1,0 +1,266 @@
+// The `scytale` executable: `serve` and `version`.
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "api/api.h"
+#include "auth/auth.h"
+#include "iam/iam.h"
+#include "keystore/keystore.h"
+#include "kms/kms.h"
+#include "server/server.h"
+#include "storage/storage.h"
+
+#ifndef SCYTALE_VERSION
+#define SCYTALE_VERSION "0.0.0"
+#endif
+
+namespace scytale::cli {
+namespace {
+
+struct ServeFlags {
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "./data";
+  std::string account_id = "111122223333";
+  std::string regions;
+  int threads = 0;
+  size_t max_body_bytes = 1024 * 1024;
+  size_t max_header_bytes = 16 * 1024;
+  int header_timeout_seconds = 10;
+  int idle_timeout_seconds = 60;
+  int drain_timeout_seconds = 15;
+};
+
+int Fail(const std::string& message) {
+  std::cerr << "scytale: " << message << std::endl;
+  return 1;
+}
+
+bool SplitHostPort(const std::string& listen, std::string* host, uint16_t* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen.size()) {
+    return false;
+  }
+  *host = listen.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  try {
+    int p = std::stoi(listen.substr(colon + 1));
+    if (p < 0 || p > 65535) {
+      return false;
+    }
+    *port = static_cast<uint16_t>(p);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return true;
+}
+
+// Writes the generated root credentials once, 0600, in the shared-credentials-file format so
+// that AWS_SHARED_CREDENTIALS_FILE can point at it.
+Status WriteCredentialsFile(const std::filesystem::path& path, const iam::RootCredentials& c) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return MakeError(ErrorCode::kInternal, "cannot write " + path.string());
+  }
+  ::fchmod(fd, 0600);
+  std::string text = "[default]\naws_access_key_id = " + c.access_key_id +
+                     "\naws_secret_access_key = " +
+                     std::string(AsString(c.secret_access_key.Reveal(crypto::KeyAccess::Grant()))) +
+                     "\n";
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ok = ::fsync(fd) == 0 && ok;
+  ::close(fd);
+  OPENSSL_cleanse(text.data(), text.size());
+  return ok ? Ok() : Status(MakeError(ErrorCode::kInternal, "cannot write " + path.string()));
+}
+
+std::optional<std::string> Env(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') {
+    return std::nullopt;
+  }
+  return std::string(v);
+}
+
+int Serve(const ServeFlags& flags) {
+  // Secrets must not reach a core dump; a debugger cannot attach either.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (!crypto::InitLockedMemory(1 << 16)) {
+    std::cerr << "scytale: warning: cannot lock memory for the root key (RLIMIT_MEMLOCK); "
+                 "it stays in ordinary memory"
+              << std::endl;
+  }
+  if (!std::regex_match(flags.account_id, std::regex("[0-9]{12}"))) {
+    return Fail("--account-id must be 12 digits");
+  }
+  server::ServerOptions options;
+  if (!SplitHostPort(flags.listen, &options.host, &options.port)) {
+    return Fail("--listen must be HOST:PORT, e.g. 127.0.0.1:8080");
+  }
+  options.threads = flags.threads > 0 ? flags.threads
+                                      : static_cast<int>(std::max(1u,
+                                                                  std::thread::hardware_concurrency()));
+  options.max_body_bytes = flags.max_body_bytes;
+  options.max_header_bytes = flags.max_header_bytes;
+  options.read_timeout = std::chrono::seconds(flags.header_timeout_seconds);
+  options.idle_timeout = std::chrono::seconds(flags.idle_timeout_seconds);
+  options.drain_timeout = std::chrono::seconds(flags.drain_timeout_seconds);
+
+  std::filesystem::path dir = flags.data_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return Fail("cannot create --data-dir " + dir.string() + ": " + ec.message());
+  }
+  ::chmod(dir.c_str(), 0700);
+
+  keystore::SoftOptions soft;
+  soft.path = dir / "root.key";
+  soft.passphrase = Env("SCYTALE_ROOT_PASSPHRASE");
+  auto root = keystore::OpenSoftKeystore(soft);
+  if (!root) {
+    return Fail(root.error().message);
+  }
+  auto store = storage::OpenSqliteStore(dir / "scytale.db");
+  if (!store) {
+    return Fail(store.error().message);
+  }
+  auto clock = SystemClock();
+  iam::Identities identities(store->get(), root->get(), clock);
+
+  std::optional<iam::RootCredentials> given;
+  auto env_id = Env("SCYTALE_ADMIN_ACCESS_KEY_ID");
+  auto env_secret = Env("SCYTALE_ADMIN_SECRET_ACCESS_KEY");
+  if (env_id.has_value() != env_secret.has_value()) {
+    return Fail("set both SCYTALE_ADMIN_ACCESS_KEY_ID and SCYTALE_ADMIN_SECRET_ACCESS_KEY, or "
+                "neither");
+  }
+  if (env_id) {
+    given = iam::RootCredentials{*env_id, crypto::SecretBytes(AsBytes(*env_secret)), false};
+  }
+  auto creds = identities.BootstrapAccount(flags.account_id, std::move(given));
+  if (!creds) {
+    return Fail(creds.error().message);
+  }
+  std::filesystem::path creds_file = dir / "admin-credentials";
+  if (creds->generated) {
+    if (Status s = WriteCredentialsFile(creds_file, *creds); !s) {
+      return Fail(s.error().message);
+    }
+    std::cout << "admin credentials written to " << creds_file.string() << std::endl;
+  } else if (!env_id && std::filesystem::exists(creds_file)) {
+    std::cout << "admin credentials in " << creds_file.string() << std::endl;
+  }
+
+  std::set<std::string> served_regions;
+  std::stringstream regions(flags.regions);
+  for (std::string r; std::getline(regions, r, ',');) {
+    if (!r.empty()) {
+      served_regions.insert(r);
+    }
+  }
+  static const std::regex kRegionName("[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+");
+  auth::RegionPolicy region_policy = [served_regions](std::string_view region) {
+    if (!served_regions.empty()) {
+      return served_regions.contains(std::string(region));
+    }
+    return std::regex_match(region.begin(), region.end(), kRegionName);
+  };
+  auth::CredentialLookup lookup =
+      [&identities](std::string_view access_key_id) -> Result<auth::Credential> {
+    SCY_ASSIGN_OR_RETURN(iam::AccessKey key,
+                         identities.LookupAccessKey(std::string(access_key_id)));
+    return auth::Credential{key.access_key_id, key.account_id, key.principal_arn,
+                            std::move(key.secret_access_key), key.session_token};
+  };
+  auto verifier = auth::SigV4Verifier::Create(lookup, region_policy, clock, {"kms"});
+
+  auto key_service = kms::KeyService::Create(store->get(), root->get(), clock);
+  auto kms_api = api::KmsApi::Create(key_service.get());
+  if (!kms_api) {
+    return Fail(kms_api.error().message);
+  }
+  server::App app(verifier.get(), kms_api->get());
+  auto http = server::HttpServer::Create(
+      options, [&app](const server::HttpRequest& r, const std::string& id) {
+        return app.Handle(r, id);
+      });
+  if (!http) {
+    return Fail(http.error().message);
+  }
+
+  // Signals are handled on a thread of their own, so that Stop() runs as ordinary code.
+  boost::asio::io_context signal_ioc;
+  boost::asio::signal_set signals(signal_ioc, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& wait_ec, int signo) {
+    if (!wait_ec) {
+      std::cout << "received signal " << signo << ", draining" << std::endl;
+      (*http)->Stop();
+    }
+  });
+  std::thread signal_thread([&] { signal_ioc.run(); });
+
+  std::cout << "keystore " << (*root)->Describe() << ", store " << (dir / "scytale.db").string()
+            << ", account " << flags.account_id << std::endl;
+  std::cout << "listening on " << options.host << ":" << (*http)->port() << std::endl;
+  (*http)->Run();
+  signal_ioc.stop();
+  signal_thread.join();
+  std::cout << "stopped" << std::endl;
+  return 0;
+}
+
+}  // namespace
+}  // namespace scytale::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"Scytale: a self-hosted key management service that speaks the AWS KMS API"};
+  app.require_subcommand(1);
+  scytale::cli::ServeFlags flags;
+  auto* serve = app.add_subcommand("serve", "serve the KMS API");
+  serve->add_option("--listen", flags.listen, "HOST:PORT to listen on (port 0 picks one)")
+      ->capture_default_str();
+  serve->add_option("--data-dir", flags.data_dir, "directory for the database and root key")
+      ->capture_default_str();
+  serve->add_option("--account-id", flags.account_id, "the default account")
+      ->capture_default_str();
+  serve->add_option("--regions", flags.regions,
+                    "comma-separated regions to serve (default: any valid region name)");
+  serve->add_option("--threads", flags.threads, "worker threads (default: one per core)");
+  serve->add_option("--max-body-bytes", flags.max_body_bytes, "largest request body")
+      ->capture_default_str();
+  serve->add_option("--max-header-bytes", flags.max_header_bytes, "largest request header")
+      ->capture_default_str();
+  serve->add_option("--header-timeout-seconds", flags.header_timeout_seconds,
+                    "time for a whole request to arrive once it has started")
+      ->capture_default_str();
+  serve->add_option("--idle-timeout-seconds", flags.idle_timeout_seconds,
+                    "time a keep-alive connection may wait for its next request")
+      ->capture_default_str();
+  serve->add_option("--drain-timeout-seconds", flags.drain_timeout_seconds,
+                    "time in-flight requests get on SIGTERM")
+      ->capture_default_str();
+  auto* version = app.add_subcommand("version", "print the version");
+  CLI11_PARSE(app, argc, argv);
+  if (version->parsed()) {
+    std::cout << "scytale " << SCYTALE_VERSION << std::endl;
+    return 0;
+  }
+  std::cout.setf(std::ios::unitbuf);  // lines reach a pipe at once (tests read them)
+  return scytale::cli::Serve(flags);
+}

@@ -1,0 +1,132 @@
+#include "iam/iam.h"
+
+#include <openssl/crypto.h>
+
+#include <map>
+#include <mutex>
+
+namespace scytale::iam {
+
+using crypto::KeyAccess;
+using crypto::SecretBytes;
+
+namespace {
+constexpr size_t kCacheCapacity = 10000;
+constexpr const char* kUnrecognized = "The security token included in the request is invalid.";
+
+Bytes WrapAad(const std::string& access_key_id) {
+  std::string aad = "scytale:access-key:" + access_key_id;
+  return Bytes(aad.begin(), aad.end());
+}
+}  // namespace
+
+std::string RootArn(const std::string& account_id) {
+  return "arn:aws:iam::" + account_id + ":root";
+}
+
+std::string NewAccessKeyId() {
+  static constexpr char kBase32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  Bytes random = crypto::RandomBytes(16).value();
+  std::string id = "AKIA";
+  for (uint8_t b : random) {
+    id.push_back(kBase32[b & 31]);
+  }
+  return id;
+}
+
+Result<SecretBytes> NewSecretAccessKey() {
+  SCY_ASSIGN_OR_RETURN(SecretBytes raw, crypto::RandomSecret(30));
+  std::string text = Base64Encode(raw.Reveal(KeyAccess::Grant()));  // 40 characters
+  SecretBytes out(AsBytes(text));
+  OPENSSL_cleanse(text.data(), text.size());
+  return out;
+}
+
+struct Identities::CacheEntry {
+  AccessKey key;
+  std::chrono::system_clock::time_point fetched;
+};
+
+class Identities::Cache {
+ public:
+  std::optional<AccessKey> Get(const std::string& id, std::chrono::system_clock::time_point now) {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end() || now - it->second.fetched > kCacheTtl) {
+      return std::nullopt;
+    }
+    const AccessKey& k = it->second.key;
+    return AccessKey{k.access_key_id, k.account_id, k.principal_arn, k.secret_access_key.Clone(),
+                     k.session_token};
+  }
+  void Put(const AccessKey& k, std::chrono::system_clock::time_point now) {
+    std::lock_guard lock(mu_);
+    if (entries_.size() >= kCacheCapacity) {
+      entries_.clear();  // crude but bounded; the store is the truth
+    }
+    entries_[k.access_key_id] =
+        CacheEntry{AccessKey{k.access_key_id, k.account_id, k.principal_arn,
+                             k.secret_access_key.Clone(), k.session_token},
+                   now};
+  }
+  void Erase(const std::string& id) {
+    std::lock_guard lock(mu_);
+    entries_.erase(id);
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, CacheEntry> entries_;
+};
+
+Identities::Identities(storage::Store* store, keystore::RootKeystore* root,
+                       std::shared_ptr<Clock> clock)
+    : store_(store), root_(root), clock_(std::move(clock)), cache_(std::make_shared<Cache>()) {}
+
+Result<RootCredentials> Identities::BootstrapAccount(const std::string& account_id,
+                                                     std::optional<RootCredentials> given) {
+  SCY_RETURN_IF_ERROR(store_->PutAccount(account_id, clock_->NowSeconds()));
+  const std::string arn = RootArn(account_id);
+  if (!given) {
+    SCY_ASSIGN_OR_RETURN(auto existing, store_->ListAccessKeys(arn));
+    for (const auto& row : existing) {
+      if (row.status == "Active") {
+        SCY_ASSIGN_OR_RETURN(SecretBytes secret,
+                             root_->Unwrap(row.wrapped_secret, WrapAad(row.access_key_id)));
+        return RootCredentials{row.access_key_id, std::move(secret), false};
+      }
+    }
+    SCY_ASSIGN_OR_RETURN(SecretBytes secret, NewSecretAccessKey());
+    given = RootCredentials{NewAccessKeyId(), std::move(secret), true};
+  }
+  SCY_ASSIGN_OR_RETURN(auto other, store_->GetAccessKey(given->access_key_id));
+  if (other && other->principal_arn != arn) {
+    return MakeError(ErrorCode::kAlreadyExists,
+                     "access key " + given->access_key_id + " belongs to another principal");
+  }
+  SCY_ASSIGN_OR_RETURN(Bytes wrapped,
+                       root_->Wrap(given->secret_access_key, WrapAad(given->access_key_id)));
+  storage::AccessKeyRow row{given->access_key_id, account_id, arn, "Active",
+                            clock_->NowSeconds(), std::move(wrapped)};
+  SCY_RETURN_IF_ERROR(store_->PutAccessKey(row));
+  cache_->Erase(given->access_key_id);
+  return std::move(*given);
+}
+
+Result<AccessKey> Identities::LookupAccessKey(const std::string& access_key_id) {
+  auto now = clock_->Now();
+  if (auto hit = cache_->Get(access_key_id, now)) {
+    return std::move(*hit);
+  }
+  SCY_ASSIGN_OR_RETURN(auto row, store_->GetAccessKey(access_key_id));
+  if (!row || row->status != "Active") {
+    return MakeError(ErrorCode::kUnrecognizedClient, kUnrecognized);
+  }
+  SCY_ASSIGN_OR_RETURN(SecretBytes secret,
+                       root_->Unwrap(row->wrapped_secret, WrapAad(row->access_key_id)));
+  AccessKey key{row->access_key_id, row->account_id, row->principal_arn, std::move(secret), ""};
+  cache_->Put(key, now);
+  return key;
+}
+
+}  // namespace scytale::iam

@@ -1,0 +1,76 @@
+#include "iam/iam.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace scytale::iam {
+namespace {
+
+using crypto::KeyAccess;
+using crypto::SecretBytes;
+
+class IdentitiesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("scy-iam-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store_ = storage::OpenSqliteStore(dir_ / "db").value();
+    keystore::SoftOptions o;
+    o.path = dir_ / "root.key";
+    root_ = keystore::OpenSoftKeystore(o).value();
+    clock_ = std::make_shared<FakeClock>(std::chrono::system_clock::from_time_t(1700000000));
+    ids_ = std::make_unique<Identities>(store_.get(), root_.get(), clock_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<keystore::RootKeystore> root_;
+  std::shared_ptr<FakeClock> clock_;
+  std::unique_ptr<Identities> ids_;
+};
+
+TEST_F(IdentitiesTest, GeneratesRootKeyOnceAndKeepsItAfterwards) {
+  auto first = ids_->BootstrapAccount("111122223333", std::nullopt).value();
+  EXPECT_TRUE(first.generated);
+  EXPECT_EQ(first.access_key_id.size(), 20u);
+  EXPECT_EQ(first.access_key_id.rfind("AKIA", 0), 0u);
+  EXPECT_EQ(first.secret_access_key.size(), 40u);
+  auto second = ids_->BootstrapAccount("111122223333", std::nullopt).value();
+  EXPECT_FALSE(second.generated);
+  EXPECT_EQ(second.access_key_id, first.access_key_id);
+  EXPECT_TRUE(second.secret_access_key == first.secret_access_key);
+}
+
+TEST_F(IdentitiesTest, GivenCredentialsResolveToTheAccountRoot) {
+  RootCredentials given{"AKIAEXAMPLE123", SecretBytes(AsBytes("s3cr3t")), false};
+  ASSERT_TRUE(ids_->BootstrapAccount("111122223333", std::move(given)).has_value());
+  auto key = ids_->LookupAccessKey("AKIAEXAMPLE123");
+  ASSERT_TRUE(key.has_value());
+  EXPECT_EQ(key->principal_arn, "arn:aws:iam::111122223333:root");
+  EXPECT_EQ(key->account_id, "111122223333");
+  EXPECT_EQ(AsString(key->secret_access_key.Reveal(KeyAccess::Grant())), "s3cr3t");
+}
+
+TEST_F(IdentitiesTest, UnknownKeyIsUnrecognizedClient) {
+  auto key = ids_->LookupAccessKey("AKIANOPE");
+  ASSERT_FALSE(key.has_value());
+  EXPECT_EQ(key.error().code, ErrorCode::kUnrecognizedClient);
+}
+
+TEST_F(IdentitiesTest, StoredSecretIsNotInTheClear) {
+  RootCredentials given{"AKIAEXAMPLE123", SecretBytes(AsBytes("very-secret-value-xyz")), false};
+  ASSERT_TRUE(ids_->BootstrapAccount("111122223333", std::move(given)).has_value());
+  auto row = store_->GetAccessKey("AKIAEXAMPLE123").value();
+  ASSERT_TRUE(row.has_value());
+  std::string stored(row->wrapped_secret.begin(), row->wrapped_secret.end());
+  EXPECT_EQ(stored.find("very-secret-value-xyz"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace scytale::iam

@@ -1,0 +1,139 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include "kms/kms.h"
+
+namespace scytale::kms {
+namespace {
+
+class KeyServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("scy-kms-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store_ = storage::OpenSqliteStore(dir_ / "db").value();
+    keystore::SoftOptions o;
+    o.path = dir_ / "root.key";
+    root_ = keystore::OpenSoftKeystore(o).value();
+    clock_ = std::make_shared<FakeClock>(std::chrono::system_clock::from_time_t(1700000000));
+    service_ = KeyService::Create(store_.get(), root_.get(), clock_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  CallContext Ctx(const std::string& region = "us-east-1") {
+    return {"111122223333", region, "arn:aws:iam::111122223333:root", "req"};
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<keystore::RootKeystore> root_;
+  std::shared_ptr<FakeClock> clock_;
+  std::unique_ptr<KeyService> service_;
+};
+
+TEST_F(KeyServiceTest, CreateKeyReturnsCompleteSymmetricMetadata) {
+  CreateKeyRequest req;
+  req.description = "payments";
+  auto m = service_->CreateKey(Ctx(), req);
+  ASSERT_TRUE(m.has_value()) << m.error().message;
+  EXPECT_EQ(m->aws_account_id, "111122223333");
+  EXPECT_EQ(m->arn, "arn:aws:kms:us-east-1:111122223333:key/" + m->key_id);
+  EXPECT_EQ(m->creation_date, 1700000000);
+  EXPECT_TRUE(m->enabled);
+  EXPECT_EQ(m->description, "payments");
+  EXPECT_EQ(m->key_usage, "ENCRYPT_DECRYPT");
+  EXPECT_EQ(m->key_state, "Enabled");
+  EXPECT_EQ(m->origin, "AWS_KMS");
+  EXPECT_EQ(m->key_manager, "CUSTOMER");
+  EXPECT_EQ(m->key_spec, "SYMMETRIC_DEFAULT");
+  EXPECT_EQ(m->encryption_algorithms, std::vector<std::string>{"SYMMETRIC_DEFAULT"});
+  EXPECT_EQ(m->current_key_material_id.size(), 64u);
+}
+
+TEST_F(KeyServiceTest, BackingMaterialIsStoredOnlyWrappedAndBoundToTheKey) {
+  auto m = service_->CreateKey(Ctx(), {}).value();
+  auto versions = store_->ListKeyVersions(m.key_id).value();
+  ASSERT_EQ(versions.size(), 1u);
+  // The wrapped row unwraps only with its own key ARN and version id as AAD.
+  std::string aad = "scytale:backing-key:" + m.arn + ":" + versions[0].version_id;
+  auto material = root_->Unwrap(versions[0].wrapped_material, AsBytes(aad));
+  ASSERT_TRUE(material.has_value());
+  EXPECT_EQ(material->size(), 32u);
+  std::string other = "scytale:backing-key:" + m.arn + "x:" + versions[0].version_id;
+  EXPECT_FALSE(root_->Unwrap(versions[0].wrapped_material, AsBytes(other)).has_value());
+}
+
+TEST_F(KeyServiceTest, DescribeKeyFindsByIdAndArnOnlyInItsRegion) {
+  auto m = service_->CreateKey(Ctx(), {}).value();
+  EXPECT_EQ(service_->DescribeKey(Ctx(), m.key_id)->arn, m.arn);
+  EXPECT_EQ(service_->DescribeKey(Ctx(), m.arn)->key_id, m.key_id);
+  auto other_region = service_->DescribeKey(Ctx("eu-west-1"), m.key_id);
+  ASSERT_FALSE(other_region.has_value());
+  EXPECT_EQ(other_region.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(other_region.error().message,
+            "Key 'arn:aws:kms:eu-west-1:111122223333:key/" + m.key_id + "' does not exist");
+}
+
+TEST_F(KeyServiceTest, DescribeKeyRejectsUnknownForms) {
+  EXPECT_EQ(service_->DescribeKey(Ctx(), "not-a-key").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(service_->DescribeKey(Ctx(), "arn:aws:kms:us-east-1").error().message, "Invalid arn");
+  EXPECT_EQ(service_->DescribeKey(Ctx(), "alias/none").error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(KeyServiceTest, CreateKeyRejectsWhatIsNotSupportedYet) {
+  CreateKeyRequest rsa;
+  rsa.key_spec = "RSA_2048";
+  EXPECT_EQ(service_->CreateKey(Ctx(), rsa).error().code, ErrorCode::kUnsupportedOperation);
+  CreateKeyRequest both;
+  both.key_spec = "SYMMETRIC_DEFAULT";
+  both.customer_master_key_spec = "SYMMETRIC_DEFAULT";
+  EXPECT_EQ(service_->CreateKey(Ctx(), both).error().code, ErrorCode::kValidation);
+  CreateKeyRequest sign;
+  sign.key_usage = "SIGN_VERIFY";
+  EXPECT_EQ(service_->CreateKey(Ctx(), sign).error().code, ErrorCode::kValidation);
+  CreateKeyRequest bad_policy;
+  bad_policy.policy = "{not json";
+  EXPECT_EQ(service_->CreateKey(Ctx(), bad_policy).error().code,
+            ErrorCode::kMalformedPolicyDocument);
+  CreateKeyRequest dup_tags;
+  dup_tags.tags = {{"a", "1"}, {"a", "2"}};
+  EXPECT_EQ(service_->CreateKey(Ctx(), dup_tags).error().code, ErrorCode::kTag);
+  EXPECT_TRUE(service_->ListKeys(Ctx(), {})->keys.empty());  // nothing half-created
+}
+
+TEST_F(KeyServiceTest, ListKeysPagesWithMarkers) {
+  std::set<std::string> created;
+  for (int i = 0; i < 7; ++i) {
+    created.insert(service_->CreateKey(Ctx(), {}).value().key_id);
+  }
+  std::set<std::string> listed;
+  ListKeysRequest req;
+  req.limit = 3;
+  int pages = 0;
+  for (;;) {
+    auto page = service_->ListKeys(Ctx(), req).value();
+    ++pages;
+    for (const auto& k : page.keys) {
+      listed.insert(k.key_id);
+    }
+    if (!page.truncated) {
+      EXPECT_FALSE(page.next_marker.has_value());
+      break;
+    }
+    req.marker = page.next_marker;
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(listed, created);
+  ListKeysRequest bad;
+  bad.marker = "garbage";
+  EXPECT_EQ(service_->ListKeys(Ctx(), bad).error().code, ErrorCode::kInvalidMarker);
+}
+
+}  // namespace
+}  // namespace scytale::kms

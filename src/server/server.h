@@ -1,0 +1,78 @@
+// server/: the HTTP/1.1 listener (Boost.Beast over Asio) and the pure request handler.
+//
+// HttpServer owns sockets, timeouts and limits and knows nothing of KMS; App turns one parsed
+// request into one response (health, SigV4, the KMS JSON API) and knows nothing of sockets.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/api.h"
+#include "auth/auth.h"
+#include "common/result.h"
+
+namespace scytale::server {
+
+struct HttpRequest {
+  std::string method;
+  std::string target;
+  std::multimap<std::string, std::string> headers;  // lowercase names
+  std::string body;
+  std::string remote_address;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/x-amz-json-1.1";
+  std::string body;
+};
+
+// The request handler: never throws for bad input; thread-safe.
+using Handler = std::function<HttpResponse(const HttpRequest&, const std::string& request_id)>;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;  // 0 picks a free port
+  int threads = 2;
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 1024 * 1024;
+  // A keep-alive connection may wait this long for its next request.
+  std::chrono::seconds idle_timeout{60};
+  // Once a request's first byte has arrived, all of it must arrive within this time.
+  std::chrono::seconds read_timeout{10};
+  // On Stop, in-flight requests get this long to finish before connections are cut.
+  std::chrono::seconds drain_timeout{15};
+};
+
+class HttpServer {
+ public:
+  // Binds and listens (so port() is known), but serves nothing until Run().
+  static Result<std::unique_ptr<HttpServer>> Create(const ServerOptions& options,
+                                                    Handler handler);
+  virtual ~HttpServer() = default;
+  virtual uint16_t port() const = 0;
+  // Serves on options.threads threads until Stop() and the drain finish. Call once.
+  virtual void Run() = 0;
+  // Stops accepting, lets in-flight requests finish, closes idle connections. Thread-safe and
+  // async-signal-unsafe: call from a normal thread (main uses an asio::signal_set).
+  virtual void Stop() = 0;
+};
+
+// The application: /healthz, SigV4 verification, then the KMS API.
+class App {
+ public:
+  // Both must outlive the App.
+  App(auth::SigV4Verifier* verifier, api::KmsApi* kms_api);
+  HttpResponse Handle(const HttpRequest& request, const std::string& request_id) const;
+
+ private:
+  auth::SigV4Verifier* verifier_;
+  api::KmsApi* kms_api_;
+};
+
+}  // namespace scytale::server

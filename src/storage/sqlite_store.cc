@@ -1,0 +1,441 @@
+// The SQLite backend: one file, WAL, synchronous=FULL (an acknowledged write survives power
+// loss), foreign keys on. One connection guarded by a mutex; statements are prepared once.
+
+#include <sqlite3.h>
+
+#include <map>
+#include <mutex>
+
+#include "storage/storage.h"
+
+namespace scytale::storage {
+namespace {
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+// Numbered migrations, applied in order, each once, inside a transaction.
+const char* const kMigrations[] = {
+    // 1: accounts, keys, backing versions, tags, access keys.
+    R"sql(
+CREATE TABLE accounts (
+  account_id TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE keys (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  key_id TEXT NOT NULL UNIQUE,
+  account_id TEXT NOT NULL,
+  region TEXT NOT NULL,
+  description TEXT NOT NULL,
+  key_spec TEXT NOT NULL,
+  key_usage TEXT NOT NULL,
+  origin TEXT NOT NULL,
+  key_manager TEXT NOT NULL,
+  key_state TEXT NOT NULL,
+  creation_date INTEGER NOT NULL,
+  deletion_date INTEGER,
+  multi_region INTEGER NOT NULL,
+  policy TEXT NOT NULL
+);
+CREATE INDEX keys_by_account_region ON keys (account_id, region, seq);
+CREATE TABLE key_versions (
+  key_id TEXT NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+  version_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  wrapped_material BLOB NOT NULL,
+  PRIMARY KEY (key_id, version_id)
+);
+CREATE TABLE key_tags (
+  key_id TEXT NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+  tag_key TEXT NOT NULL,
+  tag_value TEXT NOT NULL,
+  PRIMARY KEY (key_id, tag_key)
+);
+CREATE TABLE access_keys (
+  access_key_id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL,
+  principal_arn TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  wrapped_secret BLOB NOT NULL
+);
+CREATE INDEX access_keys_by_principal ON access_keys (principal_arn);
+)sql",
+};
+
+class SqliteStore : public Store {
+ public:
+  explicit SqliteStore(DbPtr db) : db_(std::move(db)) {}
+
+  Status Init() {
+    std::lock_guard lock(mu_);
+    SCY_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
+    SCY_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
+    SCY_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys=ON"));
+    sqlite3_busy_timeout(db_.get(), 5000);
+    SCY_RETURN_IF_ERROR(Exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+        "applied_at INTEGER NOT NULL)"));
+    SCY_ASSIGN_OR_RETURN(int current, SchemaVersionLocked());
+    int target = static_cast<int>(std::size(kMigrations));
+    for (int v = current + 1; v <= target; ++v) {
+      SCY_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+      Status applied = Exec(kMigrations[v - 1]);
+      if (applied) {
+        applied = Exec("INSERT INTO schema_migrations VALUES (" + std::to_string(v) +
+                       ", strftime('%s','now'))");
+      }
+      if (!applied) {
+        (void)Exec("ROLLBACK");
+        return MakeError(ErrorCode::kInternal,
+                         "migration " + std::to_string(v) + " failed: " + applied.error().message);
+      }
+      SCY_RETURN_IF_ERROR(Exec("COMMIT"));
+    }
+    return Ok();
+  }
+
+  Status InsertKey(const KeyRow& key, const KeyVersionRow& first) override {
+    std::lock_guard lock(mu_);
+    return InTransaction([&]() -> Status {
+      SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                           Prepare("INSERT INTO keys (key_id, account_id, region, description, "
+                                   "key_spec, key_usage, origin, key_manager, key_state, "
+                                   "creation_date, deletion_date, multi_region, policy) VALUES "
+                                   "(?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+      BindText(s, 1, key.key_id);
+      BindText(s, 2, key.account_id);
+      BindText(s, 3, key.region);
+      BindText(s, 4, key.description);
+      BindText(s, 5, key.key_spec);
+      BindText(s, 6, key.key_usage);
+      BindText(s, 7, key.origin);
+      BindText(s, 8, key.key_manager);
+      BindText(s, 9, key.key_state);
+      sqlite3_bind_int64(s, 10, key.creation_date);
+      if (key.deletion_date) {
+        sqlite3_bind_int64(s, 11, *key.deletion_date);
+      } else {
+        sqlite3_bind_null(s, 11);
+      }
+      sqlite3_bind_int(s, 12, key.multi_region ? 1 : 0);
+      BindText(s, 13, key.policy);
+      int rc = sqlite3_step(s);
+      if (rc == SQLITE_CONSTRAINT) {
+        return MakeError(ErrorCode::kAlreadyExists, "key " + key.key_id + " already exists");
+      }
+      SCY_RETURN_IF_ERROR(StepDone(rc, "insert key"));
+      SCY_RETURN_IF_ERROR(InsertVersion(first));
+      for (const auto& [k, v] : key.tags) {
+        SCY_ASSIGN_OR_RETURN(sqlite3_stmt * t,
+                             Prepare("INSERT INTO key_tags (key_id, tag_key, tag_value) "
+                                     "VALUES (?,?,?)"));
+        BindText(t, 1, key.key_id);
+        BindText(t, 2, k);
+        BindText(t, 3, v);
+        SCY_RETURN_IF_ERROR(StepDone(sqlite3_step(t), "insert tag"));
+      }
+      return Ok();
+    });
+  }
+
+  Result<std::optional<KeyRow>> GetKey(const std::string& account_id, const std::string& region,
+                                       const std::string& key_id) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare(std::string(kSelectKey) +
+                                 " WHERE key_id = ? AND account_id = ? AND region = ?"));
+    BindText(s, 1, key_id);
+    BindText(s, 2, account_id);
+    BindText(s, 3, region);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+      return std::optional<KeyRow>();
+    }
+    if (rc != SQLITE_ROW) {
+      return StepError(rc, "get key");
+    }
+    KeyRow row = ReadKey(s);
+    SCY_RETURN_IF_ERROR(LoadTags(row));
+    return std::optional<KeyRow>(std::move(row));
+  }
+
+  Result<std::vector<KeyRow>> ListKeys(const std::string& account_id, const std::string& region,
+                                       int64_t after_seq, size_t limit) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare(std::string(kSelectKey) +
+                                 " WHERE account_id = ? AND region = ? AND seq > ? "
+                                 "ORDER BY seq LIMIT ?"));
+    BindText(s, 1, account_id);
+    BindText(s, 2, region);
+    sqlite3_bind_int64(s, 3, after_seq);
+    sqlite3_bind_int64(s, 4, static_cast<int64_t>(limit));
+    std::vector<KeyRow> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      out.push_back(ReadKey(s));
+    }
+    SCY_RETURN_IF_ERROR(StepDone(rc, "list keys"));
+    for (auto& row : out) {
+      SCY_RETURN_IF_ERROR(LoadTags(row));
+    }
+    return out;
+  }
+
+  Result<std::vector<KeyVersionRow>> ListKeyVersions(const std::string& key_id) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare("SELECT key_id, version_id, created_at, wrapped_material FROM "
+                                 "key_versions WHERE key_id = ? ORDER BY created_at, rowid"));
+    BindText(s, 1, key_id);
+    std::vector<KeyVersionRow> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      KeyVersionRow v;
+      v.key_id = ColumnText(s, 0);
+      v.version_id = ColumnText(s, 1);
+      v.created_at = sqlite3_column_int64(s, 2);
+      v.wrapped_material = ColumnBlob(s, 3);
+      out.push_back(std::move(v));
+    }
+    SCY_RETURN_IF_ERROR(StepDone(rc, "list key versions"));
+    return out;
+  }
+
+  Status PutAccessKey(const AccessKeyRow& row) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare("INSERT OR REPLACE INTO access_keys (access_key_id, account_id, "
+                                 "principal_arn, status, created_at, wrapped_secret) VALUES "
+                                 "(?,?,?,?,?,?)"));
+    BindText(s, 1, row.access_key_id);
+    BindText(s, 2, row.account_id);
+    BindText(s, 3, row.principal_arn);
+    BindText(s, 4, row.status);
+    sqlite3_bind_int64(s, 5, row.created_at);
+    BindBlob(s, 6, row.wrapped_secret);
+    return StepDone(sqlite3_step(s), "put access key");
+  }
+
+  Result<std::optional<AccessKeyRow>> GetAccessKey(const std::string& access_key_id) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(std::string(kSelectAccessKey) +
+                                                   " WHERE access_key_id = ?"));
+    BindText(s, 1, access_key_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+      return std::optional<AccessKeyRow>();
+    }
+    if (rc != SQLITE_ROW) {
+      return StepError(rc, "get access key");
+    }
+    return std::optional<AccessKeyRow>(ReadAccessKey(s));
+  }
+
+  Result<std::vector<AccessKeyRow>> ListAccessKeys(const std::string& principal_arn) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare(std::string(kSelectAccessKey) +
+                                 " WHERE principal_arn = ? ORDER BY created_at, access_key_id"));
+    BindText(s, 1, principal_arn);
+    std::vector<AccessKeyRow> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      out.push_back(ReadAccessKey(s));
+    }
+    SCY_RETURN_IF_ERROR(StepDone(rc, "list access keys"));
+    return out;
+  }
+
+  Status PutAccount(const std::string& account_id, int64_t created_at) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        Prepare("INSERT OR IGNORE INTO accounts (account_id, created_at) VALUES (?, ?)"));
+    BindText(s, 1, account_id);
+    sqlite3_bind_int64(s, 2, created_at);
+    return StepDone(sqlite3_step(s), "put account");
+  }
+
+  Result<int> SchemaVersion() override {
+    std::lock_guard lock(mu_);
+    return SchemaVersionLocked();
+  }
+
+ private:
+  static constexpr const char* kSelectKey =
+      "SELECT seq, key_id, account_id, region, description, key_spec, key_usage, origin, "
+      "key_manager, key_state, creation_date, deletion_date, multi_region, policy FROM keys";
+  static constexpr const char* kSelectAccessKey =
+      "SELECT access_key_id, account_id, principal_arn, status, created_at, wrapped_secret "
+      "FROM access_keys";
+
+  Result<int> SchemaVersionLocked() {
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+      return StepError(rc, "schema version");
+    }
+    return sqlite3_column_int(s, 0);
+  }
+
+  Status InsertVersion(const KeyVersionRow& v) {
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare("INSERT INTO key_versions (key_id, version_id, created_at, "
+                                 "wrapped_material) VALUES (?,?,?,?)"));
+    BindText(s, 1, v.key_id);
+    BindText(s, 2, v.version_id);
+    sqlite3_bind_int64(s, 3, v.created_at);
+    BindBlob(s, 4, v.wrapped_material);
+    return StepDone(sqlite3_step(s), "insert key version");
+  }
+
+  Status LoadTags(KeyRow& row) {
+    SCY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        Prepare("SELECT tag_key, tag_value FROM key_tags WHERE key_id = ? ORDER BY tag_key"));
+    BindText(s, 1, row.key_id);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      row.tags.emplace_back(ColumnText(s, 0), ColumnText(s, 1));
+    }
+    return StepDone(rc, "load tags");
+  }
+
+  static KeyRow ReadKey(sqlite3_stmt* s) {
+    KeyRow r;
+    r.seq = sqlite3_column_int64(s, 0);
+    r.key_id = ColumnText(s, 1);
+    r.account_id = ColumnText(s, 2);
+    r.region = ColumnText(s, 3);
+    r.description = ColumnText(s, 4);
+    r.key_spec = ColumnText(s, 5);
+    r.key_usage = ColumnText(s, 6);
+    r.origin = ColumnText(s, 7);
+    r.key_manager = ColumnText(s, 8);
+    r.key_state = ColumnText(s, 9);
+    r.creation_date = sqlite3_column_int64(s, 10);
+    if (sqlite3_column_type(s, 11) != SQLITE_NULL) {
+      r.deletion_date = sqlite3_column_int64(s, 11);
+    }
+    r.multi_region = sqlite3_column_int(s, 12) != 0;
+    r.policy = ColumnText(s, 13);
+    return r;
+  }
+
+  static AccessKeyRow ReadAccessKey(sqlite3_stmt* s) {
+    AccessKeyRow r;
+    r.access_key_id = ColumnText(s, 0);
+    r.account_id = ColumnText(s, 1);
+    r.principal_arn = ColumnText(s, 2);
+    r.status = ColumnText(s, 3);
+    r.created_at = sqlite3_column_int64(s, 4);
+    r.wrapped_secret = ColumnBlob(s, 5);
+    return r;
+  }
+
+  template <class F>
+  Status InTransaction(F&& body) {
+    SCY_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    Status result = body();
+    if (!result) {
+      (void)Exec("ROLLBACK");
+      return result;
+    }
+    Status committed = Exec("COMMIT");
+    if (!committed) {
+      (void)Exec("ROLLBACK");
+    }
+    return committed;
+  }
+
+  Status Exec(const std::string& sql) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+      std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
+      sqlite3_free(err);
+      return MakeError(rc == SQLITE_BUSY ? ErrorCode::kDependencyTimeout : ErrorCode::kInternal,
+                       "sqlite: " + msg);
+    }
+    return Ok();
+  }
+
+  // Returns a cached prepared statement, reset and with its bindings cleared.
+  Result<sqlite3_stmt*> Prepare(const std::string& sql) {
+    auto it = statements_.find(sql);
+    if (it == statements_.end()) {
+      sqlite3_stmt* raw = nullptr;
+      int rc = sqlite3_prepare_v3(db_.get(), sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &raw,
+                                  nullptr);
+      if (rc != SQLITE_OK) {
+        return MakeError(ErrorCode::kInternal,
+                         std::string("sqlite prepare: ") + sqlite3_errmsg(db_.get()));
+      }
+      it = statements_.emplace(sql, StmtPtr(raw)).first;
+    }
+    sqlite3_stmt* s = it->second.get();
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return s;
+  }
+
+  Error StepError(int rc, const char* what) {
+    return MakeError(rc == SQLITE_BUSY ? ErrorCode::kDependencyTimeout : ErrorCode::kInternal,
+                     std::string("sqlite ") + what + ": " + sqlite3_errmsg(db_.get()));
+  }
+  Status StepDone(int rc, const char* what) {
+    if (rc == SQLITE_DONE) {
+      return Ok();
+    }
+    return StepError(rc, what);
+  }
+
+  static void BindText(sqlite3_stmt* s, int i, const std::string& v) {
+    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  static void BindBlob(sqlite3_stmt* s, int i, const Bytes& v) {
+    sqlite3_bind_blob(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  static std::string ColumnText(sqlite3_stmt* s, int i) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+    return p != nullptr ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, i)))
+                        : std::string();
+  }
+  static Bytes ColumnBlob(sqlite3_stmt* s, int i) {
+    const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(s, i));
+    return p != nullptr ? Bytes(p, p + sqlite3_column_bytes(s, i)) : Bytes();
+  }
+
+  std::mutex mu_;
+  DbPtr db_;
+  std::map<std::string, StmtPtr> statements_;  // destroyed before db_ (declared after it)
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& path) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  DbPtr db(raw);
+  if (rc != SQLITE_OK) {
+    return MakeError(ErrorCode::kInternal, "cannot open " + path.string() + ": " +
+                                               (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  auto store = std::make_unique<SqliteStore>(std::move(db));
+  SCY_RETURN_IF_ERROR(store->Init());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace scytale::storage

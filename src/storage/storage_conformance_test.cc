@@ -1,0 +1,174 @@
+// The conformance suite every Store backend passes. Parameterized by a factory so that the
+// PostgreSQL backend joins by adding one line to INSTANTIATE_TEST_SUITE_P.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+#include "storage/storage.h"
+
+namespace scytale::storage {
+namespace {
+
+struct Backend {
+  std::string name;
+  // Opens a fresh store in `dir`; called again with the same dir to reopen it.
+  std::function<Result<std::unique_ptr<Store>>(const std::filesystem::path& dir)> open;
+};
+
+class StoreConformance : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("scy-store-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store_ = Reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::unique_ptr<Store> Reopen() {
+    store_.reset();
+    auto s = GetParam().open(dir_);
+    EXPECT_TRUE(s.has_value()) << s.error().message;
+    return std::move(*s);
+  }
+
+  static KeyRow Key(const std::string& id, const std::string& region = "us-east-1") {
+    KeyRow k;
+    k.key_id = id;
+    k.account_id = "111122223333";
+    k.region = region;
+    k.description = "desc " + id;
+    k.key_spec = "SYMMETRIC_DEFAULT";
+    k.key_usage = "ENCRYPT_DECRYPT";
+    k.origin = "AWS_KMS";
+    k.key_manager = "CUSTOMER";
+    k.key_state = "Enabled";
+    k.creation_date = 1700000000;
+    k.policy = "{}";
+    return k;
+  }
+  static KeyVersionRow Version(const std::string& key_id) {
+    return KeyVersionRow{key_id, "v1-" + key_id, 1700000000, Bytes{1, 2, 3, 0, 5}};
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreConformance, InsertedKeyIsReadBackWithVersionAndTags) {
+  KeyRow k = Key("k1");
+  k.tags = {{"b", "2"}, {"a", "1"}};
+  k.deletion_date = 1800000000;
+  ASSERT_TRUE(store_->InsertKey(k, Version("k1")).has_value());
+  auto got = store_->GetKey("111122223333", "us-east-1", "k1");
+  ASSERT_TRUE(got.has_value());
+  ASSERT_TRUE(got->has_value());
+  const KeyRow& r = **got;
+  EXPECT_EQ(r.description, "desc k1");
+  EXPECT_EQ(r.key_state, "Enabled");
+  EXPECT_EQ(r.deletion_date, 1800000000);
+  EXPECT_GT(r.seq, 0);
+  ASSERT_EQ(r.tags.size(), 2u);
+  EXPECT_EQ(r.tags[0].first, "a");
+  auto versions = store_->ListKeyVersions("k1").value();
+  ASSERT_EQ(versions.size(), 1u);
+  EXPECT_EQ(versions[0].wrapped_material, (Bytes{1, 2, 3, 0, 5}));
+}
+
+TEST_P(StoreConformance, DuplicateKeyIdIsAlreadyExistsAndChangesNothing) {
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
+  KeyRow again = Key("k1");
+  again.description = "other";
+  auto r = store_->InsertKey(again, Version("k1"));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_EQ((*store_->GetKey("111122223333", "us-east-1", "k1").value()).description, "desc k1");
+  EXPECT_EQ(store_->ListKeyVersions("k1").value().size(), 1u);
+}
+
+TEST_P(StoreConformance, KeysAreSeparatedByAccountAndRegion) {
+  ASSERT_TRUE(store_->InsertKey(Key("k1", "us-east-1"), Version("k1")).has_value());
+  EXPECT_FALSE(store_->GetKey("111122223333", "eu-west-1", "k1").value().has_value());
+  EXPECT_FALSE(store_->GetKey("999999999999", "us-east-1", "k1").value().has_value());
+  EXPECT_TRUE(store_->ListKeys("111122223333", "eu-west-1", 0, 10).value().empty());
+}
+
+TEST_P(StoreConformance, ListKeysPagesInCreationOrder) {
+  for (int i = 0; i < 7; ++i) {
+    std::string id = "k" + std::to_string(i);
+    ASSERT_TRUE(store_->InsertKey(Key(id), Version(id)).has_value());
+  }
+  std::vector<std::string> seen;
+  int64_t after = 0;
+  for (;;) {
+    auto page = store_->ListKeys("111122223333", "us-east-1", after, 3).value();
+    if (page.empty()) {
+      break;
+    }
+    EXPECT_LE(page.size(), 3u);
+    for (const auto& k : page) {
+      seen.push_back(k.key_id);
+    }
+    after = page.back().seq;
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"k0", "k1", "k2", "k3", "k4", "k5", "k6"}));
+}
+
+TEST_P(StoreConformance, DataSurvivesReopen) {
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
+  ASSERT_TRUE(store_
+                  ->PutAccessKey({"AKIA1", "111122223333", "arn:aws:iam::111122223333:root",
+                                  "Active", 1, Bytes{9, 9}})
+                  .has_value());
+  store_ = Reopen();
+  EXPECT_TRUE(store_->GetKey("111122223333", "us-east-1", "k1").value().has_value());
+  auto ak = store_->GetAccessKey("AKIA1").value();
+  ASSERT_TRUE(ak.has_value());
+  EXPECT_EQ(ak->wrapped_secret, (Bytes{9, 9}));
+  EXPECT_EQ(store_->SchemaVersion().value(), 1);
+}
+
+TEST_P(StoreConformance, AccessKeysAreReplacedAndListedPerPrincipal) {
+  const std::string root = "arn:aws:iam::111122223333:root";
+  ASSERT_TRUE(store_->PutAccessKey({"AKIA1", "111122223333", root, "Active", 1, {1}}));
+  ASSERT_TRUE(store_->PutAccessKey({"AKIA1", "111122223333", root, "Inactive", 1, {2}}));
+  ASSERT_TRUE(store_->PutAccessKey({"AKIA2", "111122223333", root, "Active", 2, {3}}));
+  auto list = store_->ListAccessKeys(root).value();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].status, "Inactive");
+  EXPECT_FALSE(store_->GetAccessKey("AKIA3").value().has_value());
+}
+
+TEST_P(StoreConformance, ConcurrentInsertsAllLand) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([this, t] {
+      for (int i = 0; i < 25; ++i) {
+        std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+        EXPECT_TRUE(store_->InsertKey(Key(id), Version(id)).has_value());
+      }
+    });
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  EXPECT_EQ(store_->ListKeys("111122223333", "us-east-1", 0, 1000).value().size(), 100u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, StoreConformance,
+    ::testing::Values(Backend{"sqlite",
+                              [](const std::filesystem::path& dir) {
+                                return OpenSqliteStore(dir / "scytale.db");
+                              }}),
+    [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace scytale::storage
