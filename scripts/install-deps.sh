@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian package that building, testing and running Scytale needs.
+# Idempotent and non-interactive; does nothing (no apt-get at all) when all are present.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  libboost1.81-dev       # Boost.Beast / Asio: the HTTP server
+  nlohmann-json3-dev     # JSON codec
+  libcli11-dev           # command line
+  libssl-dev             # OpenSSL 3: all cryptography
+  libsqlite3-dev         # embedded store
+  libgtest-dev libgmock-dev libbenchmark-dev   # unit tests, microbenchmarks
+  python3 python3-boto3 awscli                 # e2e clients (Debian's boto3, AWS CLI v2)
+  curl ca-certificates procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "all Debian packages present"
+fi
