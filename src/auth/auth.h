@@ -42,7 +42,7 @@ struct Credential {
 // Must be thread-safe.
 using CredentialLookup = std::function<Result<Credential>(std::string_view access_key_id)>;
 
-// Decides whether a region named in a credential scope is served.
+// Decides whether a region named in a credential scope is served. Must be thread-safe.
 using RegionPolicy = std::function<bool(std::string_view region)>;
 
 // Who signed the request, and for where.
