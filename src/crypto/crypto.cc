@@ -159,23 +159,50 @@ std::array<uint8_t, 32> HmacSha256(std::span<const uint8_t> key, std::span<const
 }
 
 namespace {
-const EVP_CIPHER* Aes256Gcm() {
-  // Fetched once: implicit fetching by EVP_aes_256_gcm() costs a lookup per call in OpenSSL 3.
-  static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
-  return cipher;
+// Fetched once per key size: implicit fetching (EVP_aes_256_gcm()) costs a lookup per call in
+// OpenSSL 3.
+const EVP_CIPHER* AesGcmFor(size_t key_size) {
+  static EVP_CIPHER* const k128 = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
+  static EVP_CIPHER* const k192 = EVP_CIPHER_fetch(nullptr, "AES-192-GCM", nullptr);
+  static EVP_CIPHER* const k256 = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  switch (key_size) {
+    case 16:
+      return k128;
+    case 24:
+      return k192;
+    case 32:
+      return k256;
+    default:
+      return nullptr;
+  }
+}
+
+// Sets up `ctx` for GCM with the key's size and the IV's length.
+Status GcmInit(EVP_CIPHER_CTX* ctx, bool encrypt, const SecretBytes& key,
+               std::span<const uint8_t> iv) {
+  const EVP_CIPHER* cipher = AesGcmFor(key.size());
+  if (cipher == nullptr || iv.empty()) {
+    return MakeError(ErrorCode::kInternal, "AES-GCM needs a 16, 24 or 32-byte key and an IV");
+  }
+  size_t iv_len = iv.size();
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN, &iv_len),
+                         OSSL_PARAM_construct_end()};
+  if (EVP_CipherInit_ex2(ctx, cipher, nullptr, nullptr, encrypt ? 1 : 0, params) != 1 ||
+      EVP_CipherInit_ex2(ctx, nullptr, key.Reveal(KeyAccess::Grant()).data(), iv.data(),
+                         encrypt ? 1 : 0, nullptr) != 1) {
+    return OsslError("AES-GCM init");
+  }
+  return Ok();
 }
 }  // namespace
 
 Result<Bytes> AesGcmSeal(const SecretBytes& key, std::span<const uint8_t> iv,
                          std::span<const uint8_t> plaintext, std::span<const uint8_t> aad) {
-  if (key.size() != 32 || iv.size() != kAesGcmIvSize) {
-    return MakeError(ErrorCode::kInternal, "AES-256-GCM needs a 32-byte key and a 12-byte IV");
-  }
   OsslPtr<EVP_CIPHER_CTX> ctx(EVP_CIPHER_CTX_new());
-  if (!ctx || EVP_EncryptInit_ex2(ctx.get(), Aes256Gcm(), key.Reveal(KeyAccess::Grant()).data(),
-                                  iv.data(), nullptr) != 1) {
-    return OsslError("AES-GCM init");
+  if (!ctx) {
+    return OsslError("AES-GCM context");
   }
+  SCY_RETURN_IF_ERROR(GcmInit(ctx.get(), /*encrypt=*/true, key, iv));
   int len = 0;
   if (!aad.empty() &&
       EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
@@ -197,18 +224,15 @@ Result<Bytes> AesGcmSeal(const SecretBytes& key, std::span<const uint8_t> iv,
 Result<SecretBytes> AesGcmOpen(const SecretBytes& key, std::span<const uint8_t> iv,
                                std::span<const uint8_t> ciphertext_and_tag,
                                std::span<const uint8_t> aad) {
-  if (key.size() != 32 || iv.size() != kAesGcmIvSize) {
-    return MakeError(ErrorCode::kInternal, "AES-256-GCM needs a 32-byte key and a 12-byte IV");
-  }
   if (ciphertext_and_tag.size() < kAesGcmTagSize) {
     return MakeError(ErrorCode::kInvalidCiphertext, "ciphertext shorter than its tag");
   }
   size_t ct_len = ciphertext_and_tag.size() - kAesGcmTagSize;
   OsslPtr<EVP_CIPHER_CTX> ctx(EVP_CIPHER_CTX_new());
-  if (!ctx || EVP_DecryptInit_ex2(ctx.get(), Aes256Gcm(), key.Reveal(KeyAccess::Grant()).data(),
-                                  iv.data(), nullptr) != 1) {
-    return OsslError("AES-GCM init");
+  if (!ctx) {
+    return OsslError("AES-GCM context");
   }
+  SCY_RETURN_IF_ERROR(GcmInit(ctx.get(), /*encrypt=*/false, key, iv));
   int len = 0;
   if (!aad.empty() &&
       EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {

@@ -73,7 +73,8 @@ std::array<uint8_t, 32> Sha256(std::span<const uint8_t> data);
 // HMAC-SHA256(key, data).
 std::array<uint8_t, 32> HmacSha256(std::span<const uint8_t> key, std::span<const uint8_t> data);
 
-// AES-256-GCM with a 12-byte IV and a 16-byte tag.
+// AES-GCM with a 16-byte tag. Scytale uses 32-byte keys and 12-byte IVs (kAesGcmIvSize); the
+// other AES key sizes and IV lengths are accepted so that every Wycheproof vector runs.
 // Seal returns ciphertext || tag. Open takes ciphertext || tag and returns the plaintext, or
 // kInvalidCiphertext (never partial output) when the tag does not verify.
 inline constexpr size_t kAesGcmIvSize = 12;

@@ -79,15 +79,12 @@ TEST(AesGcm, RoundTripsAndRejectsTamperingAndWrongAad) {
   EXPECT_FALSE(AesGcmOpen(key, iv, truncated, AsBytes("aad")).has_value());
 }
 
-// Every Wycheproof AES-GCM vector with the parameters Scytale uses: 256-bit keys, 96-bit IVs,
-// 128-bit tags.
-TEST(AesGcm, PassesWycheproofVectorsForAes256WithNinetySixBitIv) {
+// Every Wycheproof AES-GCM vector: all key sizes and IV lengths (an empty IV must be refused).
+TEST(AesGcm, PassesEveryWycheproofVector) {
   auto doc = LoadVectors("aes_gcm_test.json");
   int ran = 0;
   for (const auto& group : doc["testGroups"]) {
-    if (group["keySize"] != 256 || group["ivSize"] != 96 || group["tagSize"] != 128) {
-      continue;
-    }
+    ASSERT_EQ(group["tagSize"], 128);
     for (const auto& t : group["tests"]) {
       SCOPED_TRACE(t["tcId"].get<int>());
       SecretBytes key(Hex(t["key"].get<std::string>()));
@@ -96,17 +93,26 @@ TEST(AesGcm, PassesWycheproofVectorsForAes256WithNinetySixBitIv) {
       Bytes msg = Hex(t["msg"].get<std::string>());
       Bytes ct_tag = Hex(t["ct"].get<std::string>() + t["tag"].get<std::string>());
       auto opened = AesGcmOpen(key, iv, ct_tag, aad);
-      if (t["result"] == "valid") {
+      if (iv.size() > 128) {
+        // OpenSSL 3's provider caps GCM IVs at 1024 bits (GCM_IV_MAX_SIZE); such IVs, which
+        // Scytale never uses, must be refused rather than mishandled.
+        EXPECT_FALSE(opened.has_value());
+        EXPECT_FALSE(AesGcmSeal(key, iv, msg, aad).has_value());
+      } else if (t["result"] == "valid") {
         ASSERT_TRUE(opened.has_value());
         EXPECT_EQ(HexEncode(opened->Reveal(KeyAccess::Grant())), HexEncode(msg));
         EXPECT_EQ(AesGcmSeal(key, iv, msg, aad).value(), ct_tag);
-      } else if (t["result"] == "invalid") {
+      } else {
+        ASSERT_EQ(t["result"], "invalid");
         EXPECT_FALSE(opened.has_value());
+        if (iv.empty()) {
+          EXPECT_FALSE(AesGcmSeal(key, iv, msg, aad).has_value());
+        }
       }
       ++ran;
     }
   }
-  EXPECT_GT(ran, 50);
+  EXPECT_EQ(ran, doc["numberOfTests"].get<int>());
 }
 
 TEST(Hkdf, PassesWycheproofSha256Vectors) {
