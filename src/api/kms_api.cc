@@ -1,6 +1,8 @@
 #include <functional>
 #include <map>
 
+#include <openssl/crypto.h>
+
 #include <nlohmann/json.hpp>
 
 #include "api/api.h"
@@ -20,6 +22,72 @@ std::optional<std::string> OptString(const json& in, const char* name) {
     return std::nullopt;
   }
   return it->get<std::string>();
+}
+
+bool OptBool(const json& in, const char* name) {
+  auto it = in.find(name);
+  return it != in.end() && it->is_boolean() && it->get<bool>();
+}
+
+std::optional<int> OptInt(const json& in, const char* name) {
+  auto it = in.find(name);
+  if (it == in.end() || it->is_null()) {
+    return std::nullopt;
+  }
+  return it->get<int>();
+}
+
+bool Present(const json& in, const char* name) {
+  auto it = in.find(name);
+  return it != in.end() && !it->is_null();
+}
+
+// Blobs were checked to be base64 by the validator.
+std::optional<Bytes> OptBlob(const json& in, const char* name) {
+  auto it = in.find(name);
+  if (it == in.end() || it->is_null()) {
+    return std::nullopt;
+  }
+  return Base64Decode(it->get_ref<const std::string&>());
+}
+
+// A secret blob (Plaintext) goes straight into wiping memory.
+crypto::SecretBytes SecretBlob(const json& in, const char* name) {
+  std::optional<Bytes> raw = OptBlob(in, name);
+  if (!raw) {
+    return {};
+  }
+  crypto::SecretBytes out(*raw);
+  OPENSSL_cleanse(raw->data(), raw->size());
+  return out;
+}
+
+std::string SecretToBase64(const crypto::SecretBytes& secret) {
+  return Base64Encode(secret.Reveal(crypto::KeyAccess::Grant()));
+}
+
+kms::EncryptionContext Context(const json& in, const char* name) {
+  kms::EncryptionContext out;
+  auto it = in.find(name);
+  if (it != in.end() && it->is_object()) {
+    for (const auto& [k, v] : it->items()) {
+      out.emplace(k, v.get<std::string>());
+    }
+  }
+  return out;
+}
+
+bool IgnoresCiphertext(const json& in) {
+  auto it = in.find("DryRunModifiers");
+  if (it == in.end() || !it->is_array()) {
+    return false;
+  }
+  for (const auto& m : *it) {
+    if (m == "IGNORE_CIPHERTEXT") {
+      return true;
+    }
+  }
+  return false;
 }
 
 json MetadataToJson(const kms::KeyMetadata& m) {
@@ -94,6 +162,99 @@ Result<json> ListKeys(kms::KeyService* s, const kms::CallContext& ctx, const jso
   return out;
 }
 
+Result<json> Encrypt(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  kms::EncryptRequest req;
+  req.key_id = in.at("KeyId").get<std::string>();
+  req.plaintext = SecretBlob(in, "Plaintext");
+  req.context = Context(in, "EncryptionContext");
+  req.algorithm = OptString(in, "EncryptionAlgorithm");
+  req.dry_run = OptBool(in, "DryRun");
+  SCY_ASSIGN_OR_RETURN(kms::EncryptResponse r, s->Encrypt(ctx, req));
+  return json{{"CiphertextBlob", Base64Encode(r.ciphertext_blob)},
+              {"KeyId", r.key_arn},
+              {"EncryptionAlgorithm", r.algorithm}};
+}
+
+Result<json> Decrypt(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  kms::DecryptRequest req;
+  req.ciphertext_blob = OptBlob(in, "CiphertextBlob");
+  req.context = Context(in, "EncryptionContext");
+  req.key_id = OptString(in, "KeyId");
+  req.algorithm = OptString(in, "EncryptionAlgorithm");
+  req.has_recipient = Present(in, "Recipient");
+  req.dry_run = OptBool(in, "DryRun");
+  req.dry_run_ignore_ciphertext = IgnoresCiphertext(in);
+  SCY_ASSIGN_OR_RETURN(kms::DecryptResponse r, s->Decrypt(ctx, req));
+  return json{{"KeyId", r.key_arn},
+              {"Plaintext", SecretToBase64(r.plaintext)},
+              {"EncryptionAlgorithm", r.algorithm},
+              {"KeyMaterialId", r.key_material_id}};
+}
+
+Result<json> ReEncrypt(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  kms::ReEncryptRequest req;
+  std::optional<Bytes> blob = OptBlob(in, "CiphertextBlob");
+  if (!blob) {
+    return MakeError(ErrorCode::kValidation,
+                     "1 validation error detected: Value null at 'ciphertextBlob' failed to "
+                     "satisfy constraint: Member must not be null");
+  }
+  req.ciphertext_blob = std::move(*blob);
+  req.source_context = Context(in, "SourceEncryptionContext");
+  req.source_key_id = OptString(in, "SourceKeyId");
+  req.destination_key_id = in.at("DestinationKeyId").get<std::string>();
+  req.destination_context = Context(in, "DestinationEncryptionContext");
+  req.source_algorithm = OptString(in, "SourceEncryptionAlgorithm");
+  req.destination_algorithm = OptString(in, "DestinationEncryptionAlgorithm");
+  req.dry_run = OptBool(in, "DryRun");
+  req.dry_run_ignore_ciphertext = IgnoresCiphertext(in);
+  SCY_ASSIGN_OR_RETURN(kms::ReEncryptResponse r, s->ReEncrypt(ctx, req));
+  return json{{"CiphertextBlob", Base64Encode(r.ciphertext_blob)},
+              {"SourceKeyId", r.source_key_arn},
+              {"KeyId", r.key_arn},
+              {"SourceEncryptionAlgorithm", r.source_algorithm},
+              {"DestinationEncryptionAlgorithm", r.destination_algorithm},
+              {"SourceKeyMaterialId", r.source_key_material_id},
+              {"DestinationKeyMaterialId", r.destination_key_material_id}};
+}
+
+kms::GenerateDataKeyRequest DataKeyRequest(const json& in) {
+  kms::GenerateDataKeyRequest req;
+  req.key_id = in.at("KeyId").get<std::string>();
+  req.context = Context(in, "EncryptionContext");
+  req.number_of_bytes = OptInt(in, "NumberOfBytes");
+  req.key_spec = OptString(in, "KeySpec");
+  req.has_recipient = Present(in, "Recipient");
+  req.dry_run = OptBool(in, "DryRun");
+  return req;
+}
+
+Result<json> GenerateDataKey(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  SCY_ASSIGN_OR_RETURN(kms::GenerateDataKeyResponse r, s->GenerateDataKey(ctx, DataKeyRequest(in)));
+  return json{{"CiphertextBlob", Base64Encode(r.ciphertext_blob)},
+              {"Plaintext", SecretToBase64(r.plaintext)},
+              {"KeyId", r.key_arn},
+              {"KeyMaterialId", r.key_material_id}};
+}
+
+Result<json> GenerateDataKeyWithoutPlaintext(kms::KeyService* s, const kms::CallContext& ctx,
+                                             const json& in) {
+  SCY_ASSIGN_OR_RETURN(kms::GenerateDataKeyResponse r,
+                       s->GenerateDataKeyWithoutPlaintext(ctx, DataKeyRequest(in)));
+  return json{{"CiphertextBlob", Base64Encode(r.ciphertext_blob)},
+              {"KeyId", r.key_arn},
+              {"KeyMaterialId", r.key_material_id}};
+}
+
+Result<json> GenerateRandom(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  kms::GenerateRandomRequest req;
+  req.number_of_bytes = OptInt(in, "NumberOfBytes");
+  req.custom_key_store_id = OptString(in, "CustomKeyStoreId");
+  req.has_recipient = Present(in, "Recipient");
+  SCY_ASSIGN_OR_RETURN(crypto::SecretBytes r, s->GenerateRandom(ctx, req));
+  return json{{"Plaintext", SecretToBase64(r)}};
+}
+
 class KmsApiImpl : public KmsApi {
  public:
   KmsApiImpl(kms::KeyService* service, std::unique_ptr<internal::ModelValidator> validator)
@@ -106,6 +267,12 @@ class KmsApiImpl : public KmsApi {
     handlers_["CreateKey"] = bind(CreateKey);
     handlers_["DescribeKey"] = bind(DescribeKey);
     handlers_["ListKeys"] = bind(ListKeys);
+    handlers_["Encrypt"] = bind(Encrypt);
+    handlers_["Decrypt"] = bind(Decrypt);
+    handlers_["ReEncrypt"] = bind(ReEncrypt);
+    handlers_["GenerateDataKey"] = bind(GenerateDataKey);
+    handlers_["GenerateDataKeyWithoutPlaintext"] = bind(GenerateDataKeyWithoutPlaintext);
+    handlers_["GenerateRandom"] = bind(GenerateRandom);
   }
 
   std::string OperationOf(std::string_view target) const override {

@@ -2,6 +2,8 @@
 
 #include "common/ids.h"
 #include "crypto/crypto.h"
+#include "kms/internal/ciphertext.h"
+#include "kms/internal/key_cache.h"
 #include "kms/internal/key_id.h"
 #include "kms/kms.h"
 
@@ -18,6 +20,13 @@ constexpr size_t kBackingKeySize = 32;  // AES-256
 constexpr size_t kMaxTagsPerKey = 50;
 constexpr int kDefaultListLimit = 100;
 constexpr const char* kMarkerPrefix = "scy1:";
+constexpr const char* kSymmetricDefault = "SYMMETRIC_DEFAULT";
+constexpr size_t kBackingKeyCacheEntries = 10000;
+constexpr std::chrono::seconds kBackingKeyCacheTtl{300};
+constexpr const char* kDryRunMessage = "The request would have succeeded, but the DryRun option is set.";
+constexpr const char* kForeignCiphertext =
+    "The ciphertext refers to a customer master key that does not exist, does not exist in this "
+    "region, or you are not allowed to access.";
 
 // The policy AWS attaches when CreateKey gets none: the account may use IAM policies to grant
 // access to the key.
@@ -62,11 +71,63 @@ KeyMetadata ToMetadata(const storage::KeyRow& row, const std::string& current_ve
   return m;
 }
 
+// The key state table (AWS Developer Guide, "Key states") for the cryptographic operations.
+Status CheckUsableForCrypto(const storage::KeyRow& row) {
+  const std::string arn = KeyArn(row.region, row.account_id, row.key_id);
+  if (row.key_state == "Enabled" || row.key_state == "Updating") {
+    return Ok();
+  }
+  if (row.key_state == "Disabled") {
+    return MakeError(ErrorCode::kDisabled, arn + " is disabled.");
+  }
+  if (row.key_state == "PendingDeletion" || row.key_state == "PendingReplicaDeletion") {
+    return MakeError(ErrorCode::kInvalidState, arn + " is pending deletion.");
+  }
+  if (row.key_state == "PendingImport") {
+    return MakeError(ErrorCode::kInvalidState, arn + " is pending import.");
+  }
+  if (row.key_state == "Unavailable") {
+    return MakeError(ErrorCode::kInvalidState, arn + " is unavailable.");
+  }
+  if (row.key_state == "Creating") {
+    return MakeError(ErrorCode::kInvalidState, arn + " is creating.");
+  }
+  return MakeError(ErrorCode::kInvalidState, arn + " is " + row.key_state + ".");
+}
+
+// Symmetric encryption needs an ENCRYPT_DECRYPT key of spec SYMMETRIC_DEFAULT, and the
+// algorithm, when named, must be SYMMETRIC_DEFAULT.
+Status CheckSymmetricUsage(const storage::KeyRow& row, const std::optional<std::string>& algo,
+                           std::string_view operation) {
+  const std::string arn = KeyArn(row.region, row.account_id, row.key_id);
+  if (row.key_usage != "ENCRYPT_DECRYPT" || row.key_spec != kSymmetricDefault) {
+    return MakeError(ErrorCode::kInvalidKeyUsage,
+                     arn + " key usage is " + row.key_usage + " which is not valid for " +
+                         std::string(operation) + ".");
+  }
+  if (algo && *algo != kSymmetricDefault) {
+    return MakeError(ErrorCode::kInvalidKeyUsage,
+                     "The encryption algorithm " + *algo + " is not valid for KMS key " + arn +
+                         ", whose KeySpec is " + row.key_spec + ".");
+  }
+  return Ok();
+}
+
+Error DryRunSucceeded() { return MakeError(ErrorCode::kDryRun, kDryRunMessage); }
+
+Error RecipientUnsupported() {
+  return MakeError(ErrorCode::kUnsupportedOperation,
+                   "Recipient (attested enclave requests) is not supported by this server.");
+}
+
 class KeyServiceImpl : public KeyService {
  public:
   KeyServiceImpl(storage::Store* store, keystore::RootKeystore* root,
                  std::shared_ptr<Clock> clock)
-      : store_(store), root_(root), clock_(std::move(clock)) {}
+      : store_(store),
+        root_(root),
+        clock_(clock),
+        cache_(kBackingKeyCacheEntries, kBackingKeyCacheTtl, clock) {}
 
   Result<KeyMetadata> CreateKey(const CallContext& ctx, const CreateKeyRequest& req) override {
     if (req.key_spec && req.customer_master_key_spec) {
@@ -173,7 +234,216 @@ class KeyServiceImpl : public KeyService {
     return out;
   }
 
+  Result<EncryptResponse> Encrypt(const CallContext& ctx, const EncryptRequest& req) override {
+    SCY_ASSIGN_OR_RETURN(storage::KeyRow key, ResolveKey(ctx, req.key_id));
+    SCY_RETURN_IF_ERROR(CheckUsableForCrypto(key));
+    SCY_RETURN_IF_ERROR(CheckSymmetricUsage(key, req.algorithm, "Encrypt"));
+    if (req.dry_run) {
+      return DryRunSucceeded();
+    }
+    SCY_ASSIGN_OR_RETURN(Sealed sealed,
+                         Seal(key, req.plaintext.Reveal(crypto::KeyAccess::Grant()), req.context));
+    return EncryptResponse{std::move(sealed.blob), sealed.key_arn, kSymmetricDefault};
+  }
+
+  Result<DecryptResponse> Decrypt(const CallContext& ctx, const DecryptRequest& req) override {
+    if (req.has_recipient) {
+      return RecipientUnsupported();
+    }
+    if (req.dry_run && req.dry_run_ignore_ciphertext) {
+      SCY_RETURN_IF_ERROR(DryRunWithoutCiphertext(ctx, req.key_id, req.algorithm, "Decrypt"));
+    }
+    if (!req.ciphertext_blob) {
+      return MakeError(ErrorCode::kValidation,
+                       "1 validation error detected: Value null at 'ciphertextBlob' failed to "
+                       "satisfy constraint: Member must not be null");
+    }
+    SCY_ASSIGN_OR_RETURN(Opened opened, Open(ctx, *req.ciphertext_blob, req.context, req.key_id,
+                                             req.algorithm, "Decrypt"));
+    if (req.dry_run) {
+      return DryRunSucceeded();
+    }
+    return DecryptResponse{opened.key_arn, std::move(opened.plaintext), kSymmetricDefault,
+                           opened.version_id};
+  }
+
+  Result<ReEncryptResponse> ReEncrypt(const CallContext& ctx,
+                                      const ReEncryptRequest& req) override {
+    SCY_ASSIGN_OR_RETURN(storage::KeyRow destination, ResolveKey(ctx, req.destination_key_id));
+    SCY_RETURN_IF_ERROR(CheckUsableForCrypto(destination));
+    SCY_RETURN_IF_ERROR(CheckSymmetricUsage(destination, req.destination_algorithm, "ReEncrypt"));
+    if (req.dry_run && req.dry_run_ignore_ciphertext) {
+      SCY_RETURN_IF_ERROR(
+          DryRunWithoutCiphertext(ctx, req.source_key_id, req.source_algorithm, "ReEncrypt"));
+    }
+    // The plaintext exists only inside this call, in wiping memory.
+    SCY_ASSIGN_OR_RETURN(Opened opened,
+                         Open(ctx, req.ciphertext_blob, req.source_context, req.source_key_id,
+                              req.source_algorithm, "ReEncrypt"));
+    if (req.dry_run) {
+      return DryRunSucceeded();
+    }
+    SCY_ASSIGN_OR_RETURN(Sealed sealed,
+                         Seal(destination, opened.plaintext.Reveal(crypto::KeyAccess::Grant()),
+                              req.destination_context));
+    return ReEncryptResponse{std::move(sealed.blob), opened.key_arn,     sealed.key_arn,
+                             kSymmetricDefault,      kSymmetricDefault,  opened.version_id,
+                             sealed.version_id};
+  }
+
+  Result<GenerateDataKeyResponse> GenerateDataKey(const CallContext& ctx,
+                                                  const GenerateDataKeyRequest& req) override {
+    return MakeDataKey(ctx, req, /*with_plaintext=*/true);
+  }
+
+  Result<GenerateDataKeyResponse> GenerateDataKeyWithoutPlaintext(
+      const CallContext& ctx, const GenerateDataKeyRequest& req) override {
+    return MakeDataKey(ctx, req, /*with_plaintext=*/false);
+  }
+
+  Result<crypto::SecretBytes> GenerateRandom(const CallContext&,
+                                             const GenerateRandomRequest& req) override {
+    if (req.custom_key_store_id) {
+      return MakeError(ErrorCode::kCustomKeyStoreNotFound,
+                       "Custom key store '" + *req.custom_key_store_id + "' does not exist.");
+    }
+    if (req.has_recipient) {
+      return RecipientUnsupported();
+    }
+    if (!req.number_of_bytes) {
+      return MakeError(ErrorCode::kValidation,
+                       "1 validation error detected: Value null at 'numberOfBytes' failed to "
+                       "satisfy constraint: Member must not be null");
+    }
+    return crypto::RandomSecret(static_cast<size_t>(*req.number_of_bytes));
+  }
+
  private:
+  struct Sealed {
+    Bytes blob;
+    std::string key_arn;
+    std::string version_id;
+  };
+  struct Opened {
+    crypto::SecretBytes plaintext;
+    std::string key_arn;
+    std::string version_id;
+  };
+
+  Result<GenerateDataKeyResponse> MakeDataKey(const CallContext& ctx,
+                                              const GenerateDataKeyRequest& req,
+                                              bool with_plaintext) {
+    if (req.has_recipient) {
+      return RecipientUnsupported();
+    }
+    SCY_ASSIGN_OR_RETURN(storage::KeyRow key, ResolveKey(ctx, req.key_id));
+    SCY_RETURN_IF_ERROR(CheckUsableForCrypto(key));
+    SCY_RETURN_IF_ERROR(CheckSymmetricUsage(
+        key, std::nullopt,
+        with_plaintext ? "GenerateDataKey" : "GenerateDataKeyWithoutPlaintext"));
+    if (req.number_of_bytes.has_value() == req.key_spec.has_value()) {
+      return MakeError(ErrorCode::kValidation,
+                       "Please specify either number of bytes or key spec.");
+    }
+    if (req.dry_run) {
+      return DryRunSucceeded();
+    }
+    size_t size = req.number_of_bytes ? static_cast<size_t>(*req.number_of_bytes)
+                                      : (*req.key_spec == "AES_128" ? 16 : 32);
+    SCY_ASSIGN_OR_RETURN(crypto::SecretBytes data_key, crypto::RandomSecret(size));
+    SCY_ASSIGN_OR_RETURN(Sealed sealed,
+                         Seal(key, data_key.Reveal(crypto::KeyAccess::Grant()), req.context));
+    GenerateDataKeyResponse out;
+    out.ciphertext_blob = std::move(sealed.blob);
+    out.key_arn = sealed.key_arn;
+    out.key_material_id = sealed.version_id;
+    if (with_plaintext) {
+      out.plaintext = std::move(data_key);
+    }
+    return out;
+  }
+
+  // A dry run that ignores the ciphertext checks only the KeyId the caller named.
+  Status DryRunWithoutCiphertext(const CallContext& ctx, const std::optional<std::string>& key_id,
+                                 const std::optional<std::string>& algorithm,
+                                 std::string_view operation) {
+    if (!key_id) {
+      return MakeError(ErrorCode::kValidation,
+                       "KeyId is required when DryRunModifiers includes IGNORE_CIPHERTEXT.");
+    }
+    SCY_ASSIGN_OR_RETURN(storage::KeyRow key, ResolveKey(ctx, *key_id));
+    SCY_RETURN_IF_ERROR(CheckUsableForCrypto(key));
+    SCY_RETURN_IF_ERROR(CheckSymmetricUsage(key, algorithm, operation));
+    return DryRunSucceeded();
+  }
+
+  // Encrypts under the key's newest backing version.
+  Result<Sealed> Seal(const storage::KeyRow& key, std::span<const uint8_t> plaintext,
+                      const EncryptionContext& context) {
+    SCY_ASSIGN_OR_RETURN(auto versions, store_->ListKeyVersions(key.key_id));
+    if (versions.empty()) {
+      return MakeError(ErrorCode::kInternal, "key " + key.key_id + " has no backing key");
+    }
+    const std::string& version_id = versions.back().version_id;
+    std::string arn = KeyArn(key.region, key.account_id, key.key_id);
+    SCY_ASSIGN_OR_RETURN(auto material, BackingKey(arn, versions.back()));
+    SCY_ASSIGN_OR_RETURN(Bytes blob,
+                         internal::SealBlob({arn, version_id}, *material, plaintext, context));
+    return Sealed{std::move(blob), std::move(arn), version_id};
+  }
+
+  // Decrypts a blob: finds its key from the blob itself, checks a named KeyId against it, the
+  // key's state and usage, then the tag under the given context.
+  Result<Opened> Open(const CallContext& ctx, std::span<const uint8_t> blob,
+                      const EncryptionContext& context, const std::optional<std::string>& key_id,
+                      const std::optional<std::string>& algorithm, std::string_view operation) {
+    std::optional<storage::KeyRow> named;
+    if (key_id) {
+      SCY_ASSIGN_OR_RETURN(named, ResolveKey(ctx, *key_id));
+    }
+    SCY_ASSIGN_OR_RETURN(internal::ParsedBlob parsed, internal::ParseBlob(blob));
+    auto ref = internal::ParseKeyRef(parsed.header.key_arn, ctx);
+    if (!ref || ref->is_alias) {
+      return MakeError(ErrorCode::kInvalidCiphertext, "");
+    }
+    if (ref->account_id != ctx.account_id || ref->region != ctx.region) {
+      return MakeError(ErrorCode::kAccessDenied, kForeignCiphertext);
+    }
+    if (named && named->key_id != ref->id) {
+      return MakeError(ErrorCode::kIncorrectKey,
+                       "The key ID in the request does not identify a CMK that can perform this "
+                       "operation.");
+    }
+    SCY_ASSIGN_OR_RETURN(auto row, store_->GetKey(ref->account_id, ref->region, ref->id));
+    if (!row) {
+      return MakeError(ErrorCode::kAccessDenied, kForeignCiphertext);
+    }
+    SCY_RETURN_IF_ERROR(CheckUsableForCrypto(*row));
+    SCY_RETURN_IF_ERROR(CheckSymmetricUsage(*row, algorithm, operation));
+    SCY_ASSIGN_OR_RETURN(auto version, store_->GetKeyVersion(row->key_id, parsed.header.version_id));
+    if (!version) {
+      return MakeError(ErrorCode::kInvalidCiphertext, "");
+    }
+    SCY_ASSIGN_OR_RETURN(auto material, BackingKey(parsed.header.key_arn, *version));
+    SCY_ASSIGN_OR_RETURN(crypto::SecretBytes plaintext,
+                         internal::OpenBlob(parsed, *material, context));
+    return Opened{std::move(plaintext), parsed.header.key_arn, version->version_id};
+  }
+
+  // The unwrapped material of a backing version, from the cache or the root keystore.
+  Result<std::shared_ptr<const crypto::SecretBytes>> BackingKey(
+      const std::string& arn, const storage::KeyVersionRow& version) {
+    if (auto hit = cache_.Get(version.key_id, version.version_id)) {
+      return hit;
+    }
+    SCY_ASSIGN_OR_RETURN(crypto::SecretBytes material,
+                         root_->Unwrap(version.wrapped_material,
+                                       BackingKeyAad(arn, version.version_id)));
+    auto shared = std::make_shared<const crypto::SecretBytes>(std::move(material));
+    cache_.Put(version.key_id, version.version_id, shared);
+    return shared;
+  }
+
   static std::optional<int64_t> ParseMarker(const std::string& marker) {
     std::string_view m(marker);
     if (!m.starts_with(kMarkerPrefix)) {
@@ -229,6 +499,7 @@ class KeyServiceImpl : public KeyService {
   storage::Store* store_;
   keystore::RootKeystore* root_;
   std::shared_ptr<Clock> clock_;
+  internal::BackingKeyCache cache_;
 };
 
 }  // namespace

@@ -5,37 +5,12 @@
 #include <set>
 
 #include "kms/kms.h"
+#include "kms/testing/service_fixture.h"
 
 namespace scytale::kms {
 namespace {
 
-class KeyServiceTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("scy-kms-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    store_ = storage::OpenSqliteStore(dir_ / "db").value();
-    keystore::SoftOptions o;
-    o.path = dir_ / "root.key";
-    root_ = keystore::OpenSoftKeystore(o).value();
-    clock_ = std::make_shared<FakeClock>(std::chrono::system_clock::from_time_t(1700000000));
-    service_ = KeyService::Create(store_.get(), root_.get(), clock_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  CallContext Ctx(const std::string& region = "us-east-1") {
-    return {"111122223333", region, "arn:aws:iam::111122223333:root", "req"};
-  }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<keystore::RootKeystore> root_;
-  std::shared_ptr<FakeClock> clock_;
-  std::unique_ptr<KeyService> service_;
-};
+using KeyServiceTest = testing::ServiceFixture;
 
 TEST_F(KeyServiceTest, CreateKeyReturnsCompleteSymmetricMetadata) {
   CreateKeyRequest req;

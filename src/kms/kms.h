@@ -9,7 +9,10 @@
 #include <string>
 #include <vector>
 
+#include <map>
+
 #include "common/clock.h"
+#include "crypto/crypto.h"
 #include "common/result.h"
 #include "keystore/keystore.h"
 #include "storage/storage.h"
@@ -78,6 +81,83 @@ struct ListKeysResponse {
   bool truncated = false;
 };
 
+using EncryptionContext = std::map<std::string, std::string>;
+
+struct EncryptRequest {
+  std::string key_id;
+  crypto::SecretBytes plaintext;
+  EncryptionContext context;
+  std::optional<std::string> algorithm;
+  bool dry_run = false;
+};
+
+struct EncryptResponse {
+  Bytes ciphertext_blob;
+  std::string key_arn;
+  std::string algorithm;
+};
+
+struct DecryptRequest {
+  std::optional<Bytes> ciphertext_blob;
+  EncryptionContext context;
+  std::optional<std::string> key_id;
+  std::optional<std::string> algorithm;
+  bool has_recipient = false;
+  bool dry_run = false;
+  bool dry_run_ignore_ciphertext = false;  // DryRunModifiers IGNORE_CIPHERTEXT
+};
+
+struct DecryptResponse {
+  std::string key_arn;
+  crypto::SecretBytes plaintext;
+  std::string algorithm;
+  std::string key_material_id;
+};
+
+struct ReEncryptRequest {
+  Bytes ciphertext_blob;
+  EncryptionContext source_context;
+  std::optional<std::string> source_key_id;
+  std::string destination_key_id;
+  EncryptionContext destination_context;
+  std::optional<std::string> source_algorithm;
+  std::optional<std::string> destination_algorithm;
+  bool dry_run = false;
+  bool dry_run_ignore_ciphertext = false;
+};
+
+struct ReEncryptResponse {
+  Bytes ciphertext_blob;
+  std::string source_key_arn;
+  std::string key_arn;
+  std::string source_algorithm;
+  std::string destination_algorithm;
+  std::string source_key_material_id;
+  std::string destination_key_material_id;
+};
+
+struct GenerateDataKeyRequest {
+  std::string key_id;
+  EncryptionContext context;
+  std::optional<int> number_of_bytes;
+  std::optional<std::string> key_spec;  // AES_128 | AES_256
+  bool has_recipient = false;
+  bool dry_run = false;
+};
+
+struct GenerateDataKeyResponse {
+  Bytes ciphertext_blob;
+  crypto::SecretBytes plaintext;  // empty for ...WithoutPlaintext
+  std::string key_arn;
+  std::string key_material_id;
+};
+
+struct GenerateRandomRequest {
+  std::optional<int> number_of_bytes;
+  std::optional<std::string> custom_key_store_id;
+  bool has_recipient = false;
+};
+
 class KeyService {
  public:
   // `store` and `root` must outlive the service.
@@ -91,6 +171,20 @@ class KeyService {
   virtual Result<KeyMetadata> DescribeKey(const CallContext& ctx, const std::string& key_id) = 0;
   virtual Result<ListKeysResponse> ListKeys(const CallContext& ctx,
                                             const ListKeysRequest& req) = 0;
+
+  // Envelope encryption. Errors as AWS: kNotFound, kDisabled / kInvalidState (key state),
+  // kInvalidKeyUsage, kInvalidCiphertext, kIncorrectKey, kAccessDenied (a blob whose key does
+  // not exist here), kDryRun when a dry run would have succeeded.
+  virtual Result<EncryptResponse> Encrypt(const CallContext& ctx, const EncryptRequest& req) = 0;
+  virtual Result<DecryptResponse> Decrypt(const CallContext& ctx, const DecryptRequest& req) = 0;
+  virtual Result<ReEncryptResponse> ReEncrypt(const CallContext& ctx,
+                                              const ReEncryptRequest& req) = 0;
+  virtual Result<GenerateDataKeyResponse> GenerateDataKey(const CallContext& ctx,
+                                                          const GenerateDataKeyRequest& req) = 0;
+  virtual Result<GenerateDataKeyResponse> GenerateDataKeyWithoutPlaintext(
+      const CallContext& ctx, const GenerateDataKeyRequest& req) = 0;
+  virtual Result<crypto::SecretBytes> GenerateRandom(const CallContext& ctx,
+                                                     const GenerateRandomRequest& req) = 0;
 };
 
 // arn:aws:kms:<region>:<account>:key/<key id>

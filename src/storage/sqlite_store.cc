@@ -199,15 +199,28 @@ class SqliteStore : public Store {
     std::vector<KeyVersionRow> out;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-      KeyVersionRow v;
-      v.key_id = ColumnText(s, 0);
-      v.version_id = ColumnText(s, 1);
-      v.created_at = sqlite3_column_int64(s, 2);
-      v.wrapped_material = ColumnBlob(s, 3);
-      out.push_back(std::move(v));
+      out.push_back(ReadVersion(s));
     }
     SCY_RETURN_IF_ERROR(StepDone(rc, "list key versions"));
     return out;
+  }
+
+  Result<std::optional<KeyVersionRow>> GetKeyVersion(const std::string& key_id,
+                                                     const std::string& version_id) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare("SELECT key_id, version_id, created_at, wrapped_material FROM "
+                                 "key_versions WHERE key_id = ? AND version_id = ?"));
+    BindText(s, 1, key_id);
+    BindText(s, 2, version_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+      return std::optional<KeyVersionRow>();
+    }
+    if (rc != SQLITE_ROW) {
+      return StepError(rc, "get key version");
+    }
+    return std::optional<KeyVersionRow>(ReadVersion(s));
   }
 
   Status PutAccessKey(const AccessKeyRow& row) override {
@@ -330,6 +343,15 @@ class SqliteStore : public Store {
     r.multi_region = sqlite3_column_int(s, 12) != 0;
     r.policy = ColumnText(s, 13);
     return r;
+  }
+
+  static KeyVersionRow ReadVersion(sqlite3_stmt* s) {
+    KeyVersionRow v;
+    v.key_id = ColumnText(s, 0);
+    v.version_id = ColumnText(s, 1);
+    v.created_at = sqlite3_column_int64(s, 2);
+    v.wrapped_material = ColumnBlob(s, 3);
+    return v;
   }
 
   static AccessKeyRow ReadAccessKey(sqlite3_stmt* s) {

@@ -74,6 +74,9 @@ class Store {
                                                size_t limit) = 0;
   // The key's backing versions, oldest first.
   virtual Result<std::vector<KeyVersionRow>> ListKeyVersions(const std::string& key_id) = 0;
+  // One backing version, or nullopt.
+  virtual Result<std::optional<KeyVersionRow>> GetKeyVersion(const std::string& key_id,
+                                                             const std::string& version_id) = 0;
 
   // Inserts or replaces an access key.
   virtual Status PutAccessKey(const AccessKeyRow& row) = 0;

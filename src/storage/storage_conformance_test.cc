@@ -80,6 +80,10 @@ TEST_P(StoreConformance, InsertedKeyIsReadBackWithVersionAndTags) {
   auto versions = store_->ListKeyVersions("k1").value();
   ASSERT_EQ(versions.size(), 1u);
   EXPECT_EQ(versions[0].wrapped_material, (Bytes{1, 2, 3, 0, 5}));
+  auto one = store_->GetKeyVersion("k1", "v1-k1").value();
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ(one->wrapped_material, (Bytes{1, 2, 3, 0, 5}));
+  EXPECT_FALSE(store_->GetKeyVersion("k1", "v2").value().has_value());
 }
 
 TEST_P(StoreConformance, DuplicateKeyIdIsAlreadyExistsAndChangesNothing) {
