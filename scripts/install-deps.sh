@@ -10,6 +10,7 @@ PACKAGES=(
   libcli11-dev           # command line
   libssl-dev             # OpenSSL 3: all cryptography
   libsqlite3-dev         # embedded store
+  libpcre2-dev           # the service model's Java-style patterns (validation)
   libgtest-dev libgmock-dev libbenchmark-dev   # unit tests, microbenchmarks
   python3 python3-boto3 awscli                 # e2e clients (Debian's boto3, AWS CLI v2)
   curl ca-certificates procps

@@ -1,6 +1,7 @@
 // The `scytale` executable: `serve` and `version`.
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>

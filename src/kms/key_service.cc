@@ -165,7 +165,7 @@ class KeyServiceImpl : public KeyService {
       // The policy language and its enforcement arrive with the authorization issue; until
       // then a document is at least required to be a JSON object.
       auto doc = nlohmann::json::parse(*req.policy, nullptr, /*allow_exceptions=*/false);
-      if (doc.is_discarded() || !doc.is_object()) {
+      if (doc.is_discarded() || !doc.is_object() || !doc.contains("Statement")) {
         return MakeError(ErrorCode::kMalformedPolicyDocument,
                          "The key policy is not a valid JSON policy document.");
       }
@@ -402,7 +402,7 @@ class KeyServiceImpl : public KeyService {
       SCY_ASSIGN_OR_RETURN(named, ResolveKey(ctx, *key_id));
     }
     SCY_ASSIGN_OR_RETURN(internal::ParsedBlob parsed, internal::ParseBlob(blob));
-    auto ref = internal::ParseKeyRef(parsed.header.key_arn, ctx);
+    auto ref = internal::ParseArn(parsed.header.key_arn);
     if (!ref || ref->is_alias) {
       return MakeError(ErrorCode::kInvalidCiphertext, "");
     }
@@ -482,6 +482,12 @@ class KeyServiceImpl : public KeyService {
 
   Result<storage::KeyRow> ResolveKey(const CallContext& ctx, const std::string& key_id) {
     SCY_ASSIGN_OR_RETURN(internal::KeyRef ref, internal::ParseKeyRef(key_id, ctx));
+    if (ref.account_id != ctx.account_id) {
+      // Cross-account use arrives with key policies; until then another account's key is not
+      // visible at all.
+      return MakeError(ErrorCode::kNotFound, "Key '" + KeyArn(ref.region, ref.account_id, ref.id) +
+                                                 "' does not exist");
+    }
     if (ref.is_alias) {
       // Aliases arrive with the lifecycle issue; until then no alias exists.
       return MakeError(ErrorCode::kNotFound,

@@ -59,6 +59,11 @@ TEST_F(KeyServiceTest, DescribeKeyRejectsUnknownForms) {
   EXPECT_EQ(service_->DescribeKey(Ctx(), "not-a-key").error().code, ErrorCode::kNotFound);
   EXPECT_EQ(service_->DescribeKey(Ctx(), "arn:aws:kms:us-east-1").error().message, "Invalid arn");
   EXPECT_EQ(service_->DescribeKey(Ctx(), "alias/none").error().code, ErrorCode::kNotFound);
+  auto m = service_->CreateKey(Ctx(), {}).value();
+  std::string other_partition = m.arn;
+  other_partition.replace(0, 7, "arn:aws-cn");
+  EXPECT_EQ(service_->DescribeKey(Ctx(), other_partition).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(service_->DescribeKey(Ctx("eu-west-1"), m.arn).error().code, ErrorCode::kNotFound);
 }
 
 TEST_F(KeyServiceTest, CreateKeyRejectsWhatIsNotSupportedYet) {

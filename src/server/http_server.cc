@@ -54,6 +54,8 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void ReadFirstBytes();
   void OnFirstBytes(beast::error_code ec);
+  void OnHeader(beast::error_code ec);
+  void ReadBody();
   void OnRequest(beast::error_code ec);
   void Reply(http::response<http::string_body> response, bool keep_alive);
   void ReplyError(int status, std::string_view type, std::string_view message);
@@ -267,6 +269,39 @@ void Session::OnFirstBytes(beast::error_code ec) {
     return;
   }
   stream_.expires_after(server_->options().read_timeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code read_ec, std::size_t) {
+                            self->OnHeader(read_ec);
+                          });
+}
+
+void Session::OnHeader(beast::error_code ec) {
+  if (ec) {
+    OnRequest(ec);  // limits, timeouts and garbage are answered there
+    return;
+  }
+  // RFC 9110 §10.1.1: a client that sent "Expect: 100-continue" waits for an interim answer
+  // before sending its body (curl and some SDKs do). A body over the limit was already refused
+  // when the header named its length.
+  if (beast::iequals(parser_->get()[http::field::expect], "100-continue") &&
+      !parser_->is_done()) {
+    auto interim = std::make_shared<http::response<http::empty_body>>(
+        http::status::continue_, parser_->get().version());
+    http::async_write(stream_, *interim,
+                      [self = shared_from_this(), interim](beast::error_code write_ec,
+                                                           std::size_t) {
+                        if (write_ec) {
+                          self->Close();
+                          return;
+                        }
+                        self->ReadBody();
+                      });
+    return;
+  }
+  ReadBody();
+}
+
+void Session::ReadBody() {
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](beast::error_code read_ec, std::size_t) {
                      self->OnRequest(read_ec);

@@ -78,6 +78,23 @@ TEST_F(HttpServerTest, BodyOverTheLimitGets413AndTheConnectionCloses) {
   EXPECT_FALSE(res.keep_alive());
 }
 
+TEST_F(HttpServerTest, ExpectContinueGetsAnInterimAnswerBeforeTheBody) {
+  StartServer({});
+  tcp::socket s = Connect();
+  net::write(s, net::buffer(std::string(
+                    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                    "Expect: 100-continue\r\n\r\n")));
+  beast::flat_buffer buf;
+  http::response<http::empty_body> interim;
+  http::read(s, buf, interim);
+  EXPECT_EQ(interim.result_int(), 100);
+  net::write(s, net::buffer(std::string("body")));
+  http::response<http::string_body> res;
+  http::read(s, buf, res);
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), "POST / body");
+}
+
 TEST_F(HttpServerTest, SlowClientIsCutAfterTheReadTimeout) {
   ServerOptions o;
   o.read_timeout = std::chrono::seconds(1);

@@ -2,11 +2,16 @@
 
 #include <openssl/crypto.h>
 
+// pcre2.h needs the code unit width first: requests are UTF-8, so 8-bit units.
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <map>
+#include <new>
 #include <optional>
 #include <unordered_map>
 #include <utility>
@@ -19,739 +24,206 @@ namespace {
 
 using nlohmann::json;
 
-constexpr char32_t kMaxCodePoint = 0x10FFFF;
-constexpr char32_t kReplacementChar = 0xFFFD;
+// Code points in UTF-8 text: every byte but a continuation byte (10xxxxxx) starts one. AWS
+// counts characters, not bytes. nlohmann's parser rejects malformed UTF-8, so this is exact for
+// request bodies; malformed text built in code fails every pattern (see Regex::FullMatch).
+int64_t CountCodePoints(std::string_view s) {
+  return std::count_if(s.begin(), s.end(),
+                       [](char c) { return (static_cast<uint8_t>(c) & 0xC0) != 0x80; });
+}
 
 // ---------------------------------------------------------------------------------------------
-// UTF-8. nlohmann's parser rejects malformed UTF-8, so a bad sequence can only come from JSON
-// built in code; each bad byte then counts as one U+FFFD, which no model pattern accepts.
+// Patterns. The model's patterns are Java regular expressions, which Coral (AWS's Java service
+// framework) checks with String.matches(): the whole string must match. PCRE2 reads nearly all
+// of Java's syntax the same way; JavaToPcre2 rewrites what it reads differently and rejects
+// what it would silently take to mean something else, so a model that needs more fails Create()
+// (and the tests) rather than matching differently.
 
-std::u32string DecodeUtf8(std::string_view s) {
-  std::u32string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto b0 = static_cast<uint8_t>(s[i]);
-    size_t len = 0;
-    char32_t cp = 0;
-    if (b0 < 0x80) {
-      len = 1;
-      cp = b0;
-    } else if (b0 >= 0xC2 && b0 <= 0xDF) {
-      len = 2;
-      cp = b0 & 0x1F;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      len = 3;
-      cp = b0 & 0x0F;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      len = 4;
-      cp = b0 & 0x07;
-    }
-    bool ok = len != 0 && i + len <= s.size();
-    for (size_t k = 1; ok && k < len; ++k) {
-      const auto b = static_cast<uint8_t>(s[i + k]);
-      ok = (b & 0xC0) == 0x80;
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are malformed too.
-    if (ok && ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > kMaxCodePoint ||
-               (cp >= 0xD800 && cp <= 0xDFFF))) {
-      ok = false;
-    }
-    if (!ok) {
-      out.push_back(kReplacementChar);
-      ++i;
+// pcre2 objects, each freed by its own function, as OsslPtr does for OpenSSL.
+template <class T>
+struct Pcre2Deleter;
+template <>
+struct Pcre2Deleter<pcre2_code> {
+  void operator()(pcre2_code* p) const { pcre2_code_free(p); }
+};
+template <>
+struct Pcre2Deleter<pcre2_match_data> {
+  void operator()(pcre2_match_data* p) const { pcre2_match_data_free(p); }
+};
+template <>
+struct Pcre2Deleter<pcre2_match_context> {
+  void operator()(pcre2_match_context* p) const { pcre2_match_context_free(p); }
+};
+template <class T>
+using Pcre2Ptr = std::unique_ptr<T, Pcre2Deleter<T>>;
+
+// PCRE2_UTF: patterns and values match by code point, as in Java. Without PCRE2_UCP, \d \w \s
+// stay ASCII-only, as Java's do without UNICODE_CHARACTER_CLASS; PCRE2_NEVER_UCP keeps a
+// "(*UCP)" from changing that. PCRE2_DOLLAR_ENDONLY: '$' does not match before a final "\n".
+// PCRE2_NEVER_BACKSLASH_C: \C (one byte) could split a UTF-8 character.
+constexpr uint32_t kCompileOptions =
+    PCRE2_UTF | PCRE2_NEVER_UCP | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C;
+
+// Bounds on one match, far above what the model's patterns need for a valid value (a
+// maximum-size policy takes a handful of steps), so that no value can make a match slow or
+// deep. Reaching one makes pcre2_match fail, which counts as "does not match".
+constexpr uint32_t kMatchLimit = 1'000'000;
+constexpr uint32_t kDepthLimit = 10'000;  // the interpreter's backtracking depth (not JIT's)
+
+// Java's '.' (without DOTALL): anything but a line terminator. PCRE2's excludes only "\n".
+constexpr std::string_view kJavaDot = "[^\\n\\r\\x{85}\\x{2028}\\x{2029}]";
+
+bool IsHexDigit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+bool IsAsciiLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// Rewrites \uXXXX (PCRE2 has no such escape) to \x{XXXX} and '.' to kJavaDot. Rejects, since
+// PCRE2 would accept them with another meaning: '[' or "&&" inside a class (Java's union and
+// intersection), \p and \P (Java's \p{Alpha} or \p{Lower} are ASCII, PCRE2's are Unicode),
+// inline flags such as (?s) or (?i) (they change '.' and case folding), "(*" (PCRE2 verbs,
+// a syntax error in Java) and an unbalanced ')' (it would escape the \A(?:...)\z wrapper).
+Result<std::string> JavaToPcre2(std::string_view java) {
+  auto unsupported = [&](std::string_view what) {
+    return MakeError(ErrorCode::kInternal, "pattern " + std::string(java) + ": " +
+                                               std::string(what) + " is not supported");
+  };
+  std::string out;
+  bool in_class = false;
+  int depth = 0;
+  for (size_t i = 0; i < java.size(); ++i) {
+    const char c = java[i];
+    const char next = i + 1 < java.size() ? java[i + 1] : '\0';
+    if (c == '\\') {
+      if (next == 'u') {
+        if (i + 6 > java.size() ||
+            !std::all_of(java.begin() + static_cast<std::ptrdiff_t>(i + 2),
+                         java.begin() + static_cast<std::ptrdiff_t>(i + 6), IsHexDigit)) {
+          return unsupported("\\u without four hex digits");
+        }
+        out += "\\x{";
+        out += java.substr(i + 2, 4);
+        out += '}';
+        i += 5;
+      } else if (next == 'Q') {
+        // Quoted up to \E (or the end), in PCRE2 too; nothing inside is rewritten.
+        const size_t end = java.find("\\E", i + 2);
+        const size_t stop = end == std::string_view::npos ? java.size() : end + 2;
+        out += java.substr(i, stop - i);
+        if (end == std::string_view::npos) {
+          out += "\\E";  // or the wrapper's ")\z" would be quoted too
+        }
+        i = stop - 1;
+      } else if (next == 'p' || next == 'P') {
+        return unsupported("\\p");
+      } else if (i + 1 == java.size()) {
+        return unsupported("a trailing '\\'");  // it would escape the wrapper's ')'
+      } else {
+        out += java.substr(i, 2);
+        ++i;
+      }
       continue;
     }
-    out.push_back(cp);
-    i += len;
+    if (in_class) {
+      if (c == '[' || (c == '&' && next == '&')) {
+        return unsupported("a class inside a class or &&");
+      }
+      in_class = c != ']';
+      out += c;
+      continue;
+    }
+    switch (c) {
+      case '[':
+        in_class = true;
+        out += c;
+        if (next == '^') {
+          out += next;
+          ++i;
+        }
+        // A ']' first in a class is literal, in Java as in PCRE2.
+        if (i + 1 < java.size() && java[i + 1] == ']') {
+          out += ']';
+          ++i;
+        }
+        break;
+      case '.':
+        out += kJavaDot;
+        break;
+      case '(':
+        if (next == '*' || (next == '?' && i + 2 < java.size() &&
+                            (IsAsciiLetter(java[i + 2]) || java[i + 2] == '-'))) {
+          return unsupported("an inline flag or (*");
+        }
+        ++depth;
+        out += c;
+        break;
+      case ')':
+        if (--depth < 0) {
+          return unsupported("an unbalanced ')'");
+        }
+        out += c;
+        break;
+      default:
+        out += c;
+        break;
+    }
   }
   return out;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Java regular expressions, the subset the service model uses: literals, escapes (\d \w \s and
-// their negations, \uXXXX, \xHH, \t \n \r \f, escaped punctuation), classes with ranges and
-// negation, '.', groups ((...) and (?:...)), '|', '^', '$' and the quantifiers * + ? {n} {n,}
-// {n,m}. Anything else (backreferences, lookaround, \p{..}, class unions/intersections,
-// possessive quantifiers) is rejected when the model is loaded, so an unsupported pattern shows
-// up as a failing Create() in the tests rather than as a wrong answer.
-//
-// Matching is whole-string (Java's String.matches, which Coral uses) over code points with a
-// Pike VM: time O(pattern x input), no recursion, no backtracking, so a 131072-character
-// policy cannot exhaust the stack the way std::regex's recursive executor can. A pattern that is
-// a single class with a quantifier (most of the model's) skips the VM for a per-character check.
+// Shared by every match (PCRE2 only reads it), so created once.
+Pcre2Ptr<pcre2_match_context> MakeMatchContext() {
+  Pcre2Ptr<pcre2_match_context> context(pcre2_match_context_create(nullptr));
+  if (context == nullptr) {
+    throw std::bad_alloc();
+  }
+  pcre2_set_match_limit(context.get(), kMatchLimit);
+  pcre2_set_depth_limit(context.get(), kDepthLimit);
+  return context;
+}
 
-class CharSet {
+// A model pattern compiled for whole-string matching.
+class Regex {
  public:
-  void AddRange(char32_t lo, char32_t hi) { ranges_.emplace_back(lo, hi); }
-  void Add(char32_t c) { AddRange(c, c); }
-  void AddSet(const CharSet& other) {
-    ranges_.insert(ranges_.end(), other.ranges_.begin(), other.ranges_.end());
-  }
-  // Sorts and merges the ranges; call before Contains() or Complement().
-  void Normalize() {
-    std::sort(ranges_.begin(), ranges_.end());
-    std::vector<std::pair<char32_t, char32_t>> merged;
-    for (const auto& r : ranges_) {
-      if (!merged.empty() && r.first <= merged.back().second + 1) {
-        merged.back().second = std::max(merged.back().second, r.second);
-      } else {
-        merged.push_back(r);
-      }
+  // Fails for a pattern JavaToPcre2 or PCRE2 rejects.
+  static Result<Regex> Compile(std::string_view java_pattern) {
+    SCY_ASSIGN_OR_RETURN(const std::string translated, JavaToPcre2(java_pattern));
+    // Java's matches(): \A and \z anchor the whole pattern, alternatives included.
+    const std::string whole = "\\A(?:" + translated + ")\\z";
+    int error_code = 0;
+    PCRE2_SIZE error_offset = 0;
+    Pcre2Ptr<pcre2_code> code(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(whole.data()),
+                                            whole.size(), kCompileOptions, &error_code,
+                                            &error_offset, nullptr));
+    if (code == nullptr) {
+      PCRE2_UCHAR text[256];
+      pcre2_get_error_message(error_code, text, sizeof(text));
+      return MakeError(ErrorCode::kInternal, "pattern " + std::string(java_pattern) + ": " +
+                                                 reinterpret_cast<const char*>(text) + " (offset " +
+                                                 std::to_string(error_offset) + " of " + whole +
+                                                 ")");
     }
-    ranges_ = std::move(merged);
+    // JIT only makes matching faster: where it is unavailable, the interpreter answers the same.
+    pcre2_jit_compile(code.get(), PCRE2_JIT_COMPLETE);
+    return Regex(std::move(code));
   }
-  CharSet Complement() const {
-    CharSet out;
-    char32_t next = 0;
-    for (const auto& r : ranges_) {
-      if (r.first > next) {
-        out.AddRange(next, r.first - 1);
-      }
-      next = r.second + 1;
+
+  // Thread-safe: the code and the context are only read, and match data is per call. A
+  // negative return (no match, malformed UTF-8 or a limit reached) counts as no match.
+  bool FullMatch(std::string_view s, pcre2_match_context* context) const {
+    Pcre2Ptr<pcre2_match_data> data(pcre2_match_data_create_from_pattern(code_.get(), nullptr));
+    if (data == nullptr) {
+      throw std::bad_alloc();
     }
-    if (next <= kMaxCodePoint) {
-      out.AddRange(next, kMaxCodePoint);
-    }
-    return out;
-  }
-  bool Contains(char32_t c) const {
-    auto it = std::upper_bound(ranges_.begin(), ranges_.end(), std::make_pair(c, kMaxCodePoint));
-    return it != ranges_.begin() && std::prev(it)->second >= c;
+    return pcre2_match(code_.get(), reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), 0, 0,
+                       data.get(), context) >= 0;
   }
 
  private:
-  std::vector<std::pair<char32_t, char32_t>> ranges_;
-};
+  explicit Regex(Pcre2Ptr<pcre2_code> code) : code_(std::move(code)) {}
 
-CharSet MakeSet(std::initializer_list<std::pair<char32_t, char32_t>> ranges) {
-  CharSet s;
-  for (const auto& r : ranges) {
-    s.AddRange(r.first, r.second);
-  }
-  s.Normalize();
-  return s;
-}
-
-// Java's predefined classes without UNICODE_CHARACTER_CLASS: ASCII only.
-const CharSet& DigitSet() {
-  static const CharSet s = MakeSet({{'0', '9'}});
-  return s;
-}
-const CharSet& WordSet() {
-  static const CharSet s = MakeSet({{'a', 'z'}, {'A', 'Z'}, {'0', '9'}, {'_', '_'}});
-  return s;
-}
-const CharSet& SpaceSet() {
-  static const CharSet s = MakeSet({{' ', ' '}, {'\t', '\r'}});  // \t \n \x0B \f \r
-  return s;
-}
-// '.' without DOTALL: anything but Java's line terminators.
-const CharSet& DotSet() {
-  static const CharSet s =
-      MakeSet({{'\n', '\n'}, {'\r', '\r'}, {0x85, 0x85}, {0x2028, 0x2029}}).Complement();
-  return s;
-}
-
-struct Node {
-  enum class Kind { kEmpty, kSet, kBegin, kEnd, kConcat, kAlternate, kRepeat };
-  Kind kind = Kind::kEmpty;
-  int set = -1;  // kSet: index into the pattern's sets
-  int min = 0;   // kRepeat
-  int max = 0;   // kRepeat; -1 is unbounded
-  std::vector<Node> children;
-};
-
-constexpr int kMaxRepeat = 1000;
-constexpr size_t kMaxProgram = 20000;
-
-class PatternParser {
- public:
-  PatternParser(std::u32string pattern, std::vector<CharSet>* sets)
-      : p_(std::move(pattern)), sets_(sets) {}
-
-  Result<Node> Parse() {
-    SCY_ASSIGN_OR_RETURN(Node node, ParseAlternation());
-    if (pos_ != p_.size()) {
-      return Fail("unbalanced ')'");
-    }
-    return node;
-  }
-
- private:
-  Error Fail(std::string_view what) const {
-    return MakeError(ErrorCode::kInternal, "unsupported pattern construct at offset " +
-                                               std::to_string(pos_) + ": " + std::string(what));
-  }
-  bool AtEnd() const { return pos_ >= p_.size(); }
-  char32_t Peek(size_t ahead = 0) const {
-    return pos_ + ahead < p_.size() ? p_[pos_ + ahead] : char32_t{0};
-  }
-
-  int AddSet(CharSet set) {
-    set.Normalize();
-    sets_->push_back(std::move(set));
-    return static_cast<int>(sets_->size() - 1);
-  }
-  Node SetNode(CharSet set) {
-    Node n;
-    n.kind = Node::Kind::kSet;
-    n.set = AddSet(std::move(set));
-    return n;
-  }
-
-  Result<Node> ParseAlternation() {
-    Node alt;
-    alt.kind = Node::Kind::kAlternate;
-    while (true) {
-      SCY_ASSIGN_OR_RETURN(Node branch, ParseConcat());
-      alt.children.push_back(std::move(branch));
-      if (AtEnd() || Peek() != U'|') {
-        break;
-      }
-      ++pos_;
-    }
-    if (alt.children.size() == 1) {
-      return std::move(alt.children[0]);
-    }
-    return alt;
-  }
-
-  Result<Node> ParseConcat() {
-    Node cat;
-    cat.kind = Node::Kind::kConcat;
-    while (!AtEnd() && Peek() != U'|' && Peek() != U')') {
-      SCY_ASSIGN_OR_RETURN(Node atom, ParseAtom());
-      SCY_ASSIGN_OR_RETURN(Node repeated, ParseQuantifier(std::move(atom)));
-      cat.children.push_back(std::move(repeated));
-    }
-    if (cat.children.empty()) {
-      return Node{};
-    }
-    if (cat.children.size() == 1) {
-      return std::move(cat.children[0]);
-    }
-    return cat;
-  }
-
-  Result<int> ParseNumber() {
-    if (AtEnd() || Peek() < U'0' || Peek() > U'9') {
-      return Fail("expected a number in {}");
-    }
-    int n = 0;
-    while (!AtEnd() && Peek() >= U'0' && Peek() <= U'9') {
-      n = n * 10 + static_cast<int>(Peek() - U'0');
-      if (n > kMaxRepeat) {
-        return Fail("repeat count too large");
-      }
-      ++pos_;
-    }
-    return n;
-  }
-
-  Result<Node> ParseQuantifier(Node atom) {
-    if (AtEnd()) {
-      return atom;
-    }
-    int min = 0;
-    int max = 0;
-    switch (Peek()) {
-      case U'*':
-        ++pos_;
-        min = 0;
-        max = -1;
-        break;
-      case U'+':
-        ++pos_;
-        min = 1;
-        max = -1;
-        break;
-      case U'?':
-        ++pos_;
-        min = 0;
-        max = 1;
-        break;
-      case U'{': {
-        ++pos_;
-        SCY_ASSIGN_OR_RETURN(min, ParseNumber());
-        max = min;
-        if (!AtEnd() && Peek() == U',') {
-          ++pos_;
-          if (!AtEnd() && Peek() == U'}') {
-            max = -1;
-          } else {
-            SCY_ASSIGN_OR_RETURN(max, ParseNumber());
-          }
-        }
-        if (AtEnd() || Peek() != U'}') {
-          return Fail("expected '}'");
-        }
-        ++pos_;
-        if (max != -1 && max < min) {
-          return Fail("{n,m} with m < n");
-        }
-        break;
-      }
-      default:
-        return atom;
-    }
-    if (atom.kind == Node::Kind::kBegin || atom.kind == Node::Kind::kEnd) {
-      return Fail("quantified anchor");
-    }
-    // A lazy quantifier accepts the same strings as the greedy one; a possessive one may not.
-    if (!AtEnd() && Peek() == U'?') {
-      ++pos_;
-    } else if (!AtEnd() && Peek() == U'+') {
-      return Fail("possessive quantifier");
-    }
-    if (!AtEnd() && (Peek() == U'*' || Peek() == U'+' || Peek() == U'?' || Peek() == U'{')) {
-      return Fail("stacked quantifiers");
-    }
-    Node rep;
-    rep.kind = Node::Kind::kRepeat;
-    rep.min = min;
-    rep.max = max;
-    rep.children.push_back(std::move(atom));
-    return rep;
-  }
-
-  Result<char32_t> ParseHex(size_t digits) {
-    char32_t v = 0;
-    for (size_t k = 0; k < digits; ++k) {
-      char32_t c = Peek();
-      int d = -1;
-      if (c >= U'0' && c <= U'9') {
-        d = static_cast<int>(c - U'0');
-      } else if (c >= U'a' && c <= U'f') {
-        d = static_cast<int>(c - U'a' + 10);
-      } else if (c >= U'A' && c <= U'F') {
-        d = static_cast<int>(c - U'A' + 10);
-      }
-      if (AtEnd() || d < 0) {
-        return Fail("bad hex escape");
-      }
-      v = v * 16 + static_cast<char32_t>(d);
-      ++pos_;
-    }
-    return v;
-  }
-
-  // After a backslash: either one character (out_char) or a predefined class (out_set).
-  Status ParseEscape(std::optional<char32_t>* out_char, std::optional<CharSet>* out_set) {
-    if (AtEnd()) {
-      return Fail("trailing backslash");
-    }
-    const char32_t c = Peek();
-    ++pos_;
-    switch (c) {
-      case U'd':
-        *out_set = DigitSet();
-        return Ok();
-      case U'D':
-        *out_set = DigitSet().Complement();
-        return Ok();
-      case U'w':
-        *out_set = WordSet();
-        return Ok();
-      case U'W':
-        *out_set = WordSet().Complement();
-        return Ok();
-      case U's':
-        *out_set = SpaceSet();
-        return Ok();
-      case U'S':
-        *out_set = SpaceSet().Complement();
-        return Ok();
-      case U't':
-        *out_char = U'\t';
-        return Ok();
-      case U'n':
-        *out_char = U'\n';
-        return Ok();
-      case U'r':
-        *out_char = U'\r';
-        return Ok();
-      case U'f':
-        *out_char = U'\f';
-        return Ok();
-      case U'a':
-        *out_char = U'\a';
-        return Ok();
-      case U'e':
-        *out_char = 0x1B;
-        return Ok();
-      case U'u': {
-        SCY_ASSIGN_OR_RETURN(char32_t v, ParseHex(4));
-        *out_char = v;
-        return Ok();
-      }
-      case U'x': {
-        SCY_ASSIGN_OR_RETURN(char32_t v, ParseHex(2));
-        *out_char = v;
-        return Ok();
-      }
-      default:
-        break;
-    }
-    // Java: a backslash before a non-alphabetic character quotes it; letters and digits that
-    // are not listed above are other constructs (\b, \p{..}, \1, \Q...) we do not support.
-    const bool alnum =
-        (c >= U'a' && c <= U'z') || (c >= U'A' && c <= U'Z') || (c >= U'0' && c <= U'9');
-    if (alnum || c > 0x7F) {
-      --pos_;
-      return Fail("escape \\" + std::string(1, static_cast<char>(c < 0x80 ? c : '?')));
-    }
-    *out_char = c;
-    return Ok();
-  }
-
-  Result<Node> ParseAtom() {
-    const char32_t c = Peek();
-    ++pos_;
-    switch (c) {
-      case U'^': {
-        Node n;
-        n.kind = Node::Kind::kBegin;
-        return n;
-      }
-      case U'$': {
-        Node n;
-        n.kind = Node::Kind::kEnd;
-        return n;
-      }
-      case U'.':
-        return SetNode(DotSet());
-      case U'[':
-        return ParseClass();
-      case U'(': {
-        if (Peek() == U'?') {
-          if (Peek(1) != U':') {
-            return Fail("group construct (?");
-          }
-          pos_ += 2;
-        }
-        SCY_ASSIGN_OR_RETURN(Node inner, ParseAlternation());
-        if (AtEnd() || Peek() != U')') {
-          return Fail("missing ')'");
-        }
-        ++pos_;
-        return inner;
-      }
-      case U'*':
-      case U'+':
-      case U'?':
-      case U'{':
-        --pos_;
-        return Fail("dangling quantifier");
-      case U'\\': {
-        std::optional<char32_t> ch;
-        std::optional<CharSet> set;
-        SCY_RETURN_IF_ERROR(ParseEscape(&ch, &set));
-        if (set) {
-          return SetNode(std::move(*set));
-        }
-        CharSet single;
-        single.Add(*ch);
-        return SetNode(std::move(single));
-      }
-      default: {
-        CharSet single;
-        single.Add(c);
-        return SetNode(std::move(single));
-      }
-    }
-  }
-
-  // After '['. Java rules for '-': it makes a range between two single characters unless the
-  // next character is ']' (then it is literal); after a completed range or a predefined class
-  // it is literal too, so [a-zA-Z0-9-_.] holds '-', '_' and '.'.
-  Result<Node> ParseClass() {
-    bool negate = false;
-    if (Peek() == U'^') {
-      negate = true;
-      ++pos_;
-    }
-    CharSet set;
-    bool empty = true;
-    while (true) {
-      if (AtEnd()) {
-        return Fail("missing ']'");
-      }
-      char32_t c = Peek();
-      if (c == U']') {
-        if (empty) {
-          return Fail("empty class");
-        }
-        ++pos_;
-        break;
-      }
-      if (c == U'[') {
-        return Fail("nested class");
-      }
-      if (c == U'&' && Peek(1) == U'&') {
-        return Fail("class intersection");
-      }
-      ++pos_;
-      std::optional<char32_t> lo;
-      std::optional<CharSet> predefined;
-      if (c == U'\\') {
-        SCY_RETURN_IF_ERROR(ParseEscape(&lo, &predefined));
-      } else {
-        lo = c;
-      }
-      empty = false;
-      if (predefined) {
-        set.AddSet(*predefined);
-        continue;
-      }
-      if (Peek() == U'-' && pos_ + 1 < p_.size() && Peek(1) != U']') {
-        if (Peek(1) == U'[') {
-          return Fail("class union");
-        }
-        pos_ += 1;  // '-'
-        const char32_t h = Peek();
-        ++pos_;
-        std::optional<char32_t> hi;
-        std::optional<CharSet> hi_set;
-        if (h == U'\\') {
-          SCY_RETURN_IF_ERROR(ParseEscape(&hi, &hi_set));
-          if (hi_set) {
-            return Fail("class as range end");
-          }
-        } else {
-          hi = h;
-        }
-        if (*hi < *lo) {
-          return Fail("illegal character range");
-        }
-        set.AddRange(*lo, *hi);
-        continue;
-      }
-      set.Add(*lo);
-    }
-    set.Normalize();
-    return SetNode(negate ? set.Complement() : std::move(set));
-  }
-
-  std::u32string p_;
-  size_t pos_ = 0;
-  std::vector<CharSet>* sets_;
-};
-
-class JavaPattern {
- public:
-  static Result<JavaPattern> Compile(std::string_view java_pattern) {
-    JavaPattern out;
-    PatternParser parser(DecodeUtf8(java_pattern), &out.sets_);
-    auto root = parser.Parse();
-    if (!root.has_value()) {
-      return MakeError(ErrorCode::kInternal,
-                       "pattern " + std::string(java_pattern) + ": " + root.error().message);
-    }
-    out.DetectFastPath(*root);
-    SCY_RETURN_IF_ERROR(out.Emit(*root));
-    out.prog_.push_back(Inst{Op::kMatch, 0, 0});
-    if (out.prog_.size() > kMaxProgram) {
-      return MakeError(ErrorCode::kInternal,
-                       "pattern " + std::string(java_pattern) + " expands to too large a program");
-    }
-    return out;
-  }
-
-  // Whole-string match, as Java's String.matches().
-  bool FullMatch(std::u32string_view s) const {
-    if (fast_set_ >= 0) {
-      if (s.size() < static_cast<size_t>(fast_min_) ||
-          (fast_max_ >= 0 && s.size() > static_cast<size_t>(fast_max_))) {
-        return false;
-      }
-      const CharSet& set = sets_[static_cast<size_t>(fast_set_)];
-      return std::all_of(s.begin(), s.end(), [&](char32_t c) { return set.Contains(c); });
-    }
-    return RunVm(s);
-  }
-
- private:
-  enum class Op { kSet, kSplit, kJmp, kBegin, kEnd, kMatch };
-  struct Inst {
-    Op op;
-    int x;  // kSet: set index; kSplit/kJmp: target
-    int y;  // kSplit: second target
-  };
-
-  JavaPattern() = default;
-
-  // "^?[class]{min,max}$?" (or a bare class) is checked character by character.
-  void DetectFastPath(const Node& root) {
-    std::vector<const Node*> parts;
-    if (root.kind == Node::Kind::kConcat) {
-      for (const Node& c : root.children) {
-        parts.push_back(&c);
-      }
-    } else {
-      parts.push_back(&root);
-    }
-    if (!parts.empty() && parts.front()->kind == Node::Kind::kBegin) {
-      parts.erase(parts.begin());
-    }
-    if (!parts.empty() && parts.back()->kind == Node::Kind::kEnd) {
-      parts.pop_back();
-    }
-    if (parts.size() != 1) {
-      return;
-    }
-    const Node& n = *parts[0];
-    if (n.kind == Node::Kind::kSet) {
-      fast_set_ = n.set;
-      fast_min_ = 1;
-      fast_max_ = 1;
-    } else if (n.kind == Node::Kind::kRepeat && n.children[0].kind == Node::Kind::kSet) {
-      fast_set_ = n.children[0].set;
-      fast_min_ = n.min;
-      fast_max_ = n.max;
-    }
-  }
-
-  int Push(Op op, int x = 0, int y = 0) {
-    prog_.push_back(Inst{op, x, y});
-    return static_cast<int>(prog_.size() - 1);
-  }
-  int Here() const { return static_cast<int>(prog_.size()); }
-
-  Status Emit(const Node& n) {
-    if (prog_.size() > kMaxProgram) {
-      return MakeError(ErrorCode::kInternal, "pattern program too large");
-    }
-    switch (n.kind) {
-      case Node::Kind::kEmpty:
-        return Ok();
-      case Node::Kind::kSet:
-        Push(Op::kSet, n.set);
-        return Ok();
-      case Node::Kind::kBegin:
-        Push(Op::kBegin);
-        return Ok();
-      case Node::Kind::kEnd:
-        Push(Op::kEnd);
-        return Ok();
-      case Node::Kind::kConcat:
-        for (const Node& c : n.children) {
-          SCY_RETURN_IF_ERROR(Emit(c));
-        }
-        return Ok();
-      case Node::Kind::kAlternate: {
-        std::vector<int> exits;
-        for (size_t i = 0; i + 1 < n.children.size(); ++i) {
-          const int split = Push(Op::kSplit);
-          prog_[static_cast<size_t>(split)].x = Here();
-          SCY_RETURN_IF_ERROR(Emit(n.children[i]));
-          exits.push_back(Push(Op::kJmp));
-          prog_[static_cast<size_t>(split)].y = Here();
-        }
-        SCY_RETURN_IF_ERROR(Emit(n.children.back()));
-        for (int j : exits) {
-          prog_[static_cast<size_t>(j)].x = Here();
-        }
-        return Ok();
-      }
-      case Node::Kind::kRepeat: {
-        const Node& body = n.children[0];
-        for (int i = 0; i < n.min; ++i) {
-          SCY_RETURN_IF_ERROR(Emit(body));
-        }
-        if (n.max < 0) {
-          const int split = Push(Op::kSplit);
-          prog_[static_cast<size_t>(split)].x = Here();
-          SCY_RETURN_IF_ERROR(Emit(body));
-          Push(Op::kJmp, split);
-          prog_[static_cast<size_t>(split)].y = Here();
-          return Ok();
-        }
-        std::vector<int> splits;
-        for (int i = n.min; i < n.max; ++i) {
-          const int split = Push(Op::kSplit);
-          prog_[static_cast<size_t>(split)].x = Here();
-          splits.push_back(split);
-          SCY_RETURN_IF_ERROR(Emit(body));
-        }
-        for (int s : splits) {
-          prog_[static_cast<size_t>(s)].y = Here();
-        }
-        return Ok();
-      }
-    }
-    return Ok();
-  }
-
-  // Thompson/Pike simulation: the set of live instructions advances one code point at a time.
-  bool RunVm(std::u32string_view s) const {
-    const size_t n = s.size();
-    std::vector<size_t> mark(prog_.size(), std::numeric_limits<size_t>::max());
-    std::vector<int> clist;
-    std::vector<int> nlist;
-    std::vector<int> stack;
-    auto add = [&](std::vector<int>& list, int start, size_t pos) {
-      stack.push_back(start);
-      while (!stack.empty()) {
-        const int pc = stack.back();
-        stack.pop_back();
-        const auto upc = static_cast<size_t>(pc);
-        if (mark[upc] == pos) {
-          continue;
-        }
-        mark[upc] = pos;
-        const Inst& in = prog_[upc];
-        switch (in.op) {
-          case Op::kJmp:
-            stack.push_back(in.x);
-            break;
-          case Op::kSplit:
-            stack.push_back(in.y);
-            stack.push_back(in.x);
-            break;
-          case Op::kBegin:
-            if (pos == 0) {
-              stack.push_back(pc + 1);
-            }
-            break;
-          case Op::kEnd:
-            if (pos == n) {
-              stack.push_back(pc + 1);
-            }
-            break;
-          case Op::kSet:
-          case Op::kMatch:
-            list.push_back(pc);
-            break;
-        }
-      }
-    };
-    add(clist, 0, 0);
-    for (size_t pos = 0;; ++pos) {
-      if (pos == n) {
-        return std::any_of(clist.begin(), clist.end(),
-                           [&](int pc) { return prog_[static_cast<size_t>(pc)].op == Op::kMatch; });
-      }
-      if (clist.empty()) {
-        return false;
-      }
-      nlist.clear();
-      for (int pc : clist) {
-        const Inst& in = prog_[static_cast<size_t>(pc)];
-        if (in.op == Op::kSet && sets_[static_cast<size_t>(in.x)].Contains(s[pos])) {
-          add(nlist, pc + 1, pos + 1);
-        }
-      }
-      std::swap(clist, nlist);
-    }
-  }
-
-  std::vector<CharSet> sets_;
-  std::vector<Inst> prog_;
-  int fast_set_ = -1;
-  int fast_min_ = 0;
-  int fast_max_ = 0;  // -1 is unbounded
+  Pcre2Ptr<pcre2_code> code_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -786,7 +258,7 @@ struct Shape {
   std::optional<int64_t> max;
   std::vector<std::string> enum_values;
   std::string enum_text;  // "[A, B, C]"
-  std::optional<JavaPattern> pattern;
+  std::optional<Regex> pattern;
   std::string pattern_text;
   bool sensitive = false;
   // False for blobs, sensitive shapes and anything containing one: their values never appear
@@ -979,7 +451,7 @@ class ModelValidatorImpl final : public ModelValidator {
       }
       if (spec.contains("pattern")) {
         s.pattern_text = spec["pattern"].get<std::string>();
-        auto compiled = JavaPattern::Compile(s.pattern_text);
+        auto compiled = Regex::Compile(s.pattern_text);
         if (!compiled.has_value()) {
           return MakeError(ErrorCode::kInternal, "shape " + name + ": " + compiled.error().message);
         }
@@ -1260,18 +732,13 @@ class ModelValidatorImpl final : public ModelValidator {
           return TypeMismatch(shape, v, path);
         }
         const std::string& s = v.get_ref<const std::string&>();
-        if (!shape.min && !shape.max && !shape.pattern && shape.enum_values.empty()) {
-          return Ok();
-        }
-        // Lengths count characters, not UTF-8 bytes.
-        const std::u32string cps = DecodeUtf8(s);
-        AppendLengthFailures(shape, static_cast<int64_t>(cps.size()), out_failures);
+        AppendLengthFailures(shape, CountCodePoints(s), out_failures);
         if (!shape.enum_values.empty() &&
             std::find(shape.enum_values.begin(), shape.enum_values.end(), s) ==
                 shape.enum_values.end()) {
           out_failures->push_back("Member must satisfy enum value set: " + shape.enum_text);
         }
-        if (shape.pattern && !shape.pattern->FullMatch(cps)) {
+        if (shape.pattern && !shape.pattern->FullMatch(s, match_context_.get())) {
           out_failures->push_back("Member must satisfy regular expression pattern: " +
                                   shape.pattern_text);
         }
@@ -1360,6 +827,7 @@ class ModelValidatorImpl final : public ModelValidator {
     return MakeError(ErrorCode::kInternal, "CheckScalar called on a container at " + path);
   }
 
+  Pcre2Ptr<pcre2_match_context> match_context_ = MakeMatchContext();
   std::map<std::string, const Shape*, std::less<>> operations_;
   std::unordered_map<std::string, Shape> shapes_;
 };

@@ -462,13 +462,18 @@ TEST(ModelValidator, EveryModelPatternBehavesAsJavaMatches) {
       // KeyMaterialDescriptionType ^[a-zA-Z0-9:/_\s.-]+$
       {"ImportKeyMaterial", "KeyMaterialDescription", "key v1.2 / import_x-y:z\tnow", true},
       {"ImportKeyMaterial", "KeyMaterialDescription", "bad!", false},
+      // Java's \s is [ \t\n\x0B\f\r]: no U+00A0 or U+0085.
+      {"ImportKeyMaterial", "KeyMaterialDescription", "a\x0B\x0C\r\nb", true},
+      {"ImportKeyMaterial", "KeyMaterialDescription", "a\u00A0b", false},
+      {"ImportKeyMaterial", "KeyMaterialDescription", "a\u0085b", false},
       // MarkerType [\u0020-\u00FF]*
       {"ListKeys", "Marker", "next page \xC3\xBF~", true},
       {"ListKeys", "Marker", "tab\there", false},
       {"ListKeys", "Marker", "\xC4\x80", false},  // U+0100
-      // PolicyNameType [\w]+
+      // PolicyNameType [\w]+ (Java's \w is ASCII-only)
       {"GetKeyPolicy", "PolicyName", "default_2", true},
       {"GetKeyPolicy", "PolicyName", "de-fault", false},
+      {"GetKeyPolicy", "PolicyName", "caf\xC3\xA9", false},  // U+00E9
       // PrincipalIdType ^[\w+=,.@:/-]+$
       {"ListRetirableGrants", "RetiringPrincipal",
        "arn:aws:iam::123456789012:role/My+Role=x,y.z@w-1", true},
@@ -479,6 +484,7 @@ TEST(ModelValidator, EveryModelPatternBehavesAsJavaMatches) {
       {"ReplicateKey", "ReplicaRegion", "uswest2", false},
       {"ReplicateKey", "ReplicaRegion", "us-west-", false},
       {"ReplicateKey", "ReplicaRegion", "a-b-c-d-1", false},
+      {"ReplicateKey", "ReplicaRegion", "us-west-\xD9\xA3", false},  // U+0663, not ASCII \d
       // XksKeyIdType ^[a-zA-Z0-9-_.]+$ ('-' after a range is literal in Java)
       {"CreateKey", "XksKeyId", "key-1_2.3", true},
       {"CreateKey", "XksKeyId", "key/1", false},
@@ -533,6 +539,32 @@ TEST(ModelValidator, EveryModelPatternBehavesAsJavaMatches) {
                "^[a-zA-Z0-9\\/+=]+$"));
 }
 
+TEST(ModelValidator, TrailingNewlineDoesNotSatisfyAPattern) {
+  // Java's matches() needs the whole value to match, even where the pattern ends in '$'.
+  const std::string hex(64, 'a');
+  for (const std::string& value : {hex + "\n", "\n" + hex, hex + "\r\n", hex + "\nb"}) {
+    EXPECT_THAT(
+        ValidationMessage("DeleteImportedKeyMaterial", {{"KeyId", "k"}, {"KeyMaterialId", value}}),
+        HasSubstr("Member must satisfy regular expression pattern: ^[a-f0-9]+$"))
+        << value;
+  }
+  // And for a pattern without anchors in the model.
+  EXPECT_THAT(ValidationMessage("CreateCustomKeyStore",
+                                {{"CustomKeyStoreName", "s"},
+                                 {"XksProxyVpcEndpointServiceOwner", "123456789012\n"}}),
+              HasSubstr("Member must satisfy regular expression pattern: [0-9]{12}"));
+}
+
+TEST(ModelValidator, MalformedUtf8BuiltInCodeFailsThePatternSafely) {
+  // nlohmann's parser rejects such strings, but a json built in code can hold them.
+  for (const std::string bad : {"\xC3", "ab\xFF", "\xED\xA0\x80", "\xC0\xAF"}) {
+    EXPECT_THAT(ValidationMessage("ListKeys", {{"Marker", bad}}),
+                AllOf(StartsWith("1 validation error detected"),
+                      HasSubstr("Member must satisfy regular expression pattern: "
+                                "[\\u0020-\\u00FF]*")));
+  }
+}
+
 TEST(ModelValidator, EmptyKeyMaterialDescriptionFailsOnlyThePattern) {
   // min is 0, but the pattern needs at least one character.
   EXPECT_EQ(ValidationMessage("ImportKeyMaterial", {{"KeyId", "k"},
@@ -564,6 +596,17 @@ TEST(ModelValidator, MaximumSizePolicyPassesQuickly) {
                         "less than or equal to 131072"));
 }
 
+TEST(ModelValidator, MaximumSizePolicyWithABadLastCharacterFailsQuickly) {
+  // The matcher backtracks over the whole policy before it gives up; it must still be fast.
+  const std::string policy = AllowedPolicy(131071) + "\x01";
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THAT(ValidationMessage("PutKeyPolicy", {{"KeyId", "k"}, {"Policy", policy}}),
+              AllOf(StartsWith("1 validation error detected"),
+                    HasSubstr("Member must satisfy regular expression pattern: ")));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(elapsed, std::chrono::milliseconds(500));
+}
+
 TEST(ModelValidator, PolicyWithACharacterOutsideTheClassFails) {
   const std::string pattern_failure =
       "' at 'policy' failed to satisfy constraint: Member must satisfy regular expression "
@@ -572,6 +615,12 @@ TEST(ModelValidator, PolicyWithACharacterOutsideTheClassFails) {
   for (const std::string bad : {"\x01", "\xC4\x80", "\xF0\x9F\x98\x80"}) {
     const std::string policy = AllowedPolicy(131000) + bad + "}";
     EXPECT_THAT(ValidationMessage("CreateKey", {{"Policy", policy}}),
+                AllOf(StartsWith("1 validation error detected"), HasSubstr(pattern_failure)));
+  }
+  // Short policies too, and U+0000 (the value's length is not taken from a NUL).
+  for (const std::string& bad :
+       {std::string("{\x01}"), std::string("\x01"), std::string("{\0}", 3)}) {
+    EXPECT_THAT(ValidationMessage("CreateKey", {{"Policy", bad}}),
                 AllOf(StartsWith("1 validation error detected"), HasSubstr(pattern_failure)));
   }
   // U+007F is inside \u0020-\u00FF.

@@ -15,9 +15,13 @@ struct KeyRef {
   std::string id;  // the key id (UUID), or the alias name with its "alias/" prefix
 };
 
-// Resolves the form of `key_id` against the caller's account and region. A key ARN of another
-// region is looked up in that region (and so is not found). kNotFound for anything that is not
-// one of the four forms, with AWS's messages ("Invalid arn", "Invalid keyId ...").
+// Resolves the form of `key_id` against the caller's account and region. An ARN of another
+// partition or region is kNotFound ("Invalid arn ..."), as is anything that is not one of the
+// four forms ("Invalid keyId ..."). An ARN of another account is returned as such; the caller
+// decides (cross-account use needs the key policy's consent).
 Result<KeyRef> ParseKeyRef(const std::string& key_id, const CallContext& ctx);
+
+// Parses a key or alias ARN of the aws partition, whatever its region and account.
+Result<KeyRef> ParseArn(const std::string& arn);
 
 }  // namespace scytale::kms::internal
