@@ -10,6 +10,7 @@ echo "== unit tests"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
 
 echo "== end-to-end tests"
+tests/e2e/node/install.sh   # Node.js clients: @aws-sdk/client-kms, @aws-crypto/client-node
 # The e2e tests need a python3 with boto3 (the machine's own, or Debian's).
 PY=python3
 if ! "$PY" -c 'import boto3' 2>/dev/null; then PY=/usr/bin/python3; fi

@@ -90,15 +90,18 @@ std::optional<Bytes> Base64Decode(std::string_view text) {
     }
     return std::nullopt;
   }
-  Bytes out(text.size() / 4 * 3);
-  if (!text.empty()) {
-    int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
-                            static_cast<int>(text.size()));
-    if (n < 0) {
-      return std::nullopt;
-    }
+  if (text.empty()) {
+    return Bytes();
   }
-  out.resize(Base64DecodedSize(text));
+  // EVP_DecodeBlock writes whole 3-byte groups (padding decodes as zeros); keep the real bytes.
+  Bytes out(text.size() / 4 * 3);
+  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  if (n < 0) {
+    return std::nullopt;
+  }
+  size_t keep = Base64DecodedSize(text);
+  out.erase(out.begin() + static_cast<std::ptrdiff_t>(keep), out.end());
   return out;
 }
 
