@@ -60,6 +60,8 @@ AwsError ToAwsError(ErrorCode code) {
       return {"ThrottlingException", 400};
     case ErrorCode::kRequestTooLarge:
       return {"RequestEntityTooLargeException", 413};
+    case ErrorCode::kConflict:
+      return {"ConflictException", 400};
     case ErrorCode::kCustomKeyStoreNotFound:
       return {"CustomKeyStoreNotFoundException", 400};
     case ErrorCode::kDependencyTimeout:

@@ -68,6 +68,27 @@ CREATE TABLE access_keys (
 );
 CREATE INDEX access_keys_by_principal ON access_keys (principal_arn);
 )sql",
+    // 2: key lifecycle: rotation, deletion window, optimistic locking, aliases.
+    R"sql(
+ALTER TABLE keys ADD COLUMN rotation_enabled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE keys ADD COLUMN rotation_period_days INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE keys ADD COLUMN next_rotation_date INTEGER;
+ALTER TABLE keys ADD COLUMN pending_window_days INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE keys ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE key_versions ADD COLUMN rotation_type TEXT NOT NULL DEFAULT '';
+CREATE INDEX keys_by_deletion ON keys (deletion_date) WHERE deletion_date IS NOT NULL;
+CREATE INDEX keys_by_rotation ON keys (next_rotation_date) WHERE rotation_enabled = 1;
+CREATE TABLE aliases (
+  account_id TEXT NOT NULL,
+  region TEXT NOT NULL,
+  alias_name TEXT NOT NULL,
+  target_key_id TEXT NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+  creation_date INTEGER NOT NULL,
+  last_updated_date INTEGER NOT NULL,
+  PRIMARY KEY (account_id, region, alias_name)
+);
+CREATE INDEX aliases_by_key ON aliases (target_key_id);
+)sql",
 };
 
 class SqliteStore : public Store {
@@ -108,8 +129,10 @@ class SqliteStore : public Store {
       SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                            Prepare("INSERT INTO keys (key_id, account_id, region, description, "
                                    "key_spec, key_usage, origin, key_manager, key_state, "
-                                   "creation_date, deletion_date, multi_region, policy) VALUES "
-                                   "(?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+                                   "creation_date, deletion_date, multi_region, policy, "
+                                   "rotation_enabled, rotation_period_days, next_rotation_date, "
+                                   "pending_window_days) VALUES "
+                                   "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
       BindText(s, 1, key.key_id);
       BindText(s, 2, key.account_id);
       BindText(s, 3, key.region);
@@ -127,22 +150,17 @@ class SqliteStore : public Store {
       }
       sqlite3_bind_int(s, 12, key.multi_region ? 1 : 0);
       BindText(s, 13, key.policy);
+      sqlite3_bind_int(s, 14, key.rotation_enabled ? 1 : 0);
+      sqlite3_bind_int(s, 15, key.rotation_period_days);
+      BindOptInt(s, 16, key.next_rotation_date);
+      sqlite3_bind_int(s, 17, key.pending_window_days);
       int rc = sqlite3_step(s);
       if (rc == SQLITE_CONSTRAINT) {
         return MakeError(ErrorCode::kAlreadyExists, "key " + key.key_id + " already exists");
       }
       SCY_RETURN_IF_ERROR(StepDone(rc, "insert key"));
       SCY_RETURN_IF_ERROR(InsertVersion(first));
-      for (const auto& [k, v] : key.tags) {
-        SCY_ASSIGN_OR_RETURN(sqlite3_stmt * t,
-                             Prepare("INSERT INTO key_tags (key_id, tag_key, tag_value) "
-                                     "VALUES (?,?,?)"));
-        BindText(t, 1, key.key_id);
-        BindText(t, 2, k);
-        BindText(t, 3, v);
-        SCY_RETURN_IF_ERROR(StepDone(sqlite3_step(t), "insert tag"));
-      }
-      return Ok();
+      return InsertTags(key);
     });
   }
 
@@ -193,8 +211,8 @@ class SqliteStore : public Store {
   Result<std::vector<KeyVersionRow>> ListKeyVersions(const std::string& key_id) override {
     std::lock_guard lock(mu_);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
-                         Prepare("SELECT key_id, version_id, created_at, wrapped_material FROM "
-                                 "key_versions WHERE key_id = ? ORDER BY created_at, rowid"));
+                         Prepare(std::string(kSelectVersion) +
+                                 " WHERE key_id = ? ORDER BY created_at, rowid"));
     BindText(s, 1, key_id);
     std::vector<KeyVersionRow> out;
     int rc;
@@ -205,12 +223,151 @@ class SqliteStore : public Store {
     return out;
   }
 
+  Status UpdateKey(const KeyRow& key) override {
+    std::lock_guard lock(mu_);
+    return InTransaction([&] { return UpdateKeyLocked(key); });
+  }
+
+  Status AddKeyVersion(const KeyRow& key, const KeyVersionRow& version) override {
+    std::lock_guard lock(mu_);
+    return InTransaction([&]() -> Status {
+      SCY_RETURN_IF_ERROR(UpdateKeyLocked(key));
+      return InsertVersion(version);
+    });
+  }
+
+  Status DeleteKey(const std::string& key_id) override {
+    std::lock_guard lock(mu_);
+    return InTransaction([&]() -> Status {
+      // Foreign keys cascade to versions, tags and aliases.
+      SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("DELETE FROM keys WHERE key_id = ?"));
+      BindText(s, 1, key_id);
+      SCY_RETURN_IF_ERROR(StepDone(sqlite3_step(s), "delete key"));
+      if (sqlite3_changes(db_.get()) == 0) {
+        return MakeError(ErrorCode::kNotFound, "key " + key_id + " does not exist");
+      }
+      return Ok();
+    });
+  }
+
+  Result<std::vector<KeyRow>> ListKeysDueForDeletion(int64_t now) override {
+    std::lock_guard lock(mu_);
+    return SelectKeys(std::string(kSelectKey) +
+                          " WHERE deletion_date IS NOT NULL AND deletion_date <= ? ORDER BY seq",
+                      now);
+  }
+
+  Result<std::vector<KeyRow>> ListKeysDueForRotation(int64_t now) override {
+    std::lock_guard lock(mu_);
+    return SelectKeys(std::string(kSelectKey) +
+                          " WHERE rotation_enabled = 1 AND next_rotation_date <= ? ORDER BY seq",
+                      now);
+  }
+
+  Status InsertAlias(const AliasRow& a) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare("INSERT INTO aliases (account_id, region, alias_name, "
+                                 "target_key_id, creation_date, last_updated_date) VALUES "
+                                 "(?,?,?,?,?,?)"));
+    BindAlias(s, a);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_CONSTRAINT) {
+      return MakeError(ErrorCode::kAlreadyExists, "alias " + a.alias_name + " already exists");
+    }
+    return StepDone(rc, "insert alias");
+  }
+
+  Result<std::optional<AliasRow>> GetAlias(const std::string& account_id,
+                                           const std::string& region,
+                                           const std::string& alias_name) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare(std::string(kSelectAlias) +
+                                 " WHERE account_id = ? AND region = ? AND alias_name = ?"));
+    BindText(s, 1, account_id);
+    BindText(s, 2, region);
+    BindText(s, 3, alias_name);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+      return std::optional<AliasRow>();
+    }
+    if (rc != SQLITE_ROW) {
+      return StepError(rc, "get alias");
+    }
+    return std::optional<AliasRow>(ReadAlias(s));
+  }
+
+  Status UpdateAlias(const AliasRow& a) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare("UPDATE aliases SET target_key_id = ?, last_updated_date = ? "
+                                 "WHERE account_id = ? AND region = ? AND alias_name = ?"));
+    BindText(s, 1, a.target_key_id);
+    sqlite3_bind_int64(s, 2, a.last_updated_date);
+    BindText(s, 3, a.account_id);
+    BindText(s, 4, a.region);
+    BindText(s, 5, a.alias_name);
+    SCY_RETURN_IF_ERROR(StepDone(sqlite3_step(s), "update alias"));
+    if (sqlite3_changes(db_.get()) == 0) {
+      return MakeError(ErrorCode::kNotFound, "alias " + a.alias_name + " does not exist");
+    }
+    return Ok();
+  }
+
+  Status DeleteAlias(const std::string& account_id, const std::string& region,
+                     const std::string& alias_name) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        Prepare("DELETE FROM aliases WHERE account_id = ? AND region = ? AND alias_name = ?"));
+    BindText(s, 1, account_id);
+    BindText(s, 2, region);
+    BindText(s, 3, alias_name);
+    SCY_RETURN_IF_ERROR(StepDone(sqlite3_step(s), "delete alias"));
+    if (sqlite3_changes(db_.get()) == 0) {
+      return MakeError(ErrorCode::kNotFound, "alias " + alias_name + " does not exist");
+    }
+    return Ok();
+  }
+
+  Result<std::vector<AliasRow>> ListAliases(const std::string& account_id,
+                                            const std::string& region,
+                                            const std::optional<std::string>& key_id,
+                                            const std::string& after_name,
+                                            size_t limit) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        Prepare(std::string(kSelectAlias) +
+                " WHERE account_id = ? AND region = ? AND (? IS NULL OR target_key_id = ?) "
+                "AND alias_name > ? ORDER BY alias_name LIMIT ?"));
+    BindText(s, 1, account_id);
+    BindText(s, 2, region);
+    if (key_id) {
+      BindText(s, 3, *key_id);
+      BindText(s, 4, *key_id);
+    } else {
+      sqlite3_bind_null(s, 3);
+      sqlite3_bind_null(s, 4);
+    }
+    BindText(s, 5, after_name);
+    sqlite3_bind_int64(s, 6, static_cast<int64_t>(limit));
+    std::vector<AliasRow> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      out.push_back(ReadAlias(s));
+    }
+    SCY_RETURN_IF_ERROR(StepDone(rc, "list aliases"));
+    return out;
+  }
+
   Result<std::optional<KeyVersionRow>> GetKeyVersion(const std::string& key_id,
                                                      const std::string& version_id) override {
     std::lock_guard lock(mu_);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
-                         Prepare("SELECT key_id, version_id, created_at, wrapped_material FROM "
-                                 "key_versions WHERE key_id = ? AND version_id = ?"));
+                         Prepare(std::string(kSelectVersion) +
+                                 " WHERE key_id = ? AND version_id = ?"));
     BindText(s, 1, key_id);
     BindText(s, 2, version_id);
     int rc = sqlite3_step(s);
@@ -286,7 +443,105 @@ class SqliteStore : public Store {
  private:
   static constexpr const char* kSelectKey =
       "SELECT seq, key_id, account_id, region, description, key_spec, key_usage, origin, "
-      "key_manager, key_state, creation_date, deletion_date, multi_region, policy FROM keys";
+      "key_manager, key_state, creation_date, deletion_date, multi_region, policy, "
+      "rotation_enabled, rotation_period_days, next_rotation_date, pending_window_days, "
+      "revision FROM keys";
+  static constexpr const char* kSelectAlias =
+      "SELECT account_id, region, alias_name, target_key_id, creation_date, last_updated_date "
+      "FROM aliases";
+  static constexpr const char* kSelectVersion =
+      "SELECT key_id, version_id, created_at, wrapped_material, rotation_type FROM key_versions";
+
+  Status UpdateKeyLocked(const KeyRow& key) {
+    SCY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        Prepare("UPDATE keys SET description = ?, key_state = ?, deletion_date = ?, policy = ?, "
+                "rotation_enabled = ?, rotation_period_days = ?, next_rotation_date = ?, "
+                "pending_window_days = ?, revision = revision + 1 "
+                "WHERE key_id = ? AND revision = ?"));
+    BindText(s, 1, key.description);
+    BindText(s, 2, key.key_state);
+    BindOptInt(s, 3, key.deletion_date);
+    BindText(s, 4, key.policy);
+    sqlite3_bind_int(s, 5, key.rotation_enabled ? 1 : 0);
+    sqlite3_bind_int(s, 6, key.rotation_period_days);
+    BindOptInt(s, 7, key.next_rotation_date);
+    sqlite3_bind_int(s, 8, key.pending_window_days);
+    BindText(s, 9, key.key_id);
+    sqlite3_bind_int64(s, 10, key.revision);
+    SCY_RETURN_IF_ERROR(StepDone(sqlite3_step(s), "update key"));
+    if (sqlite3_changes(db_.get()) == 0) {
+      SCY_ASSIGN_OR_RETURN(sqlite3_stmt * exists,
+                           Prepare("SELECT 1 FROM keys WHERE key_id = ?"));
+      BindText(exists, 1, key.key_id);
+      int rc = sqlite3_step(exists);
+      if (rc == SQLITE_ROW) {
+        return MakeError(ErrorCode::kConflict, "key " + key.key_id + " was changed concurrently");
+      }
+      SCY_RETURN_IF_ERROR(StepDone(rc, "key exists"));
+      return MakeError(ErrorCode::kNotFound, "key " + key.key_id + " does not exist");
+    }
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * clear, Prepare("DELETE FROM key_tags WHERE key_id = ?"));
+    BindText(clear, 1, key.key_id);
+    SCY_RETURN_IF_ERROR(StepDone(sqlite3_step(clear), "clear tags"));
+    return InsertTags(key);
+  }
+
+  Status InsertTags(const KeyRow& key) {
+    for (const auto& [k, v] : key.tags) {
+      SCY_ASSIGN_OR_RETURN(
+          sqlite3_stmt * t,
+          Prepare("INSERT INTO key_tags (key_id, tag_key, tag_value) VALUES (?,?,?)"));
+      BindText(t, 1, key.key_id);
+      BindText(t, 2, k);
+      BindText(t, 3, v);
+      SCY_RETURN_IF_ERROR(StepDone(sqlite3_step(t), "insert tag"));
+    }
+    return Ok();
+  }
+
+  Result<std::vector<KeyRow>> SelectKeys(const std::string& sql, int64_t arg) {
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql));
+    sqlite3_bind_int64(s, 1, arg);
+    std::vector<KeyRow> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      out.push_back(ReadKey(s));
+    }
+    SCY_RETURN_IF_ERROR(StepDone(rc, "select keys"));
+    for (auto& row : out) {
+      SCY_RETURN_IF_ERROR(LoadTags(row));
+    }
+    return out;
+  }
+
+  static void BindAlias(sqlite3_stmt* s, const AliasRow& a) {
+    BindText(s, 1, a.account_id);
+    BindText(s, 2, a.region);
+    BindText(s, 3, a.alias_name);
+    BindText(s, 4, a.target_key_id);
+    sqlite3_bind_int64(s, 5, a.creation_date);
+    sqlite3_bind_int64(s, 6, a.last_updated_date);
+  }
+
+  static AliasRow ReadAlias(sqlite3_stmt* s) {
+    AliasRow a;
+    a.account_id = ColumnText(s, 0);
+    a.region = ColumnText(s, 1);
+    a.alias_name = ColumnText(s, 2);
+    a.target_key_id = ColumnText(s, 3);
+    a.creation_date = sqlite3_column_int64(s, 4);
+    a.last_updated_date = sqlite3_column_int64(s, 5);
+    return a;
+  }
+
+  static void BindOptInt(sqlite3_stmt* s, int i, const std::optional<int64_t>& v) {
+    if (v) {
+      sqlite3_bind_int64(s, i, *v);
+    } else {
+      sqlite3_bind_null(s, i);
+    }
+  }
   static constexpr const char* kSelectAccessKey =
       "SELECT access_key_id, account_id, principal_arn, status, created_at, wrapped_secret "
       "FROM access_keys";
@@ -304,11 +559,12 @@ class SqliteStore : public Store {
   Status InsertVersion(const KeyVersionRow& v) {
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare("INSERT INTO key_versions (key_id, version_id, created_at, "
-                                 "wrapped_material) VALUES (?,?,?,?)"));
+                                 "wrapped_material, rotation_type) VALUES (?,?,?,?,?)"));
     BindText(s, 1, v.key_id);
     BindText(s, 2, v.version_id);
     sqlite3_bind_int64(s, 3, v.created_at);
     BindBlob(s, 4, v.wrapped_material);
+    BindText(s, 5, v.rotation_type);
     return StepDone(sqlite3_step(s), "insert key version");
   }
 
@@ -342,6 +598,13 @@ class SqliteStore : public Store {
     }
     r.multi_region = sqlite3_column_int(s, 12) != 0;
     r.policy = ColumnText(s, 13);
+    r.rotation_enabled = sqlite3_column_int(s, 14) != 0;
+    r.rotation_period_days = sqlite3_column_int(s, 15);
+    if (sqlite3_column_type(s, 16) != SQLITE_NULL) {
+      r.next_rotation_date = sqlite3_column_int64(s, 16);
+    }
+    r.pending_window_days = sqlite3_column_int(s, 17);
+    r.revision = sqlite3_column_int64(s, 18);
     return r;
   }
 
@@ -351,6 +614,7 @@ class SqliteStore : public Store {
     v.version_id = ColumnText(s, 1);
     v.created_at = sqlite3_column_int64(s, 2);
     v.wrapped_material = ColumnBlob(s, 3);
+    v.rotation_type = ColumnText(s, 4);
     return v;
   }
 

@@ -55,7 +55,7 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
     return k;
   }
   static KeyVersionRow Version(const std::string& key_id) {
-    return KeyVersionRow{key_id, "v1-" + key_id, 1700000000, Bytes{1, 2, 3, 0, 5}};
+    return KeyVersionRow{key_id, "v1-" + key_id, 1700000000, Bytes{1, 2, 3, 0, 5}, ""};
   }
 
   std::filesystem::path dir_;
@@ -136,7 +136,7 @@ TEST_P(StoreConformance, DataSurvivesReopen) {
   auto ak = store_->GetAccessKey("AKIA1").value();
   ASSERT_TRUE(ak.has_value());
   EXPECT_EQ(ak->wrapped_secret, (Bytes{9, 9}));
-  EXPECT_EQ(store_->SchemaVersion().value(), 1);
+  EXPECT_EQ(store_->SchemaVersion().value(), 2);
 }
 
 TEST_P(StoreConformance, AccessKeysAreReplacedAndListedPerPrincipal) {
@@ -164,6 +164,131 @@ TEST_P(StoreConformance, ConcurrentInsertsAllLand) {
     th.join();
   }
   EXPECT_EQ(store_->ListKeys("111122223333", "us-east-1", 0, 1000).value().size(), 100u);
+}
+
+TEST_P(StoreConformance, UpdateKeyWritesMutableFieldsAndTagsAndBumpsRevision) {
+  KeyRow k = Key("k1");
+  k.tags = {{"a", "1"}};
+  ASSERT_TRUE(store_->InsertKey(k, Version("k1")).has_value());
+  KeyRow got = *store_->GetKey("111122223333", "us-east-1", "k1").value();
+  got.description = "new";
+  got.key_state = "PendingDeletion";
+  got.deletion_date = 1800000000;
+  got.pending_window_days = 7;
+  got.rotation_enabled = true;
+  got.rotation_period_days = 90;
+  got.next_rotation_date = 1750000000;
+  got.tags = {{"b", "2"}, {"c", "3"}};
+  ASSERT_TRUE(store_->UpdateKey(got).has_value());
+  KeyRow after = *store_->GetKey("111122223333", "us-east-1", "k1").value();
+  EXPECT_EQ(after.description, "new");
+  EXPECT_EQ(after.key_state, "PendingDeletion");
+  EXPECT_EQ(after.deletion_date, 1800000000);
+  EXPECT_EQ(after.pending_window_days, 7);
+  EXPECT_TRUE(after.rotation_enabled);
+  EXPECT_EQ(after.rotation_period_days, 90);
+  EXPECT_EQ(after.next_rotation_date, 1750000000);
+  ASSERT_EQ(after.tags.size(), 2u);
+  EXPECT_EQ(after.tags[0].first, "b");
+  EXPECT_EQ(after.revision, got.revision + 1);
+
+  // A writer holding the old revision loses.
+  got.description = "stale";
+  auto stale = store_->UpdateKey(got);
+  ASSERT_FALSE(stale.has_value());
+  EXPECT_EQ(stale.error().code, ErrorCode::kConflict);
+  EXPECT_EQ((*store_->GetKey("111122223333", "us-east-1", "k1").value()).description, "new");
+}
+
+TEST_P(StoreConformance, AddKeyVersionIsAtomicWithTheKeyUpdate) {
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
+  KeyRow got = *store_->GetKey("111122223333", "us-east-1", "k1").value();
+  KeyVersionRow v2{"k1", "v2", 1700000100, Bytes{7}, "ON_DEMAND"};
+  ASSERT_TRUE(store_->AddKeyVersion(got, v2).has_value());
+  auto versions = store_->ListKeyVersions("k1").value();
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(versions[1].version_id, "v2");
+  EXPECT_EQ(versions[1].rotation_type, "ON_DEMAND");
+  EXPECT_EQ(versions[0].rotation_type, "");
+  // With a stale revision neither the key nor the version changes.
+  KeyVersionRow v3{"k1", "v3", 1700000200, Bytes{8}, "AUTOMATIC"};
+  EXPECT_EQ(store_->AddKeyVersion(got, v3).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(store_->ListKeyVersions("k1").value().size(), 2u);
+}
+
+TEST_P(StoreConformance, DeleteKeyDestroysVersionsTagsAndAliases) {
+  KeyRow k = Key("k1");
+  k.tags = {{"a", "1"}};
+  ASSERT_TRUE(store_->InsertKey(k, Version("k1")).has_value());
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/a", "k1", 1, 1}));
+  ASSERT_TRUE(store_->DeleteKey("k1").has_value());
+  EXPECT_FALSE(store_->GetKey("111122223333", "us-east-1", "k1").value().has_value());
+  EXPECT_TRUE(store_->ListKeyVersions("k1").value().empty());
+  EXPECT_FALSE(store_->GetAlias("111122223333", "us-east-1", "alias/a").value().has_value());
+  EXPECT_EQ(store_->DeleteKey("k1").error().code, ErrorCode::kNotFound);
+  // The id can never come back with old material: a new key with that id starts afresh.
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), KeyVersionRow{"k1", "fresh", 1, {1}, ""}));
+  EXPECT_EQ(store_->ListKeyVersions("k1").value().size(), 1u);
+}
+
+TEST_P(StoreConformance, DueListsFindKeysAcrossAccountsAndRegions) {
+  KeyRow a = Key("a", "us-east-1");
+  a.deletion_date = 100;
+  KeyRow b = Key("b", "eu-west-1");
+  b.deletion_date = 200;
+  KeyRow c = Key("c");
+  c.rotation_enabled = true;
+  c.next_rotation_date = 150;
+  KeyRow d = Key("d");
+  d.rotation_enabled = false;
+  d.next_rotation_date = 50;
+  for (const KeyRow* k : {&a, &b, &c, &d}) {
+    ASSERT_TRUE(store_->InsertKey(*k, Version(k->key_id)).has_value());
+  }
+  auto due = store_->ListKeysDueForDeletion(150).value();
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].key_id, "a");
+  EXPECT_EQ(store_->ListKeysDueForDeletion(200).value().size(), 2u);
+  auto rot = store_->ListKeysDueForRotation(150).value();
+  ASSERT_EQ(rot.size(), 1u);
+  EXPECT_EQ(rot[0].key_id, "c");
+  EXPECT_TRUE(store_->ListKeysDueForRotation(149).value().empty());
+}
+
+TEST_P(StoreConformance, AliasesAreUniquePerAccountAndRegionAndPage) {
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
+  ASSERT_TRUE(store_->InsertKey(Key("k2"), Version("k2")).has_value());
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/b", "k1", 1, 1}));
+  EXPECT_EQ(store_->InsertAlias({"111122223333", "us-east-1", "alias/b", "k2", 1, 1})
+                .error()
+                .code,
+            ErrorCode::kAlreadyExists);
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "eu-west-1", "alias/b", "k2", 1, 1}));
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/a", "k2", 1, 1}));
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/c", "k1", 1, 1}));
+
+  auto page1 = store_->ListAliases("111122223333", "us-east-1", std::nullopt, "", 2).value();
+  ASSERT_EQ(page1.size(), 2u);
+  EXPECT_EQ(page1[0].alias_name, "alias/a");
+  EXPECT_EQ(page1[1].alias_name, "alias/b");
+  auto page2 =
+      store_->ListAliases("111122223333", "us-east-1", std::nullopt, "alias/b", 2).value();
+  ASSERT_EQ(page2.size(), 1u);
+  EXPECT_EQ(page2[0].alias_name, "alias/c");
+  auto of_k1 = store_->ListAliases("111122223333", "us-east-1", "k1", "", 10).value();
+  ASSERT_EQ(of_k1.size(), 2u);
+
+  ASSERT_TRUE(store_->UpdateAlias({"111122223333", "us-east-1", "alias/b", "k2", 1, 5}));
+  EXPECT_EQ(store_->GetAlias("111122223333", "us-east-1", "alias/b").value()->target_key_id,
+            "k2");
+  EXPECT_EQ(store_->UpdateAlias({"111122223333", "us-east-1", "alias/zz", "k2", 1, 5})
+                .error()
+                .code,
+            ErrorCode::kNotFound);
+  ASSERT_TRUE(store_->DeleteAlias("111122223333", "us-east-1", "alias/b"));
+  EXPECT_EQ(store_->DeleteAlias("111122223333", "us-east-1", "alias/b").error().code,
+            ErrorCode::kNotFound);
+  EXPECT_TRUE(store_->GetAlias("111122223333", "eu-west-1", "alias/b").value().has_value());
 }
 
 INSTANTIATE_TEST_SUITE_P(
