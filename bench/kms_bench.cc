@@ -35,6 +35,7 @@
 #include "keystore/keystore.h"
 #include "kms/internal/ciphertext.h"
 #include "kms/kms.h"
+#include "kms/testing/unimplemented_service.h"
 #include "storage/storage.h"
 
 namespace scytale::bench {
@@ -80,19 +81,8 @@ std::string PlaintextBase64(size_t size) {
 
 // Answers Encrypt with a blob of the real size and does nothing else, so KmsApi::Handle over it
 // measures the codec alone.
-class CannedEncryptService final : public kms::KeyService {
+class CannedEncryptService final : public kms::testing::UnimplementedKeyService {
  public:
-  Result<kms::KeyMetadata> CreateKey(const kms::CallContext&,
-                                     const kms::CreateKeyRequest&) override {
-    return Unsupported();
-  }
-  Result<kms::KeyMetadata> DescribeKey(const kms::CallContext&, const std::string&) override {
-    return Unsupported();
-  }
-  Result<kms::ListKeysResponse> ListKeys(const kms::CallContext&,
-                                         const kms::ListKeysRequest&) override {
-    return Unsupported();
-  }
   Result<kms::EncryptResponse> Encrypt(const kms::CallContext& ctx,
                                        const kms::EncryptRequest& req) override {
     std::string arn = kms::KeyArn(ctx.region, ctx.account_id, req.key_id);
@@ -101,31 +91,6 @@ class CannedEncryptService final : public kms::KeyService {
     size_t blob_size = 2 + arn.size() + kms::internal::kVersionIdSize + kms::internal::kSaltSize +
                        crypto::kAesGcmIvSize + req.plaintext.size() + crypto::kAesGcmTagSize;
     return kms::EncryptResponse{Bytes(blob_size, 0xA5), std::move(arn), "SYMMETRIC_DEFAULT"};
-  }
-  Result<kms::DecryptResponse> Decrypt(const kms::CallContext&,
-                                       const kms::DecryptRequest&) override {
-    return Unsupported();
-  }
-  Result<kms::ReEncryptResponse> ReEncrypt(const kms::CallContext&,
-                                           const kms::ReEncryptRequest&) override {
-    return Unsupported();
-  }
-  Result<kms::GenerateDataKeyResponse> GenerateDataKey(
-      const kms::CallContext&, const kms::GenerateDataKeyRequest&) override {
-    return Unsupported();
-  }
-  Result<kms::GenerateDataKeyResponse> GenerateDataKeyWithoutPlaintext(
-      const kms::CallContext&, const kms::GenerateDataKeyRequest&) override {
-    return Unsupported();
-  }
-  Result<crypto::SecretBytes> GenerateRandom(const kms::CallContext&,
-                                             const kms::GenerateRandomRequest&) override {
-    return Unsupported();
-  }
-
- private:
-  static Error Unsupported() {
-    return MakeError(ErrorCode::kUnsupportedOperation, "not part of the benchmark");
   }
 };
 

@@ -60,6 +60,8 @@ AwsError ToAwsError(ErrorCode code) {
       return {"ThrottlingException", 400};
     case ErrorCode::kRequestTooLarge:
       return {"RequestEntityTooLargeException", 413};
+    case ErrorCode::kInvalidAliasName:
+      return {"InvalidAliasNameException", 400};
     case ErrorCode::kConflict:
       return {"ConflictException", 400};
     case ErrorCode::kCustomKeyStoreNotFound:

@@ -109,6 +109,9 @@ json MetadataToJson(const kms::KeyMetadata& m) {
   if (m.deletion_date) {
     out["DeletionDate"] = *m.deletion_date;
   }
+  if (m.pending_deletion_window_in_days) {
+    out["PendingDeletionWindowInDays"] = *m.pending_deletion_window_in_days;
+  }
   if (!m.encryption_algorithms.empty()) {
     out["EncryptionAlgorithms"] = m.encryption_algorithms;
   }
@@ -255,6 +258,170 @@ Result<json> GenerateRandom(kms::KeyService* s, const kms::CallContext& ctx, con
   return json{{"Plaintext", SecretToBase64(r)}};
 }
 
+std::string KeyIdOf(const json& in) { return in.at("KeyId").get<std::string>(); }
+
+std::vector<kms::Tag> TagsOf(const json& in) {
+  std::vector<kms::Tag> tags;
+  if (auto it = in.find("Tags"); it != in.end() && it->is_array()) {
+    for (const auto& t : *it) {
+      tags.push_back({t.at("TagKey").get<std::string>(), t.at("TagValue").get<std::string>()});
+    }
+  }
+  return tags;
+}
+
+Result<json> EnableKey(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  SCY_RETURN_IF_ERROR(s->EnableKey(ctx, KeyIdOf(in)));
+  return json();
+}
+
+Result<json> DisableKey(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  SCY_RETURN_IF_ERROR(s->DisableKey(ctx, KeyIdOf(in)));
+  return json();
+}
+
+Result<json> ScheduleKeyDeletion(kms::KeyService* s, const kms::CallContext& ctx,
+                                 const json& in) {
+  SCY_ASSIGN_OR_RETURN(kms::ScheduleKeyDeletionResponse r,
+                       s->ScheduleKeyDeletion(ctx, KeyIdOf(in), OptInt(in, "PendingWindowInDays")));
+  return json{{"KeyId", r.key_arn},
+              {"DeletionDate", r.deletion_date},
+              {"KeyState", r.key_state},
+              {"PendingWindowInDays", r.pending_window_in_days}};
+}
+
+Result<json> CancelKeyDeletion(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  SCY_ASSIGN_OR_RETURN(std::string arn, s->CancelKeyDeletion(ctx, KeyIdOf(in)));
+  return json{{"KeyId", arn}};
+}
+
+Result<json> UpdateKeyDescription(kms::KeyService* s, const kms::CallContext& ctx,
+                                  const json& in) {
+  SCY_RETURN_IF_ERROR(
+      s->UpdateKeyDescription(ctx, KeyIdOf(in), in.at("Description").get<std::string>()));
+  return json();
+}
+
+Result<json> TagResource(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  SCY_RETURN_IF_ERROR(s->TagResource(ctx, KeyIdOf(in), TagsOf(in)));
+  return json();
+}
+
+Result<json> UntagResource(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  SCY_RETURN_IF_ERROR(
+      s->UntagResource(ctx, KeyIdOf(in), in.at("TagKeys").get<std::vector<std::string>>()));
+  return json();
+}
+
+Result<json> ListResourceTags(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  kms::ListResourceTagsRequest req{KeyIdOf(in), OptInt(in, "Limit"), OptString(in, "Marker")};
+  SCY_ASSIGN_OR_RETURN(kms::ListResourceTagsResponse r, s->ListResourceTags(ctx, req));
+  json tags = json::array();
+  for (const auto& t : r.tags) {
+    tags.push_back({{"TagKey", t.key}, {"TagValue", t.value}});
+  }
+  json out = {{"Tags", std::move(tags)}, {"Truncated", r.truncated}};
+  if (r.next_marker) {
+    out["NextMarker"] = *r.next_marker;
+  }
+  return out;
+}
+
+Result<json> CreateAlias(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  SCY_RETURN_IF_ERROR(s->CreateAlias(ctx, in.at("AliasName").get<std::string>(),
+                                     in.at("TargetKeyId").get<std::string>()));
+  return json();
+}
+
+Result<json> UpdateAlias(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  SCY_RETURN_IF_ERROR(s->UpdateAlias(ctx, in.at("AliasName").get<std::string>(),
+                                     in.at("TargetKeyId").get<std::string>()));
+  return json();
+}
+
+Result<json> DeleteAlias(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  SCY_RETURN_IF_ERROR(s->DeleteAlias(ctx, in.at("AliasName").get<std::string>()));
+  return json();
+}
+
+Result<json> ListAliases(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  kms::ListAliasesRequest req{OptString(in, "KeyId"), OptInt(in, "Limit"),
+                              OptString(in, "Marker")};
+  SCY_ASSIGN_OR_RETURN(kms::ListAliasesResponse r, s->ListAliases(ctx, req));
+  json aliases = json::array();
+  for (const auto& a : r.aliases) {
+    json entry = {{"AliasName", a.alias_name}, {"AliasArn", a.alias_arn}};
+    if (a.target_key_id) {
+      entry["TargetKeyId"] = *a.target_key_id;
+    }
+    if (a.creation_date) {
+      entry["CreationDate"] = *a.creation_date;
+    }
+    if (a.last_updated_date) {
+      entry["LastUpdatedDate"] = *a.last_updated_date;
+    }
+    aliases.push_back(std::move(entry));
+  }
+  json out = {{"Aliases", std::move(aliases)}, {"Truncated", r.truncated}};
+  if (r.next_marker) {
+    out["NextMarker"] = *r.next_marker;
+  }
+  return out;
+}
+
+Result<json> EnableKeyRotation(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  SCY_RETURN_IF_ERROR(s->EnableKeyRotation(ctx, KeyIdOf(in), OptInt(in, "RotationPeriodInDays")));
+  return json();
+}
+
+Result<json> DisableKeyRotation(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  SCY_RETURN_IF_ERROR(s->DisableKeyRotation(ctx, KeyIdOf(in)));
+  return json();
+}
+
+Result<json> GetKeyRotationStatus(kms::KeyService* s, const kms::CallContext& ctx,
+                                  const json& in) {
+  SCY_ASSIGN_OR_RETURN(kms::KeyRotationStatus r, s->GetKeyRotationStatus(ctx, KeyIdOf(in)));
+  json out = {{"KeyRotationEnabled", r.key_rotation_enabled}, {"KeyId", r.key_arn}};
+  if (r.rotation_period_in_days) {
+    out["RotationPeriodInDays"] = *r.rotation_period_in_days;
+  }
+  if (r.next_rotation_date) {
+    out["NextRotationDate"] = *r.next_rotation_date;
+  }
+  if (r.on_demand_rotation_start_date) {
+    out["OnDemandRotationStartDate"] = *r.on_demand_rotation_start_date;
+  }
+  return out;
+}
+
+Result<json> RotateKeyOnDemand(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  SCY_ASSIGN_OR_RETURN(std::string arn, s->RotateKeyOnDemand(ctx, KeyIdOf(in)));
+  return json{{"KeyId", arn}};
+}
+
+Result<json> ListKeyRotations(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  kms::ListKeyRotationsRequest req{KeyIdOf(in), OptString(in, "IncludeKeyMaterial"),
+                                   OptInt(in, "Limit"), OptString(in, "Marker")};
+  SCY_ASSIGN_OR_RETURN(kms::ListKeyRotationsResponse r, s->ListKeyRotations(ctx, req));
+  json rotations = json::array();
+  for (const auto& e : r.rotations) {
+    json entry = {{"KeyId", e.key_id},
+                  {"KeyMaterialId", e.key_material_id},
+                  {"RotationDate", e.rotation_date},
+                  {"KeyMaterialState", e.key_material_state}};
+    if (!e.rotation_type.empty()) {
+      entry["RotationType"] = e.rotation_type;
+    }
+    rotations.push_back(std::move(entry));
+  }
+  json out = {{"Rotations", std::move(rotations)}, {"Truncated", r.truncated}};
+  if (r.next_marker) {
+    out["NextMarker"] = *r.next_marker;
+  }
+  return out;
+}
+
 class KmsApiImpl : public KmsApi {
  public:
   KmsApiImpl(kms::KeyService* service, std::unique_ptr<internal::ModelValidator> validator)
@@ -273,6 +440,23 @@ class KmsApiImpl : public KmsApi {
     handlers_["GenerateDataKey"] = bind(GenerateDataKey);
     handlers_["GenerateDataKeyWithoutPlaintext"] = bind(GenerateDataKeyWithoutPlaintext);
     handlers_["GenerateRandom"] = bind(GenerateRandom);
+    handlers_["EnableKey"] = bind(EnableKey);
+    handlers_["DisableKey"] = bind(DisableKey);
+    handlers_["ScheduleKeyDeletion"] = bind(ScheduleKeyDeletion);
+    handlers_["CancelKeyDeletion"] = bind(CancelKeyDeletion);
+    handlers_["UpdateKeyDescription"] = bind(UpdateKeyDescription);
+    handlers_["TagResource"] = bind(TagResource);
+    handlers_["UntagResource"] = bind(UntagResource);
+    handlers_["ListResourceTags"] = bind(ListResourceTags);
+    handlers_["CreateAlias"] = bind(CreateAlias);
+    handlers_["UpdateAlias"] = bind(UpdateAlias);
+    handlers_["DeleteAlias"] = bind(DeleteAlias);
+    handlers_["ListAliases"] = bind(ListAliases);
+    handlers_["EnableKeyRotation"] = bind(EnableKeyRotation);
+    handlers_["DisableKeyRotation"] = bind(DisableKeyRotation);
+    handlers_["GetKeyRotationStatus"] = bind(GetKeyRotationStatus);
+    handlers_["RotateKeyOnDemand"] = bind(RotateKeyOnDemand);
+    handlers_["ListKeyRotations"] = bind(ListKeyRotations);
   }
 
   std::string OperationOf(std::string_view target) const override {
@@ -309,6 +493,9 @@ class KmsApiImpl : public KmsApi {
     Result<json> out = handler->second(ctx, in);
     if (!out) {
       return ErrorResponse(out.error());
+    }
+    if (out->is_null()) {
+      return {200, ""};  // operations without output answer 200 with an empty body
     }
     return {200, out->dump(-1, ' ', false, json::error_handler_t::replace)};
   }

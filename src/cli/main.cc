@@ -10,7 +10,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstdlib>
+#include <condition_variable>
 #include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <iostream>
 #include <regex>
 #include <set>
@@ -43,6 +46,9 @@ struct ServeFlags {
   int header_timeout_seconds = 10;
   int idle_timeout_seconds = 60;
   int drain_timeout_seconds = 15;
+  std::string seed_file;
+  int maintenance_interval_seconds = 60;
+  std::string testing_clock_file;  // hidden: end-to-end tests only
 };
 
 int Fail(const std::string& message) {
@@ -142,6 +148,14 @@ int Serve(const ServeFlags& flags) {
     return Fail(store.error().message);
   }
   auto clock = SystemClock();
+  // The key service's clock (deletion windows, rotation) may be shifted by end-to-end tests;
+  // SigV4 always checks request times against the real clock.
+  auto service_clock = clock;
+  if (!flags.testing_clock_file.empty()) {
+    std::cout << "warning: the key service clock follows " << flags.testing_clock_file
+              << " (testing only)" << std::endl;
+    service_clock = FileOffsetClock(flags.testing_clock_file);
+  }
   iam::Identities identities(store->get(), root->get(), clock);
 
   std::optional<iam::RootCredentials> given;
@@ -191,7 +205,22 @@ int Serve(const ServeFlags& flags) {
   };
   auto verifier = auth::SigV4Verifier::Create(lookup, region_policy, clock, {"kms"});
 
-  auto key_service = kms::KeyService::Create(store->get(), root->get(), clock);
+  auto key_service = kms::KeyService::Create(store->get(), root->get(), service_clock);
+  if (!flags.seed_file.empty()) {
+    std::ifstream in(flags.seed_file);
+    if (!in) {
+      return Fail("cannot read --seed " + flags.seed_file);
+    }
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    std::string default_region = served_regions.empty() ? "us-east-1" : *served_regions.begin();
+    auto seeded = kms::ApplySeed(*key_service, text, flags.account_id, default_region);
+    if (!seeded) {
+      return Fail(seeded.error().message);
+    }
+    std::cout << "seed: " << seeded->keys_created << " keys created, " << seeded->keys_present
+              << " already present, " << seeded->aliases_created << " aliases created"
+              << std::endl;
+  }
   auto kms_api = api::KmsApi::Create(key_service.get());
   if (!kms_api) {
     return Fail(kms_api.error().message);
@@ -216,10 +245,37 @@ int Serve(const ServeFlags& flags) {
   });
   std::thread signal_thread([&] { signal_ioc.run(); });
 
+  // Background maintenance: deletions whose window has passed, rotations that are due.
+  std::mutex maintenance_mu;
+  std::condition_variable maintenance_cv;
+  bool stopping = false;
+  std::thread maintenance([&] {
+    std::unique_lock lock(maintenance_mu);
+    while (!stopping) {
+      lock.unlock();
+      auto report = key_service->RunMaintenance();
+      if (!report) {
+        std::cerr << "scytale: maintenance failed: " << report.error().message << std::endl;
+      } else if (report->keys_deleted > 0 || report->keys_rotated > 0) {
+        std::cout << "maintenance: " << report->keys_deleted << " keys deleted, "
+                  << report->keys_rotated << " keys rotated" << std::endl;
+      }
+      lock.lock();
+      maintenance_cv.wait_for(lock, std::chrono::seconds(flags.maintenance_interval_seconds),
+                              [&] { return stopping; });
+    }
+  });
+
   std::cout << "keystore " << (*root)->Describe() << ", store " << (dir / "scytale.db").string()
             << ", account " << flags.account_id << std::endl;
   std::cout << "listening on " << options.host << ":" << (*http)->port() << std::endl;
   (*http)->Run();
+  {
+    std::lock_guard lock(maintenance_mu);
+    stopping = true;
+  }
+  maintenance_cv.notify_all();
+  maintenance.join();
   signal_ioc.stop();
   signal_thread.join();
   std::cout << "stopped" << std::endl;
@@ -256,6 +312,14 @@ int main(int argc, char** argv) {
   serve->add_option("--drain-timeout-seconds", flags.drain_timeout_seconds,
                     "time in-flight requests get on SIGTERM")
       ->capture_default_str();
+  serve->add_option("--seed", flags.seed_file,
+                    "JSON file of keys (fixed ids), aliases and tags to create where absent");
+  serve->add_option("--maintenance-interval-seconds", flags.maintenance_interval_seconds,
+                    "how often due deletions and rotations are carried out")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  // Hidden (empty group): shifts the key service's clock for end-to-end tests.
+  serve->add_option("--testing-clock-file", flags.testing_clock_file)->group("");
   auto* version = app.add_subcommand("version", "print the version");
   CLI11_PARSE(app, argc, argv);
   if (version->parsed()) {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 namespace scytale {
 
@@ -19,6 +20,11 @@ class Clock {
 
 // The real wall clock. Thread-safe.
 std::shared_ptr<Clock> SystemClock();
+
+// For end-to-end tests only (`scytale serve --testing-clock-file`): the system clock plus a
+// number of seconds read from `file` (a decimal integer; missing or malformed = 0), re-read at
+// most every 200 ms. Lets a test carry out a 7-day deletion or a 90-day rotation at once.
+std::shared_ptr<Clock> FileOffsetClock(std::string file);
 
 // A clock that stays where the test puts it. Not thread-safe against concurrent Set/Advance.
 class FakeClock : public Clock {

@@ -39,6 +39,7 @@ enum class ErrorCode {
   kDependencyTimeout,   // the store or keystore did not answer in time
   kKeyUnavailable,
   kCustomKeyStoreNotFound,
+  kInvalidAliasName,
   kConflict,  // a concurrent writer changed the row first (optimistic locking); retry
 };
 

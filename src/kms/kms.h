@@ -44,6 +44,10 @@ struct CreateKeyRequest {
   bool bypass_policy_lockout_safety_check = false;
   std::vector<Tag> tags;
   bool multi_region = false;
+  // Not AWS members: `scytale serve --seed` creates keys with fixed ids and, optionally, given
+  // 256-bit symmetric material (so ciphertexts made in one CI run decrypt in the next).
+  std::optional<std::string> key_id_for_seeding;
+  std::optional<crypto::SecretBytes> material_for_seeding;
 };
 
 // KeyMetadata as AWS returns it.
@@ -57,6 +61,7 @@ struct KeyMetadata {
   std::string key_usage;
   std::string key_state;
   std::optional<int64_t> deletion_date;
+  std::optional<int> pending_deletion_window_in_days;
   std::string origin;
   std::string key_manager;
   std::string key_spec;  // also returned as the deprecated CustomerMasterKeySpec
@@ -158,6 +163,80 @@ struct GenerateRandomRequest {
   bool has_recipient = false;
 };
 
+struct ScheduleKeyDeletionResponse {
+  std::string key_arn;
+  int64_t deletion_date = 0;
+  std::string key_state;
+  int pending_window_in_days = 0;
+};
+
+struct ListResourceTagsRequest {
+  std::string key_id;
+  std::optional<int> limit;
+  std::optional<std::string> marker;
+};
+
+struct ListResourceTagsResponse {
+  std::vector<Tag> tags;
+  std::optional<std::string> next_marker;
+  bool truncated = false;
+};
+
+struct AliasEntry {
+  std::string alias_name;
+  std::string alias_arn;
+  std::optional<std::string> target_key_id;
+  std::optional<int64_t> creation_date;
+  std::optional<int64_t> last_updated_date;
+};
+
+struct ListAliasesRequest {
+  std::optional<std::string> key_id;
+  std::optional<int> limit;
+  std::optional<std::string> marker;
+};
+
+struct ListAliasesResponse {
+  std::vector<AliasEntry> aliases;
+  std::optional<std::string> next_marker;
+  bool truncated = false;
+};
+
+struct KeyRotationStatus {
+  bool key_rotation_enabled = false;
+  std::string key_arn;
+  std::optional<int> rotation_period_in_days;
+  std::optional<int64_t> next_rotation_date;
+  std::optional<int64_t> on_demand_rotation_start_date;
+};
+
+struct ListKeyRotationsRequest {
+  std::string key_id;
+  std::optional<std::string> include_key_material;  // ROTATIONS_ONLY (default) | ALL_KEY_MATERIAL
+  std::optional<int> limit;
+  std::optional<std::string> marker;
+};
+
+struct RotationEntry {
+  std::string key_id;
+  std::string key_material_id;
+  int64_t rotation_date = 0;
+  std::string rotation_type;  // AUTOMATIC | ON_DEMAND; empty for the first material
+  std::string key_material_state;  // CURRENT | NON_CURRENT
+};
+
+struct ListKeyRotationsResponse {
+  std::vector<RotationEntry> rotations;
+  std::optional<std::string> next_marker;
+  bool truncated = false;
+};
+
+// What one pass of background maintenance did.
+struct MaintenanceReport {
+  int keys_deleted = 0;
+  int keys_rotated = 0;
+};
+
 class KeyService {
  public:
   // `store` and `root` must outlive the service.
@@ -185,7 +264,64 @@ class KeyService {
       const CallContext& ctx, const GenerateDataKeyRequest& req) = 0;
   virtual Result<crypto::SecretBytes> GenerateRandom(const CallContext& ctx,
                                                      const GenerateRandomRequest& req) = 0;
+
+  // Key states and deletion.
+  virtual Status EnableKey(const CallContext& ctx, const std::string& key_id) = 0;
+  virtual Status DisableKey(const CallContext& ctx, const std::string& key_id) = 0;
+  virtual Result<ScheduleKeyDeletionResponse> ScheduleKeyDeletion(
+      const CallContext& ctx, const std::string& key_id, std::optional<int> window_days) = 0;
+  // Returns the key ARN; the key is Disabled afterwards.
+  virtual Result<std::string> CancelKeyDeletion(const CallContext& ctx,
+                                                const std::string& key_id) = 0;
+
+  // Description and tags.
+  virtual Status UpdateKeyDescription(const CallContext& ctx, const std::string& key_id,
+                                      const std::string& description) = 0;
+  virtual Status TagResource(const CallContext& ctx, const std::string& key_id,
+                             const std::vector<Tag>& tags) = 0;
+  virtual Status UntagResource(const CallContext& ctx, const std::string& key_id,
+                               const std::vector<std::string>& tag_keys) = 0;
+  virtual Result<ListResourceTagsResponse> ListResourceTags(
+      const CallContext& ctx, const ListResourceTagsRequest& req) = 0;
+
+  // Aliases.
+  virtual Status CreateAlias(const CallContext& ctx, const std::string& alias_name,
+                             const std::string& target_key_id) = 0;
+  virtual Status UpdateAlias(const CallContext& ctx, const std::string& alias_name,
+                             const std::string& target_key_id) = 0;
+  virtual Status DeleteAlias(const CallContext& ctx, const std::string& alias_name) = 0;
+  virtual Result<ListAliasesResponse> ListAliases(const CallContext& ctx,
+                                                  const ListAliasesRequest& req) = 0;
+
+  // Rotation.
+  virtual Status EnableKeyRotation(const CallContext& ctx, const std::string& key_id,
+                                   std::optional<int> period_days) = 0;
+  virtual Status DisableKeyRotation(const CallContext& ctx, const std::string& key_id) = 0;
+  virtual Result<KeyRotationStatus> GetKeyRotationStatus(const CallContext& ctx,
+                                                         const std::string& key_id) = 0;
+  // Returns the key ARN.
+  virtual Result<std::string> RotateKeyOnDemand(const CallContext& ctx,
+                                                const std::string& key_id) = 0;
+  virtual Result<ListKeyRotationsResponse> ListKeyRotations(
+      const CallContext& ctx, const ListKeyRotationsRequest& req) = 0;
+
+  // Background work, run periodically by the server: destroys keys whose deletion date has
+  // passed and rotates keys whose rotation date has come, as of the service's clock.
+  virtual Result<MaintenanceReport> RunMaintenance() = 0;
 };
+
+struct SeedReport {
+  int keys_created = 0;
+  int keys_present = 0;
+  int aliases_created = 0;
+};
+
+// Applies a seed document (JSON, see docs/seeding.md): creates the keys it names where absent,
+// with their fixed ids, optional material, description and tags, and their aliases where
+// absent. Idempotent. kValidation for a malformed document.
+Result<SeedReport> ApplySeed(KeyService& service, std::string_view text,
+                             const std::string& default_account,
+                             const std::string& default_region);
 
 // arn:aws:kms:<region>:<account>:key/<key id>
 std::string KeyArn(const std::string& region, const std::string& account_id,

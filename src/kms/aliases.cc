@@ -1,0 +1,141 @@
+// CreateAlias, UpdateAlias, DeleteAlias, ListAliases.
+#include <algorithm>
+
+#include "kms/internal/ops.h"
+
+namespace scytale::kms::internal {
+namespace {
+
+constexpr size_t kMaxAliasesPerKey = 50;
+constexpr int kDefaultAliasLimit = 50;
+constexpr int kMaxAliasLimit = 100;
+constexpr std::string_view kPrefix = "alias/";
+constexpr std::string_view kReservedPrefix = "alias/aws/";
+
+std::string AliasArn(const CallContext& ctx, const std::string& alias_name) {
+  return "arn:aws:kms:" + ctx.region + ":" + ctx.account_id + ":" + alias_name;
+}
+
+// The alias/ prefix and a name after it (the characters are the service model's pattern).
+Status CheckAliasName(const std::string& alias_name) {
+  if (!alias_name.starts_with(kPrefix)) {
+    return MakeError(ErrorCode::kValidation, "Alias must start with the prefix \"alias/\".");
+  }
+  if (alias_name.size() == kPrefix.size()) {
+    return MakeError(ErrorCode::kValidation, "Alias name must not be empty after \"alias/\".");
+  }
+  return Ok();
+}
+
+// AWS managed keys own the alias/aws/ names.
+Status CheckNotReserved(const std::string& alias_name) {
+  if (alias_name.starts_with(kReservedPrefix)) {
+    return MakeError(ErrorCode::kInvalidAliasName,
+                     "Alias names that begin with \"alias/aws/\" are reserved for AWS managed "
+                     "keys.");
+  }
+  return Ok();
+}
+
+// The kind of key an alias may move between: same type and same usage (UpdateAlias).
+std::string KeyKind(const storage::KeyRow& row) {
+  std::string type = row.key_spec == kSymmetricDefault  ? "symmetric"
+                     : row.key_spec.starts_with("HMAC") ? "HMAC"
+                                                        : "asymmetric";
+  return type + " " + row.key_usage;
+}
+
+}  // namespace
+
+Status CreateAlias(Core& core, const CallContext& ctx, const std::string& alias_name,
+                   const std::string& target_key_id) {
+  SCY_RETURN_IF_ERROR(CheckAliasName(alias_name));
+  SCY_RETURN_IF_ERROR(CheckNotReserved(alias_name));
+  SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKeyIdOrArn(ctx, target_key_id));
+  SCY_RETURN_IF_ERROR(CheckKeyState("CreateAlias", key));
+  SCY_ASSIGN_OR_RETURN(auto existing, core.store()->ListAliases(ctx.account_id, ctx.region,
+                                                                key.key_id, "",
+                                                                kMaxAliasesPerKey + 1));
+  if (existing.size() >= kMaxAliasesPerKey) {
+    return MakeError(ErrorCode::kLimitExceeded,
+                     "A KMS key can have at most " + std::to_string(kMaxAliasesPerKey) +
+                         " aliases.");
+  }
+  const int64_t now = core.clock().NowSeconds();
+  Status inserted = core.store()->InsertAlias(
+      {ctx.account_id, ctx.region, alias_name, key.key_id, now, now});
+  if (!inserted && inserted.error().code == ErrorCode::kAlreadyExists) {
+    return MakeError(ErrorCode::kAlreadyExists,
+                     "An alias with the name " + AliasArn(ctx, alias_name) + " already exists");
+  }
+  return inserted;
+}
+
+Status UpdateAlias(Core& core, const CallContext& ctx, const std::string& alias_name,
+                   const std::string& target_key_id) {
+  SCY_RETURN_IF_ERROR(CheckAliasName(alias_name));
+  SCY_RETURN_IF_ERROR(CheckNotReserved(alias_name));
+  SCY_ASSIGN_OR_RETURN(auto alias, core.store()->GetAlias(ctx.account_id, ctx.region, alias_name));
+  if (!alias) {
+    return MakeError(ErrorCode::kNotFound, "Alias " + AliasArn(ctx, alias_name) + " is not found.");
+  }
+  SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKeyIdOrArn(ctx, target_key_id));
+  // Only the new target's state matters: an alias may leave a key pending deletion.
+  SCY_RETURN_IF_ERROR(CheckKeyState("UpdateAlias", key));
+  SCY_ASSIGN_OR_RETURN(auto current,
+                       core.store()->GetKey(ctx.account_id, ctx.region, alias->target_key_id));
+  if (current && KeyKind(*current) != KeyKind(key)) {
+    return MakeError(ErrorCode::kValidation,
+                     "The new target key of " + AliasArn(ctx, alias_name) + " (" + KeyKind(key) +
+                         ") must be of the same type and key usage as the current one (" +
+                         KeyKind(*current) + ").");
+  }
+  alias->target_key_id = key.key_id;
+  alias->last_updated_date = core.clock().NowSeconds();
+  return core.store()->UpdateAlias(*alias);
+}
+
+Status DeleteAlias(Core& core, const CallContext& ctx, const std::string& alias_name) {
+  SCY_RETURN_IF_ERROR(CheckAliasName(alias_name));
+  SCY_RETURN_IF_ERROR(CheckNotReserved(alias_name));
+  Status deleted = core.store()->DeleteAlias(ctx.account_id, ctx.region, alias_name);
+  if (!deleted && deleted.error().code == ErrorCode::kNotFound) {
+    return MakeError(ErrorCode::kNotFound, "Alias " + AliasArn(ctx, alias_name) + " is not found.");
+  }
+  return deleted;
+}
+
+Result<ListAliasesResponse> ListAliases(Core& core, const CallContext& ctx,
+                                        const ListAliasesRequest& req) {
+  std::optional<std::string> key_id;
+  if (req.key_id) {
+    SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKeyIdOrArn(ctx, *req.key_id));
+    key_id = key.key_id;
+  }
+  // AWS takes Limit 1..100 here although the shape allows 1000; it may return fewer.
+  size_t limit =
+      static_cast<size_t>(std::min(req.limit.value_or(kDefaultAliasLimit), kMaxAliasLimit));
+  std::string after;
+  if (req.marker) {
+    auto position = ParseMarker(*req.marker);
+    if (!position) {
+      return MakeError(ErrorCode::kInvalidMarker, "Invalid marker: " + *req.marker);
+    }
+    after = *position;
+  }
+  SCY_ASSIGN_OR_RETURN(auto rows, core.store()->ListAliases(ctx.account_id, ctx.region, key_id,
+                                                            after, limit + 1));
+  ListAliasesResponse out;
+  out.truncated = rows.size() > limit;
+  if (out.truncated) {
+    rows.resize(limit);
+    out.next_marker = MakeMarker(rows.back().alias_name);
+  }
+  for (const auto& a : rows) {
+    out.aliases.push_back({a.alias_name, AliasArn(ctx, a.alias_name), a.target_key_id,
+                           a.creation_date, a.last_updated_date});
+  }
+  return out;
+}
+
+}  // namespace scytale::kms::internal

@@ -1,0 +1,227 @@
+// Envelope encryption: Encrypt, Decrypt, ReEncrypt, data keys, random bytes.
+#include "kms/internal/ciphertext.h"
+#include "kms/internal/key_id.h"
+#include "kms/internal/ops.h"
+
+namespace scytale::kms::internal {
+namespace {
+
+constexpr const char* kForeignCiphertext =
+    "The ciphertext refers to a customer master key that does not exist, does not exist in this "
+    "region, or you are not allowed to access.";
+
+Error RecipientUnsupported() {
+  return MakeError(ErrorCode::kUnsupportedOperation,
+                   "Recipient (attested enclave requests) is not supported by this server.");
+}
+
+// Symmetric encryption needs an ENCRYPT_DECRYPT key of spec SYMMETRIC_DEFAULT, and the
+// algorithm, when named, must be SYMMETRIC_DEFAULT.
+Status CheckSymmetricUsage(const storage::KeyRow& row, const std::optional<std::string>& algo,
+                           std::string_view operation) {
+  const std::string arn = Arn(row);
+  if (row.key_usage != "ENCRYPT_DECRYPT" || row.key_spec != kSymmetricDefault) {
+    return MakeError(ErrorCode::kInvalidKeyUsage,
+                     arn + " key usage is " + row.key_usage + " which is not valid for " +
+                         std::string(operation) + ".");
+  }
+  if (algo && *algo != kSymmetricDefault) {
+    return MakeError(ErrorCode::kInvalidKeyUsage,
+                     "The encryption algorithm " + *algo + " is not valid for KMS key " + arn +
+                         ", whose KeySpec is " + row.key_spec + ".");
+  }
+  return Ok();
+}
+
+// State and usage, as the key state table and the key's spec decide.
+Status CheckUsable(const storage::KeyRow& row, const std::optional<std::string>& algo,
+                   std::string_view operation) {
+  SCY_RETURN_IF_ERROR(CheckKeyState(operation, row));
+  return CheckSymmetricUsage(row, algo, operation);
+}
+
+struct Sealed {
+  Bytes blob;
+  std::string key_arn;
+  std::string version_id;
+};
+
+struct Opened {
+  crypto::SecretBytes plaintext;
+  std::string key_arn;
+  std::string version_id;
+};
+
+// Encrypts under the key's newest backing version.
+Result<Sealed> Seal(Core& core, const storage::KeyRow& key, std::span<const uint8_t> plaintext,
+                    const EncryptionContext& context) {
+  SCY_ASSIGN_OR_RETURN(auto versions, core.store()->ListKeyVersions(key.key_id));
+  if (versions.empty()) {
+    return MakeError(ErrorCode::kInternal, "key " + key.key_id + " has no backing key");
+  }
+  const std::string& version_id = versions.back().version_id;
+  std::string arn = KeyArn(key.region, key.account_id, key.key_id);
+  SCY_ASSIGN_OR_RETURN(auto material, core.BackingKey(arn, versions.back()));
+  SCY_ASSIGN_OR_RETURN(Bytes blob,
+                       SealBlob({arn, version_id}, *material, plaintext, context));
+  return Sealed{std::move(blob), std::move(arn), version_id};
+}
+
+// Decrypts a blob: finds its key from the blob itself, checks a named KeyId against it, the
+// key's state and usage, then the tag under the given context.
+Result<Opened> Open(Core& core, const CallContext& ctx, std::span<const uint8_t> blob,
+                    const EncryptionContext& context, const std::optional<std::string>& key_id,
+                    const std::optional<std::string>& algorithm, std::string_view operation) {
+  std::optional<storage::KeyRow> named;
+  if (key_id) {
+    SCY_ASSIGN_OR_RETURN(named, core.ResolveKey(ctx, *key_id));
+  }
+  SCY_ASSIGN_OR_RETURN(ParsedBlob parsed, ParseBlob(blob));
+  auto ref = ParseArn(parsed.header.key_arn);
+  if (!ref || ref->is_alias) {
+    return MakeError(ErrorCode::kInvalidCiphertext, "");
+  }
+  if (ref->account_id != ctx.account_id || ref->region != ctx.region) {
+    return MakeError(ErrorCode::kAccessDenied, kForeignCiphertext);
+  }
+  if (named && named->key_id != ref->id) {
+    return MakeError(ErrorCode::kIncorrectKey,
+                     "The key ID in the request does not identify a CMK that can perform this "
+                     "operation.");
+  }
+  SCY_ASSIGN_OR_RETURN(auto row, core.store()->GetKey(ref->account_id, ref->region, ref->id));
+  if (!row) {
+    return MakeError(ErrorCode::kAccessDenied, kForeignCiphertext);
+  }
+  SCY_RETURN_IF_ERROR(CheckUsable(*row, algorithm, operation));
+  SCY_ASSIGN_OR_RETURN(auto version, core.store()->GetKeyVersion(row->key_id, parsed.header.version_id));
+  if (!version) {
+    return MakeError(ErrorCode::kInvalidCiphertext, "");
+  }
+  SCY_ASSIGN_OR_RETURN(auto material, core.BackingKey(parsed.header.key_arn, *version));
+  SCY_ASSIGN_OR_RETURN(crypto::SecretBytes plaintext,
+                       OpenBlob(parsed, *material, context));
+  return Opened{std::move(plaintext), parsed.header.key_arn, version->version_id};
+}
+
+// A dry run that ignores the ciphertext checks only the KeyId the caller named.
+Status DryRunWithoutCiphertext(Core& core, const CallContext& ctx,
+                               const std::optional<std::string>& key_id,
+                               const std::optional<std::string>& algorithm,
+                               std::string_view operation) {
+  if (!key_id) {
+    return MakeError(ErrorCode::kValidation,
+                     "KeyId is required when DryRunModifiers includes IGNORE_CIPHERTEXT.");
+  }
+  SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKey(ctx, *key_id));
+  SCY_RETURN_IF_ERROR(CheckUsable(key, algorithm, operation));
+  return DryRunSucceeded();
+}
+
+}  // namespace
+
+Result<EncryptResponse> Encrypt(Core& core, const CallContext& ctx, const EncryptRequest& req) {
+  SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKey(ctx, req.key_id));
+  SCY_RETURN_IF_ERROR(CheckUsable(key, req.algorithm, "Encrypt"));
+  if (req.dry_run) {
+    return DryRunSucceeded();
+  }
+  SCY_ASSIGN_OR_RETURN(Sealed sealed,
+                       Seal(core, key, req.plaintext.Reveal(crypto::KeyAccess::Grant()), req.context));
+  return EncryptResponse{std::move(sealed.blob), sealed.key_arn, kSymmetricDefault};
+}
+
+Result<DecryptResponse> Decrypt(Core& core, const CallContext& ctx, const DecryptRequest& req) {
+  if (req.has_recipient) {
+    return RecipientUnsupported();
+  }
+  if (req.dry_run && req.dry_run_ignore_ciphertext) {
+    SCY_RETURN_IF_ERROR(DryRunWithoutCiphertext(core, ctx, req.key_id, req.algorithm, "Decrypt"));
+  }
+  if (!req.ciphertext_blob) {
+    return MakeError(ErrorCode::kValidation,
+                     "1 validation error detected: Value null at 'ciphertextBlob' failed to "
+                     "satisfy constraint: Member must not be null");
+  }
+  SCY_ASSIGN_OR_RETURN(Opened opened, Open(core, ctx, *req.ciphertext_blob, req.context, req.key_id,
+                                           req.algorithm, "Decrypt"));
+  if (req.dry_run) {
+    return DryRunSucceeded();
+  }
+  return DecryptResponse{opened.key_arn, std::move(opened.plaintext), kSymmetricDefault,
+                         opened.version_id};
+}
+
+Result<ReEncryptResponse> ReEncrypt(Core& core, const CallContext& ctx,
+                                    const ReEncryptRequest& req) {
+  SCY_ASSIGN_OR_RETURN(storage::KeyRow destination, core.ResolveKey(ctx, req.destination_key_id));
+  SCY_RETURN_IF_ERROR(CheckUsable(destination, req.destination_algorithm, "ReEncrypt"));
+  if (req.dry_run && req.dry_run_ignore_ciphertext) {
+    SCY_RETURN_IF_ERROR(
+        DryRunWithoutCiphertext(core, ctx, req.source_key_id, req.source_algorithm, "ReEncrypt"));
+  }
+  // The plaintext exists only inside this call, in wiping memory.
+  SCY_ASSIGN_OR_RETURN(Opened opened,
+                       Open(core, ctx, req.ciphertext_blob, req.source_context, req.source_key_id,
+                            req.source_algorithm, "ReEncrypt"));
+  if (req.dry_run) {
+    return DryRunSucceeded();
+  }
+  SCY_ASSIGN_OR_RETURN(Sealed sealed,
+                       Seal(core, destination, opened.plaintext.Reveal(crypto::KeyAccess::Grant()),
+                            req.destination_context));
+  return ReEncryptResponse{std::move(sealed.blob), opened.key_arn,     sealed.key_arn,
+                           kSymmetricDefault,      kSymmetricDefault,  opened.version_id,
+                           sealed.version_id};
+}
+
+Result<GenerateDataKeyResponse> GenerateDataKey(Core& core, const CallContext& ctx,
+                                                const GenerateDataKeyRequest& req,
+                                                bool with_plaintext) {
+  if (req.has_recipient) {
+    return RecipientUnsupported();
+  }
+  SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKey(ctx, req.key_id));
+  SCY_RETURN_IF_ERROR(CheckUsable(
+      key, std::nullopt,
+      with_plaintext ? "GenerateDataKey" : "GenerateDataKeyWithoutPlaintext"));
+  if (req.number_of_bytes.has_value() == req.key_spec.has_value()) {
+    return MakeError(ErrorCode::kValidation,
+                     "Please specify either number of bytes or key spec.");
+  }
+  if (req.dry_run) {
+    return DryRunSucceeded();
+  }
+  size_t size = req.number_of_bytes ? static_cast<size_t>(*req.number_of_bytes)
+                                    : (*req.key_spec == "AES_128" ? 16 : 32);
+  SCY_ASSIGN_OR_RETURN(crypto::SecretBytes data_key, crypto::RandomSecret(size));
+  SCY_ASSIGN_OR_RETURN(Sealed sealed,
+                       Seal(core, key, data_key.Reveal(crypto::KeyAccess::Grant()), req.context));
+  GenerateDataKeyResponse out;
+  out.ciphertext_blob = std::move(sealed.blob);
+  out.key_arn = sealed.key_arn;
+  out.key_material_id = sealed.version_id;
+  if (with_plaintext) {
+    out.plaintext = std::move(data_key);
+  }
+  return out;
+}
+
+Result<crypto::SecretBytes> GenerateRandom(Core&, const CallContext&,
+                                           const GenerateRandomRequest& req) {
+  if (req.custom_key_store_id) {
+    return MakeError(ErrorCode::kCustomKeyStoreNotFound,
+                     "Custom key store '" + *req.custom_key_store_id + "' does not exist.");
+  }
+  if (req.has_recipient) {
+    return RecipientUnsupported();
+  }
+  if (!req.number_of_bytes) {
+    return MakeError(ErrorCode::kValidation,
+                     "1 validation error detected: Value null at 'numberOfBytes' failed to "
+                     "satisfy constraint: Member must not be null");
+  }
+  return crypto::RandomSecret(static_cast<size_t>(*req.number_of_bytes));
+}
+
+}  // namespace scytale::kms::internal

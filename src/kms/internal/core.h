@@ -1,0 +1,83 @@
+// What every kms/ operation shares: the store, the root keystore, the clock, the cache of
+// unwrapped backing keys; key resolution; the key state table; metadata; paging markers.
+// Operations are free functions over a Core, grouped by domain (keys.cc, envelope.cc,
+// lifecycle.cc, aliases.cc, rotation.cc); KeyServiceImpl only forwards to them.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "kms/internal/key_cache.h"
+#include "kms/kms.h"
+
+namespace scytale::kms::internal {
+
+inline constexpr const char* kSymmetricDefault = "SYMMETRIC_DEFAULT";
+inline constexpr size_t kBackingKeySize = 32;  // AES-256
+inline constexpr size_t kMaxTagsPerKey = 50;
+
+class Core {
+ public:
+  Core(storage::Store* store, keystore::RootKeystore* root, std::shared_ptr<Clock> clock);
+
+  storage::Store* store() const { return store_; }
+  keystore::RootKeystore* root() const { return root_; }
+  const Clock& clock() const { return *clock_; }
+  BackingKeyCache& cache() { return cache_; }
+
+  // Resolves a KeyId given as key id, key ARN, alias name or alias ARN (the forms that
+  // cryptographic operations and DescribeKey take). kNotFound with AWS's messages.
+  Result<storage::KeyRow> ResolveKey(const CallContext& ctx, const std::string& key_id);
+  // Resolves a KeyId given as key id or key ARN only (management operations); an alias is
+  // kNotFound.
+  Result<storage::KeyRow> ResolveKeyIdOrArn(const CallContext& ctx, const std::string& key_id);
+
+  // Applies `mutate` to the freshest row of `key` and writes it; retries when another writer
+  // came first. Drops the key's cached material. Returns the row as written.
+  Result<storage::KeyRow> UpdateKey(const storage::KeyRow& key,
+                                    const std::function<Status(storage::KeyRow&)>& mutate);
+
+  // The unwrapped material of a backing version, from the cache or the root keystore.
+  Result<std::shared_ptr<const crypto::SecretBytes>> BackingKey(
+      const std::string& arn, const storage::KeyVersionRow& version);
+  // Wraps new backing material for `key`: `material` when given (seeding), else fresh.
+  Result<storage::KeyVersionRow> NewBackingVersion(
+      const storage::KeyRow& key, std::string rotation_type,
+      const crypto::SecretBytes* material = nullptr);
+
+  // KeyMetadata of a row (reads the current backing version).
+  Result<KeyMetadata> Metadata(const storage::KeyRow& row);
+
+ private:
+  storage::Store* store_;
+  keystore::RootKeystore* root_;
+  std::shared_ptr<Clock> clock_;
+  BackingKeyCache cache_;
+};
+
+std::string Arn(const storage::KeyRow& row);
+
+// The key state table (AWS Developer Guide, "Key states"): whether `operation` runs on a key in
+// its current state, and AWS's error otherwise (DisabledException, KMSInvalidStateException).
+Status CheckKeyState(std::string_view operation, const storage::KeyRow& row);
+
+// AWS's default key policy for a key of `account_id`.
+std::string DefaultKeyPolicy(const std::string& account_id);
+
+// Binds wrapped backing material to its key and version.
+Bytes BackingKeyAad(const std::string& arn, const std::string& version_id);
+
+// Tags as AWS checks them on CreateKey and TagResource: no duplicate keys, no "aws:" prefix
+// (kTag); at most 50 (kLimitExceeded).
+Status CheckTags(const std::vector<Tag>& tags);
+
+// Opaque paging markers over an integer or a string position.
+std::string MakeMarker(std::string_view position);
+std::optional<std::string> ParseMarker(const std::string& marker);
+
+Error DryRunSucceeded();
+
+}  // namespace scytale::kms::internal

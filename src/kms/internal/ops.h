@@ -1,0 +1,65 @@
+// The operations, one free function each over a Core, grouped by the file that defines them.
+#pragma once
+
+#include "kms/internal/core.h"
+
+namespace scytale::kms::internal {
+
+// keys.cc
+Result<KeyMetadata> CreateKey(Core& core, const CallContext& ctx, const CreateKeyRequest& req);
+Result<KeyMetadata> DescribeKey(Core& core, const CallContext& ctx, const std::string& key_id);
+Result<ListKeysResponse> ListKeys(Core& core, const CallContext& ctx, const ListKeysRequest& req);
+
+// envelope.cc
+Result<EncryptResponse> Encrypt(Core& core, const CallContext& ctx, const EncryptRequest& req);
+Result<DecryptResponse> Decrypt(Core& core, const CallContext& ctx, const DecryptRequest& req);
+Result<ReEncryptResponse> ReEncrypt(Core& core, const CallContext& ctx,
+                                    const ReEncryptRequest& req);
+Result<GenerateDataKeyResponse> GenerateDataKey(Core& core, const CallContext& ctx,
+                                                const GenerateDataKeyRequest& req,
+                                                bool with_plaintext);
+Result<crypto::SecretBytes> GenerateRandom(Core& core, const CallContext& ctx,
+                                           const GenerateRandomRequest& req);
+
+// lifecycle.cc
+Status EnableKey(Core& core, const CallContext& ctx, const std::string& key_id);
+Status DisableKey(Core& core, const CallContext& ctx, const std::string& key_id);
+Result<ScheduleKeyDeletionResponse> ScheduleKeyDeletion(Core& core, const CallContext& ctx,
+                                                        const std::string& key_id,
+                                                        std::optional<int> window_days);
+Result<std::string> CancelKeyDeletion(Core& core, const CallContext& ctx,
+                                      const std::string& key_id);
+Status UpdateKeyDescription(Core& core, const CallContext& ctx, const std::string& key_id,
+                            const std::string& description);
+Status TagResource(Core& core, const CallContext& ctx, const std::string& key_id,
+                   const std::vector<Tag>& tags);
+Status UntagResource(Core& core, const CallContext& ctx, const std::string& key_id,
+                     const std::vector<std::string>& tag_keys);
+Result<ListResourceTagsResponse> ListResourceTags(Core& core, const CallContext& ctx,
+                                                  const ListResourceTagsRequest& req);
+// Destroys every key whose deletion date has passed; returns how many.
+Result<int> DeleteDueKeys(Core& core);
+
+// aliases.cc
+Status CreateAlias(Core& core, const CallContext& ctx, const std::string& alias_name,
+                   const std::string& target_key_id);
+Status UpdateAlias(Core& core, const CallContext& ctx, const std::string& alias_name,
+                   const std::string& target_key_id);
+Status DeleteAlias(Core& core, const CallContext& ctx, const std::string& alias_name);
+Result<ListAliasesResponse> ListAliases(Core& core, const CallContext& ctx,
+                                        const ListAliasesRequest& req);
+
+// rotation.cc
+Status EnableKeyRotation(Core& core, const CallContext& ctx, const std::string& key_id,
+                         std::optional<int> period_days);
+Status DisableKeyRotation(Core& core, const CallContext& ctx, const std::string& key_id);
+Result<KeyRotationStatus> GetKeyRotationStatus(Core& core, const CallContext& ctx,
+                                               const std::string& key_id);
+Result<std::string> RotateKeyOnDemand(Core& core, const CallContext& ctx,
+                                      const std::string& key_id);
+Result<ListKeyRotationsResponse> ListKeyRotations(Core& core, const CallContext& ctx,
+                                                  const ListKeyRotationsRequest& req);
+// Rotates every key whose automatic rotation is due; returns how many.
+Result<int> RotateDueKeys(Core& core);
+
+}  // namespace scytale::kms::internal

@@ -1,0 +1,141 @@
+// CreateKey, DescribeKey, ListKeys.
+#include <nlohmann/json.hpp>
+
+#include "common/ids.h"
+#include "kms/internal/ops.h"
+
+namespace scytale::kms {
+
+std::string KeyArn(const std::string& region, const std::string& account_id,
+                   const std::string& key_id) {
+  return "arn:aws:kms:" + region + ":" + account_id + ":key/" + key_id;
+}
+
+namespace internal {
+namespace {
+
+constexpr int kDefaultListLimit = 100;
+
+std::optional<int64_t> ParseSeq(const std::string& position) {
+  if (position.empty() || position.size() > 18) {
+    return std::nullopt;
+  }
+  int64_t v = 0;
+  for (char c : position) {
+    if (c < '0' || c > '9') {
+      return std::nullopt;
+    }
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
+Result<KeyMetadata> CreateKey(Core& core, const CallContext& ctx, const CreateKeyRequest& req) {
+  if (req.key_spec && req.customer_master_key_spec) {
+    return MakeError(ErrorCode::kValidation,
+                     "You cannot specify KeySpec and CustomerMasterKeySpec in the same "
+                     "request. CustomerMasterKeySpec is deprecated.");
+  }
+  std::string spec =
+      req.key_spec.value_or(req.customer_master_key_spec.value_or(kSymmetricDefault));
+  std::string origin = req.origin.value_or("AWS_KMS");
+  if (req.custom_key_store_id) {
+    return MakeError(ErrorCode::kCustomKeyStoreNotFound,
+                     "Custom key store '" + *req.custom_key_store_id + "' does not exist.");
+  }
+  if (origin != "AWS_KMS") {
+    return MakeError(ErrorCode::kUnsupportedOperation,
+                     "Origin " + origin + " is not supported by this server yet.");
+  }
+  if (spec != kSymmetricDefault) {
+    return MakeError(ErrorCode::kUnsupportedOperation,
+                     "KeySpec " + spec + " is not supported in this region.");
+  }
+  std::string usage = req.key_usage.value_or("ENCRYPT_DECRYPT");
+  if (usage != "ENCRYPT_DECRYPT") {
+    return MakeError(ErrorCode::kValidation,
+                     "KeyUsage " + usage + " is not compatible with KeySpec " + spec + ".");
+  }
+  if (req.multi_region) {
+    return MakeError(ErrorCode::kUnsupportedOperation,
+                     "Multi-Region keys are not supported by this server.");
+  }
+  SCY_RETURN_IF_ERROR(CheckTags(req.tags));
+  std::string policy;
+  if (req.policy) {
+    // The policy language and its enforcement arrive with the authorization issue; until then
+    // a document is at least required to be a JSON object with statements.
+    auto doc = nlohmann::json::parse(*req.policy, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("Statement")) {
+      return MakeError(ErrorCode::kMalformedPolicyDocument,
+                       "The key policy is not a valid JSON policy document.");
+    }
+    policy = *req.policy;
+  } else {
+    policy = DefaultKeyPolicy(ctx.account_id);
+  }
+
+  if (req.key_id_for_seeding && !IsUuid(*req.key_id_for_seeding)) {
+    return MakeError(ErrorCode::kValidation,
+                     "Seeded key id '" + *req.key_id_for_seeding + "' is not a UUID.");
+  }
+  if (req.material_for_seeding && req.material_for_seeding->size() != kBackingKeySize) {
+    return MakeError(ErrorCode::kValidation, "Seeded key material must be 32 bytes.");
+  }
+  storage::KeyRow row;
+  row.key_id = req.key_id_for_seeding.value_or(NewUuid());
+  row.account_id = ctx.account_id;
+  row.region = ctx.region;
+  row.description = req.description.value_or("");
+  row.key_spec = spec;
+  row.key_usage = usage;
+  row.origin = origin;
+  row.key_manager = "CUSTOMER";
+  row.key_state = "Enabled";
+  row.creation_date = core.clock().NowSeconds();
+  row.policy = std::move(policy);
+  for (const auto& t : req.tags) {
+    row.tags.emplace_back(t.key, t.value);
+  }
+  SCY_ASSIGN_OR_RETURN(storage::KeyVersionRow version,
+                       core.NewBackingVersion(row, "", req.material_for_seeding
+                                                           ? &*req.material_for_seeding
+                                                           : nullptr));
+  SCY_RETURN_IF_ERROR(core.store()->InsertKey(row, version));
+  return core.Metadata(row);
+}
+
+Result<KeyMetadata> DescribeKey(Core& core, const CallContext& ctx, const std::string& key_id) {
+  SCY_ASSIGN_OR_RETURN(storage::KeyRow row, core.ResolveKey(ctx, key_id));
+  return core.Metadata(row);
+}
+
+Result<ListKeysResponse> ListKeys(Core& core, const CallContext& ctx, const ListKeysRequest& req) {
+  int limit = req.limit.value_or(kDefaultListLimit);
+  int64_t after = 0;
+  if (req.marker) {
+    auto position = ParseMarker(*req.marker);
+    auto seq = position ? ParseSeq(*position) : std::nullopt;
+    if (!seq) {
+      return MakeError(ErrorCode::kInvalidMarker, "Invalid marker: " + *req.marker);
+    }
+    after = *seq;
+  }
+  SCY_ASSIGN_OR_RETURN(auto rows, core.store()->ListKeys(ctx.account_id, ctx.region, after,
+                                                         static_cast<size_t>(limit) + 1));
+  ListKeysResponse out;
+  out.truncated = rows.size() > static_cast<size_t>(limit);
+  if (out.truncated) {
+    rows.resize(static_cast<size_t>(limit));
+    out.next_marker = MakeMarker(std::to_string(rows.back().seq));
+  }
+  for (const auto& r : rows) {
+    out.keys.push_back({r.key_id, Arn(r)});
+  }
+  return out;
+}
+
+}  // namespace internal
+}  // namespace scytale::kms

@@ -1,0 +1,101 @@
+// A KeyService whose every operation answers UnsupportedOperationException. Test doubles and
+// benchmarks derive from it and override only what they exercise.
+#pragma once
+
+#include <string>
+
+#include "kms/kms.h"
+
+namespace scytale::kms::testing {
+
+class UnimplementedKeyService : public KeyService {
+ public:
+  Result<KeyMetadata> CreateKey(const CallContext&, const CreateKeyRequest&) override {
+    return Unimplemented("CreateKey");
+  }
+  Result<KeyMetadata> DescribeKey(const CallContext&, const std::string&) override {
+    return Unimplemented("DescribeKey");
+  }
+  Result<ListKeysResponse> ListKeys(const CallContext&, const ListKeysRequest&) override {
+    return Unimplemented("ListKeys");
+  }
+  Result<EncryptResponse> Encrypt(const CallContext&, const EncryptRequest&) override {
+    return Unimplemented("Encrypt");
+  }
+  Result<DecryptResponse> Decrypt(const CallContext&, const DecryptRequest&) override {
+    return Unimplemented("Decrypt");
+  }
+  Result<ReEncryptResponse> ReEncrypt(const CallContext&, const ReEncryptRequest&) override {
+    return Unimplemented("ReEncrypt");
+  }
+  Result<GenerateDataKeyResponse> GenerateDataKey(const CallContext&, const GenerateDataKeyRequest&) override {
+    return Unimplemented("GenerateDataKey");
+  }
+  Result<GenerateDataKeyResponse> GenerateDataKeyWithoutPlaintext(const CallContext&, const GenerateDataKeyRequest&) override {
+    return Unimplemented("GenerateDataKeyWithoutPlaintext");
+  }
+  Result<crypto::SecretBytes> GenerateRandom(const CallContext&, const GenerateRandomRequest&) override {
+    return Unimplemented("GenerateRandom");
+  }
+  Status EnableKey(const CallContext&, const std::string&) override {
+    return Unimplemented("EnableKey");
+  }
+  Status DisableKey(const CallContext&, const std::string&) override {
+    return Unimplemented("DisableKey");
+  }
+  Result<ScheduleKeyDeletionResponse> ScheduleKeyDeletion(const CallContext&, const std::string&, std::optional<int>) override {
+    return Unimplemented("ScheduleKeyDeletion");
+  }
+  Result<std::string> CancelKeyDeletion(const CallContext&, const std::string&) override {
+    return Unimplemented("CancelKeyDeletion");
+  }
+  Status UpdateKeyDescription(const CallContext&, const std::string&, const std::string&) override {
+    return Unimplemented("UpdateKeyDescription");
+  }
+  Status TagResource(const CallContext&, const std::string&, const std::vector<Tag>&) override {
+    return Unimplemented("TagResource");
+  }
+  Status UntagResource(const CallContext&, const std::string&, const std::vector<std::string>&) override {
+    return Unimplemented("UntagResource");
+  }
+  Result<ListResourceTagsResponse> ListResourceTags(const CallContext&, const ListResourceTagsRequest&) override {
+    return Unimplemented("ListResourceTags");
+  }
+  Status CreateAlias(const CallContext&, const std::string&, const std::string&) override {
+    return Unimplemented("CreateAlias");
+  }
+  Status UpdateAlias(const CallContext&, const std::string&, const std::string&) override {
+    return Unimplemented("UpdateAlias");
+  }
+  Status DeleteAlias(const CallContext&, const std::string&) override {
+    return Unimplemented("DeleteAlias");
+  }
+  Result<ListAliasesResponse> ListAliases(const CallContext&, const ListAliasesRequest&) override {
+    return Unimplemented("ListAliases");
+  }
+  Status EnableKeyRotation(const CallContext&, const std::string&, std::optional<int>) override {
+    return Unimplemented("EnableKeyRotation");
+  }
+  Status DisableKeyRotation(const CallContext&, const std::string&) override {
+    return Unimplemented("DisableKeyRotation");
+  }
+  Result<KeyRotationStatus> GetKeyRotationStatus(const CallContext&, const std::string&) override {
+    return Unimplemented("GetKeyRotationStatus");
+  }
+  Result<std::string> RotateKeyOnDemand(const CallContext&, const std::string&) override {
+    return Unimplemented("RotateKeyOnDemand");
+  }
+  Result<ListKeyRotationsResponse> ListKeyRotations(const CallContext&, const ListKeyRotationsRequest&) override {
+    return Unimplemented("ListKeyRotations");
+  }
+  Result<MaintenanceReport> RunMaintenance() override {
+    return Unimplemented("RunMaintenance");
+  }
+
+ protected:
+  static Error Unimplemented(const std::string& operation) {
+    return MakeError(ErrorCode::kUnsupportedOperation, operation + " is not implemented here.");
+  }
+};
+
+}  // namespace scytale::kms::testing
