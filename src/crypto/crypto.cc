@@ -258,8 +258,9 @@ Result<SecretBytes> AesGcmOpen(const SecretBytes& key, std::span<const uint8_t> 
 
 Result<SecretBytes> HkdfSha256(const SecretBytes& ikm, std::span<const uint8_t> salt,
                                std::span<const uint8_t> info, size_t out_len) {
-  OsslPtr<EVP_KDF> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
-  OsslPtr<EVP_KDF_CTX> ctx(kdf ? EVP_KDF_CTX_new(kdf.get()) : nullptr);
+  // Fetched once: a fetch per call costs more than the derivation itself (bench/).
+  static EVP_KDF* const kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  OsslPtr<EVP_KDF_CTX> ctx(kdf != nullptr ? EVP_KDF_CTX_new(kdf) : nullptr);
   if (!ctx) {
     return OsslError("HKDF fetch");
   }

@@ -55,13 +55,13 @@ struct Opened {
 // Encrypts under the key's newest backing version.
 Result<Sealed> Seal(Core& core, const storage::KeyRow& key, std::span<const uint8_t> plaintext,
                     const EncryptionContext& context) {
-  SCY_ASSIGN_OR_RETURN(auto versions, core.store()->ListKeyVersions(key.key_id));
-  if (versions.empty()) {
+  SCY_ASSIGN_OR_RETURN(auto current, core.store()->GetCurrentKeyVersion(key.key_id));
+  if (!current) {
     return MakeError(ErrorCode::kInternal, "key " + key.key_id + " has no backing key");
   }
-  const std::string& version_id = versions.back().version_id;
-  std::string arn = KeyArn(key.region, key.account_id, key.key_id);
-  SCY_ASSIGN_OR_RETURN(auto material, core.BackingKey(arn, versions.back()));
+  const std::string& version_id = current->version_id;
+  std::string arn = Arn(key);
+  SCY_ASSIGN_OR_RETURN(auto material, core.BackingKey(arn, *current));
   SCY_ASSIGN_OR_RETURN(Bytes blob,
                        SealBlob({arn, version_id}, *material, plaintext, context));
   return Sealed{std::move(blob), std::move(arn), version_id};

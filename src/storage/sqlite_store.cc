@@ -212,7 +212,7 @@ class SqliteStore : public Store {
     std::lock_guard lock(mu_);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectVersion) +
-                                 " WHERE key_id = ? ORDER BY created_at, rowid"));
+                                 " WHERE key_id = ? ORDER BY rowid"));
     BindText(s, 1, key_id);
     std::vector<KeyVersionRow> out;
     int rc;
@@ -360,6 +360,22 @@ class SqliteStore : public Store {
     }
     SCY_RETURN_IF_ERROR(StepDone(rc, "list aliases"));
     return out;
+  }
+
+  Result<std::optional<KeyVersionRow>> GetCurrentKeyVersion(const std::string& key_id) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare(std::string(kSelectVersion) +
+                                 " WHERE key_id = ? ORDER BY rowid DESC LIMIT 1"));
+    BindText(s, 1, key_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+      return std::optional<KeyVersionRow>();
+    }
+    if (rc != SQLITE_ROW) {
+      return StepError(rc, "get current key version");
+    }
+    return std::optional<KeyVersionRow>(ReadVersion(s));
   }
 
   Result<std::optional<KeyVersionRow>> GetKeyVersion(const std::string& key_id,

@@ -91,6 +91,8 @@ class Store {
                                                size_t limit) = 0;
   // The key's backing versions, oldest first.
   virtual Result<std::vector<KeyVersionRow>> ListKeyVersions(const std::string& key_id) = 0;
+  // The newest backing version (the one that encrypts), or nullopt for an unknown key.
+  virtual Result<std::optional<KeyVersionRow>> GetCurrentKeyVersion(const std::string& key_id) = 0;
   // One backing version, or nullopt.
   virtual Result<std::optional<KeyVersionRow>> GetKeyVersion(const std::string& key_id,
                                                              const std::string& version_id) = 0;

@@ -210,6 +210,8 @@ TEST_P(StoreConformance, AddKeyVersionIsAtomicWithTheKeyUpdate) {
   EXPECT_EQ(versions[1].version_id, "v2");
   EXPECT_EQ(versions[1].rotation_type, "ON_DEMAND");
   EXPECT_EQ(versions[0].rotation_type, "");
+  EXPECT_EQ(store_->GetCurrentKeyVersion("k1").value()->version_id, "v2");
+  EXPECT_FALSE(store_->GetCurrentKeyVersion("nope").value().has_value());
   // With a stale revision neither the key nor the version changes.
   KeyVersionRow v3{"k1", "v3", 1700000200, Bytes{8}, "AUTOMATIC"};
   EXPECT_EQ(store_->AddKeyVersion(got, v3).error().code, ErrorCode::kConflict);
