@@ -6,6 +6,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <openssl/crypto.h>
+
 #include <atomic>
 #include <cctype>
 #include <ctime>
@@ -358,6 +360,8 @@ void Session::OnRequest(beast::error_code ec) {
                        R"({"__type":"KMSInternalException","message":"The request could not be )"
                        R"(processed because of an internal error. Try again later."})"};
   }
+  // Bodies may carry plaintexts and data keys (base64): wipe our copies once used.
+  OPENSSL_cleanse(request.body.data(), request.body.size());
   http::response<http::string_body> res{static_cast<http::status>(out.status), req.version()};
   res.set(http::field::server, "scytale");
   res.set("x-amzn-RequestId", request_id);
@@ -388,6 +392,7 @@ void Session::Reply(http::response<http::string_body> response, bool keep_alive)
   http::async_write(stream_, *res,
                     [self = shared_from_this(), res, keep_alive](beast::error_code ec,
                                                                  std::size_t) {
+                      OPENSSL_cleanse(res->body().data(), res->body().size());
                       if (ec || !keep_alive) {
                         self->Close();
                         return;
