@@ -182,13 +182,14 @@ int Serve(const ServeFlags& flags) {
     std::cout << "admin credentials in " << creds_file.string() << std::endl;
   }
 
-  std::set<std::string> served_regions;
+  std::vector<std::string> region_list;  // in the order given: the first is the seed default
   std::stringstream regions(flags.regions);
   for (std::string r; std::getline(regions, r, ',');) {
     if (!r.empty()) {
-      served_regions.insert(r);
+      region_list.push_back(r);
     }
   }
+  std::set<std::string> served_regions(region_list.begin(), region_list.end());
   static const std::regex kRegionName("[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+");
   auth::RegionPolicy region_policy = [served_regions](std::string_view region) {
     if (!served_regions.empty()) {
@@ -212,7 +213,7 @@ int Serve(const ServeFlags& flags) {
       return Fail("cannot read --seed " + flags.seed_file);
     }
     std::string text((std::istreambuf_iterator<char>(in)), {});
-    std::string default_region = served_regions.empty() ? "us-east-1" : *served_regions.begin();
+    std::string default_region = region_list.empty() ? "us-east-1" : region_list.front();
     auto seeded = kms::ApplySeed(*key_service, text, flags.account_id, default_region);
     if (!seeded) {
       return Fail(seeded.error().message);

@@ -24,6 +24,18 @@ Status CheckAliasName(const std::string& alias_name) {
   if (alias_name.size() == kPrefix.size()) {
     return MakeError(ErrorCode::kValidation, "Alias name must not be empty after \"alias/\".");
   }
+  // The service model's AliasNameType: 1..256 characters of [a-zA-Z0-9:/_-]. The API layer
+  // checks it too; seeding calls the service directly.
+  bool allowed = alias_name.size() <= 256 &&
+                 std::all_of(alias_name.begin(), alias_name.end(), [](char c) {
+                   return std::isalnum(static_cast<unsigned char>(c)) || c == ':' || c == '/' ||
+                          c == '_' || c == '-';
+                 });
+  if (!allowed) {
+    return MakeError(ErrorCode::kValidation,
+                     "Alias names are at most 256 characters of a-z, A-Z, 0-9, ':', '/', '_' "
+                     "and '-'.");
+  }
   return Ok();
 }
 
@@ -90,6 +102,16 @@ Status UpdateAlias(Core& core, const CallContext& ctx, const std::string& alias_
                          ") must be of the same type and key usage as the current one (" +
                          KeyKind(*current) + ").");
   }
+  if (alias->target_key_id != key.key_id) {
+    SCY_ASSIGN_OR_RETURN(auto on_target, core.store()->ListAliases(ctx.account_id, ctx.region,
+                                                                   key.key_id, "",
+                                                                   kMaxAliasesPerKey + 1));
+    if (on_target.size() >= kMaxAliasesPerKey) {
+      return MakeError(ErrorCode::kLimitExceeded,
+                       "A KMS key can have at most " + std::to_string(kMaxAliasesPerKey) +
+                           " aliases.");
+    }
+  }
   alias->target_key_id = key.key_id;
   alias->last_updated_date = core.clock().NowSeconds();
   return core.store()->UpdateAlias(*alias);
@@ -114,7 +136,7 @@ Result<ListAliasesResponse> ListAliases(Core& core, const CallContext& ctx,
   }
   // AWS takes Limit 1..100 here although the shape allows 1000; it may return fewer.
   size_t limit =
-      static_cast<size_t>(std::min(req.limit.value_or(kDefaultAliasLimit), kMaxAliasLimit));
+      static_cast<size_t>(std::clamp(req.limit.value_or(kDefaultAliasLimit), 1, kMaxAliasLimit));
   std::string after;
   if (req.marker) {
     auto position = ParseMarker(*req.marker);

@@ -135,7 +135,8 @@ Result<ListResourceTagsResponse> ListResourceTags(Core& core, const CallContext&
                                                   const ListResourceTagsRequest& req) {
   SCY_ASSIGN_OR_RETURN(storage::KeyRow row, KeyFor(core, ctx, req.key_id, "ListResourceTags"));
   // AWS takes Limit 1..50 here although the shape allows 1000; it may return fewer.
-  size_t limit = static_cast<size_t>(std::min(req.limit.value_or(kMaxTagsListed), kMaxTagsListed));
+  size_t limit =
+      static_cast<size_t>(std::clamp(req.limit.value_or(kMaxTagsListed), 1, kMaxTagsListed));
   std::string after;
   if (req.marker) {
     auto position = ParseMarker(*req.marker);

@@ -61,6 +61,12 @@ Status EnableKeyRotation(Core& core, const CallContext& ctx, const std::string& 
   SCY_ASSIGN_OR_RETURN(storage::KeyRow row,
                        RotatableKey(core, ctx, key_id, "EnableKeyRotation"));
   const int period = period_days.value_or(kDefaultRotationPeriodDays);
+  if (period < 90 || period > 2560) {
+    return MakeError(ErrorCode::kValidation,
+                     "1 validation error detected: Value '" + std::to_string(period) +
+                         "' at 'rotationPeriodInDays' failed to satisfy constraint: Member must "
+                         "have value between 90 and 2560");
+  }
   const int64_t now = core.clock().NowSeconds();
   SCY_RETURN_IF_ERROR(core.UpdateKey(row, [&](storage::KeyRow& r) -> Status {
     SCY_RETURN_IF_ERROR(CheckKeyState("EnableKeyRotation", r));
@@ -92,7 +98,8 @@ Result<KeyRotationStatus> GetKeyRotationStatus(Core& core, const CallContext& ct
   KeyRotationStatus out;
   out.key_arn = Arn(row);
   // A key pending deletion reads as not rotating; cancelling the deletion restores it.
-  out.key_rotation_enabled = row.rotation_enabled && row.key_state != "PendingDeletion";
+  out.key_rotation_enabled = row.rotation_enabled && row.key_state != "PendingDeletion" &&
+                             row.key_state != "PendingReplicaDeletion";
   if (out.key_rotation_enabled) {
     out.rotation_period_in_days = row.rotation_period_days;
     out.next_rotation_date = row.next_rotation_date;
@@ -124,7 +131,7 @@ Result<ListKeyRotationsResponse> ListKeyRotations(Core& core, const CallContext&
   SCY_ASSIGN_OR_RETURN(storage::KeyRow row,
                        RotatableKey(core, ctx, req.key_id, "ListKeyRotations"));
   const bool all = req.include_key_material.value_or("ROTATIONS_ONLY") == "ALL_KEY_MATERIAL";
-  size_t limit = static_cast<size_t>(req.limit.value_or(kDefaultRotationsLimit));
+  size_t limit = static_cast<size_t>(std::clamp(req.limit.value_or(kDefaultRotationsLimit), 1, 1000));
   size_t start = 0;
   if (req.marker) {
     auto position = ParseMarker(*req.marker);

@@ -19,13 +19,8 @@ def run_module(name):
     out = proc.stdout + proc.stderr
     ran = re.search(r"^Ran (\d+) tests?", out, re.M)
     total = int(ran.group(1)) if ran else 0
-    failed = 0
-    m = re.search(r"^FAILED \((.*)\)", out, re.M)
-    if m:
-        for part in m.group(1).split(","):
-            k, _, v = part.strip().partition("=")
-            if k in ("failures", "errors"):
-                failed += int(v)
+    # A test with failing subtests is reported once per subtest: count tests, not reports.
+    failed = len(set(re.findall(r"^(?:FAIL|ERROR): (\S+ \([^)]*\))", out, re.M)))
     skipped = len(re.findall(r"\.\.\. skipped", out))
     if proc.returncode != 0 and failed == 0:
         failed = max(1, total)  # crashed or timed out without a unittest summary

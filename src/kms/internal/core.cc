@@ -1,5 +1,6 @@
 #include "kms/internal/core.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "common/encoding.h"
@@ -13,6 +14,13 @@ constexpr size_t kBackingKeyCacheEntries = 10000;
 constexpr std::chrono::seconds kBackingKeyCacheTtl{300};
 constexpr int kUpdateAttempts = 5;
 constexpr std::string_view kMarkerPrefix = "scy1:";
+
+// Characters, as AWS counts lengths, of UTF-8 text: every byte that does not continue one.
+size_t CodePoints(std::string_view utf8) {
+  return static_cast<size_t>(std::count_if(utf8.begin(), utf8.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
 
 }  // namespace
 
@@ -100,8 +108,17 @@ Result<storage::KeyVersionRow> Core::NewBackingVersion(const storage::KeyRow& ke
                                                        const crypto::SecretBytes* material) {
   storage::KeyVersionRow version;
   version.key_id = key.key_id;
-  SCY_ASSIGN_OR_RETURN(Bytes id, crypto::RandomBytes(32));
-  version.version_id = HexEncode(id);
+  if (material == nullptr) {
+    SCY_ASSIGN_OR_RETURN(Bytes id, crypto::RandomBytes(32));
+    version.version_id = HexEncode(id);
+  } else {
+    // Given material (seeding) gets an id derived from it and the key, so that the same seed
+    // file yields the same ciphertext headers, and so decryptable ciphertexts, on any data
+    // directory. The HMAC reveals nothing of the material.
+    std::string label = "scytale:seeded-version:" + Arn(key);
+    version.version_id =
+        HexEncode(crypto::HmacSha256(material->Reveal(crypto::KeyAccess::Grant()), AsBytes(label)));
+  }
   version.created_at = clock_->NowSeconds();
   version.rotation_type = std::move(rotation_type);
   crypto::SecretBytes fresh;
@@ -164,7 +181,9 @@ Status CheckKeyState(std::string_view operation, const storage::KeyRow& row) {
     return Ok();
   }
   if (operation == "CancelKeyDeletion") {
-    return state == "PendingDeletion" ? Ok() : Status(invalid("not pending deletion"));
+    return state == "PendingDeletion" || state == "PendingReplicaDeletion"
+               ? Ok()
+               : Status(invalid("not pending deletion"));
   }
   if (state == "Enabled") {
     return Ok();
@@ -183,7 +202,7 @@ Status CheckKeyState(std::string_view operation, const storage::KeyRow& row) {
     return invalid("pending deletion");
   }
   if (state == "PendingImport") {
-    if (is({"CreateAlias", "TagResource", "UntagResource", "UpdateKeyDescription",
+    if (is({"CreateAlias", "UpdateAlias", "TagResource", "UntagResource", "UpdateKeyDescription",
             "ScheduleKeyDeletion", "GetParametersForImport", "ImportKeyMaterial",
             "DeleteImportedKeyMaterial"})) {
       return Ok();
@@ -236,6 +255,12 @@ Status CheckTags(const std::vector<Tag>& tags) {
     return MakeError(ErrorCode::kLimitExceeded, "A KMS key can have at most 50 tags.");
   }
   for (size_t i = 0; i < tags.size(); ++i) {
+    // TagKey 1..128 and TagValue 0..256 characters (the API layer checks these too).
+    if (tags[i].key.empty() || CodePoints(tags[i].key) > 128 ||
+        CodePoints(tags[i].value) > 256) {
+      return MakeError(ErrorCode::kTag, "Tag keys are 1 to 128 characters and tag values 0 to "
+                                        "256 characters.");
+    }
     if (tags[i].key.starts_with("aws:")) {
       return MakeError(ErrorCode::kTag, "Tag keys beginning with 'aws:' are reserved.");
     }
