@@ -13,39 +13,18 @@
 #include "auth/internal/sigv4_internal.h"
 #include "common/clock.h"
 #include "common/encoding.h"
+#include "common/testing/matchers.h"
 
 namespace scytale::auth {
 namespace {
 
+using ::scytale::testing::HasError;
+using ::scytale::testing::HasErrorMessage;
+using ::scytale::testing::IsOk;
+
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-MATCHER(IsOk, "") {
-  if (arg.has_value()) {
-    return true;
-  }
-  *result_listener << "error " << static_cast<int>(arg.error().code) << ": " << arg.error().message;
-  return false;
-}
-
-MATCHER_P(HasError, code, "") {
-  if (arg.has_value()) {
-    *result_listener << "succeeded";
-    return false;
-  }
-  *result_listener << "error " << static_cast<int>(arg.error().code) << ": " << arg.error().message;
-  return arg.error().code == code;
-}
-
-MATCHER_P2(HasErrorMessage, code, message, "") {
-  if (arg.has_value()) {
-    *result_listener << "succeeded";
-    return false;
-  }
-  *result_listener << "error " << static_cast<int>(arg.error().code) << ": " << arg.error().message;
-  return arg.error().code == code && arg.error().message == message;
-}
 
 constexpr char kSignatureMismatch[] =
     "The request signature we calculated does not match the signature you provided. Check your "
@@ -640,7 +619,7 @@ TEST_F(SigV4Test, RejectsARequestWithoutADateHeader) {
   Result<Identity> result = Verify(r);
   ASSERT_THAT(result, HasError(ErrorCode::kIncompleteSignature));
   EXPECT_THAT(result.error().message,
-              AllOf(testing::StartsWith("Authorization header requires existence of either a "
+              AllOf(::testing::StartsWith("Authorization header requires existence of either a "
                                         "'X-Amz-Date' or a 'Date' header. Authorization="),
                     Not(HasSubstr(RefSignature(SignedKmsRequest(), SignSpec())))));
 }

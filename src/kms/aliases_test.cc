@@ -9,40 +9,19 @@
 #include <string>
 #include <vector>
 
+#include "common/testing/matchers.h"
 #include "kms/kms.h"
 #include "kms/testing/service_fixture.h"
 
 namespace scytale::kms {
 namespace {
 
+using ::scytale::testing::HasError;
+using ::scytale::testing::HasErrorMessage;
+using ::scytale::testing::IsOk;
+
 using crypto::KeyAccess;
 using crypto::SecretBytes;
-
-MATCHER(IsOk, "") {
-  if (arg.has_value()) {
-    return true;
-  }
-  *result_listener << "error " << static_cast<int>(arg.error().code) << ": " << arg.error().message;
-  return false;
-}
-
-MATCHER_P(HasError, code, "") {
-  if (arg.has_value()) {
-    *result_listener << "succeeded";
-    return false;
-  }
-  *result_listener << "error " << static_cast<int>(arg.error().code) << ": " << arg.error().message;
-  return arg.error().code == code;
-}
-
-MATCHER_P2(HasErrorMessage, code, message, "") {
-  if (arg.has_value()) {
-    *result_listener << "succeeded";
-    return false;
-  }
-  *result_listener << "error " << static_cast<int>(arg.error().code) << ": " << arg.error().message;
-  return arg.error().code == code && arg.error().message == message;
-}
 
 constexpr int64_t kStart = 1700000000;  // the fixture's clock
 constexpr char kMissingKey[] = "11111111-2222-3333-4444-555555555555";

@@ -8,32 +8,20 @@
 #include <string>
 #include <vector>
 
+#include "common/testing/matchers.h"
 #include "kms/kms.h"
 #include "kms/testing/service_fixture.h"
 
 namespace scytale::kms {
 namespace {
 
+using ::scytale::testing::HasError;
+using ::scytale::testing::HasErrorMessage;
+using ::scytale::testing::IsOk;
+
 using crypto::KeyAccess;
 using crypto::SecretBytes;
 using ::testing::HasSubstr;
-
-MATCHER(IsOk, "") {
-  if (arg.has_value()) {
-    return true;
-  }
-  *result_listener << "error " << static_cast<int>(arg.error().code) << ": " << arg.error().message;
-  return false;
-}
-
-MATCHER_P(HasError, code, "") {
-  if (arg.has_value()) {
-    *result_listener << "succeeded";
-    return false;
-  }
-  *result_listener << "error " << static_cast<int>(arg.error().code) << ": " << arg.error().message;
-  return arg.error().code == code;
-}
 
 constexpr char kKeyA[] = "0b5e9c3e-1a2b-4c3d-8e4f-5a6b7c8d9e0f";
 constexpr char kKeyB[] = "7f0c1d2e-3a4b-4c5d-9e6f-0a1b2c3d4e5f";

@@ -11,35 +11,14 @@
 #include <vector>
 
 #include "kms/testing/service_fixture.h"
+#include "common/testing/matchers.h"
 
 namespace scytale::kms::internal {
 namespace {
 
-MATCHER(IsOk, "") {
-  if (arg.has_value()) {
-    return true;
-  }
-  *result_listener << "error " << static_cast<int>(arg.error().code) << ": " << arg.error().message;
-  return false;
-}
-
-MATCHER_P(HasError, code, "") {
-  if (arg.has_value()) {
-    *result_listener << "succeeded";
-    return false;
-  }
-  *result_listener << "error " << static_cast<int>(arg.error().code) << ": " << arg.error().message;
-  return arg.error().code == code;
-}
-
-MATCHER_P2(HasErrorMessage, code, message, "") {
-  if (arg.has_value()) {
-    *result_listener << "succeeded";
-    return false;
-  }
-  *result_listener << "error " << static_cast<int>(arg.error().code) << ": " << arg.error().message;
-  return arg.error().code == code && arg.error().message == message;
-}
+using ::scytale::testing::HasError;
+using ::scytale::testing::HasErrorMessage;
+using ::scytale::testing::IsOk;
 
 constexpr char kKeyId[] = "1234abcd-12ab-34cd-56ef-1234567890ab";
 constexpr char kArn[] =
