@@ -422,6 +422,24 @@ Result<json> ListKeyRotations(kms::KeyService* s, const kms::CallContext& ctx, c
   return out;
 }
 
+Result<json> PutKeyPolicy(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  SCY_RETURN_IF_ERROR(s->PutKeyPolicy(ctx, KeyIdOf(in), in.at("Policy").get<std::string>(),
+                                      OptString(in, "PolicyName"),
+                                      OptBool(in, "BypassPolicyLockoutSafetyCheck")));
+  return json();
+}
+
+Result<json> GetKeyPolicy(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  SCY_ASSIGN_OR_RETURN(kms::KeyPolicyResponse r,
+                       s->GetKeyPolicy(ctx, KeyIdOf(in), OptString(in, "PolicyName")));
+  return json{{"Policy", r.policy}, {"PolicyName", r.policy_name}};
+}
+
+Result<json> ListKeyPolicies(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  SCY_ASSIGN_OR_RETURN(kms::ListKeyPoliciesResponse r, s->ListKeyPolicies(ctx, KeyIdOf(in)));
+  return json{{"PolicyNames", r.policy_names}, {"Truncated", r.truncated}};
+}
+
 class KmsApiImpl : public KmsApi {
  public:
   KmsApiImpl(kms::KeyService* service, std::unique_ptr<internal::ModelValidator> validator)
@@ -457,6 +475,9 @@ class KmsApiImpl : public KmsApi {
     handlers_["GetKeyRotationStatus"] = bind(GetKeyRotationStatus);
     handlers_["RotateKeyOnDemand"] = bind(RotateKeyOnDemand);
     handlers_["ListKeyRotations"] = bind(ListKeyRotations);
+    handlers_["PutKeyPolicy"] = bind(PutKeyPolicy);
+    handlers_["GetKeyPolicy"] = bind(GetKeyPolicy);
+    handlers_["ListKeyPolicies"] = bind(ListKeyPolicies);
   }
 
   std::string OperationOf(std::string_view target) const override {

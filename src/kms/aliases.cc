@@ -64,6 +64,7 @@ Status CreateAlias(Core& core, const CallContext& ctx, const std::string& alias_
   SCY_RETURN_IF_ERROR(CheckAliasName(alias_name));
   SCY_RETURN_IF_ERROR(CheckNotReserved(alias_name));
   SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKeyIdOrArn(ctx, target_key_id));
+  SCY_RETURN_IF_ERROR(core.Authorize(ctx, key, {.action = "kms:CreateAlias"}));
   SCY_RETURN_IF_ERROR(CheckKeyState("CreateAlias", key));
   SCY_ASSIGN_OR_RETURN(auto existing, core.store()->ListAliases(ctx.account_id, ctx.region,
                                                                 key.key_id, "",
@@ -92,10 +93,15 @@ Status UpdateAlias(Core& core, const CallContext& ctx, const std::string& alias_
     return MakeError(ErrorCode::kNotFound, "Alias " + AliasArn(ctx, alias_name) + " is not found.");
   }
   SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKeyIdOrArn(ctx, target_key_id));
-  // Only the new target's state matters: an alias may leave a key pending deletion.
-  SCY_RETURN_IF_ERROR(CheckKeyState("UpdateAlias", key));
   SCY_ASSIGN_OR_RETURN(auto current,
                        core.store()->GetKey(ctx.account_id, ctx.region, alias->target_key_id));
+  // The caller needs kms:UpdateAlias on the key the alias leaves and on the one it moves to.
+  if (current) {
+    SCY_RETURN_IF_ERROR(core.Authorize(ctx, *current, {.action = "kms:UpdateAlias"}));
+  }
+  SCY_RETURN_IF_ERROR(core.Authorize(ctx, key, {.action = "kms:UpdateAlias"}));
+  // Only the new target's state matters: an alias may leave a key pending deletion.
+  SCY_RETURN_IF_ERROR(CheckKeyState("UpdateAlias", key));
   if (current && KeyKind(*current) != KeyKind(key)) {
     return MakeError(ErrorCode::kValidation,
                      "The new target key of " + AliasArn(ctx, alias_name) + " (" + KeyKind(key) +
@@ -120,6 +126,14 @@ Status UpdateAlias(Core& core, const CallContext& ctx, const std::string& alias_
 Status DeleteAlias(Core& core, const CallContext& ctx, const std::string& alias_name) {
   SCY_RETURN_IF_ERROR(CheckAliasName(alias_name));
   SCY_RETURN_IF_ERROR(CheckNotReserved(alias_name));
+  SCY_ASSIGN_OR_RETURN(auto alias, core.store()->GetAlias(ctx.account_id, ctx.region, alias_name));
+  if (alias) {
+    SCY_ASSIGN_OR_RETURN(auto key,
+                         core.store()->GetKey(ctx.account_id, ctx.region, alias->target_key_id));
+    if (key) {
+      SCY_RETURN_IF_ERROR(core.Authorize(ctx, *key, {.action = "kms:DeleteAlias"}));
+    }
+  }
   Status deleted = core.store()->DeleteAlias(ctx.account_id, ctx.region, alias_name);
   if (!deleted && deleted.error().code == ErrorCode::kNotFound) {
     return MakeError(ErrorCode::kNotFound, "Alias " + AliasArn(ctx, alias_name) + " is not found.");
@@ -129,6 +143,7 @@ Status DeleteAlias(Core& core, const CallContext& ctx, const std::string& alias_
 
 Result<ListAliasesResponse> ListAliases(Core& core, const CallContext& ctx,
                                         const ListAliasesRequest& req) {
+  SCY_RETURN_IF_ERROR(core.AuthorizeWithoutKey(ctx, {.action = "kms:ListAliases"}));
   std::optional<std::string> key_id;
   if (req.key_id) {
     SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKeyIdOrArn(ctx, *req.key_id));

@@ -33,6 +33,29 @@ Status CheckSymmetricUsage(const storage::KeyRow& row, const std::optional<std::
   return Ok();
 }
 
+// kms:RequestAlias: the alias the caller named the key by, if it did.
+std::optional<std::string> RequestAlias(const std::optional<std::string>& key_id) {
+  if (!key_id) {
+    return std::nullopt;
+  }
+  auto pos = key_id->find("alias/");
+  if (pos == 0 || (key_id->starts_with("arn:") && pos != std::string::npos)) {
+    return key_id->substr(pos);
+  }
+  return std::nullopt;
+}
+
+AuthRequest Auth(std::string_view action, const EncryptionContext& context,
+                 const std::optional<std::string>& algorithm,
+                 const std::optional<std::string>& key_id) {
+  AuthRequest r;
+  r.action = action;
+  r.context = &context;
+  r.encryption_algorithm = algorithm.value_or(kSymmetricDefault);
+  r.request_alias = RequestAlias(key_id);
+  return r;
+}
+
 // State and usage, as the key state table and the key's spec decide.
 Status CheckUsable(const storage::KeyRow& row, const std::optional<std::string>& algo,
                    std::string_view operation) {
@@ -93,6 +116,10 @@ Result<Opened> Open(Core& core, const CallContext& ctx, std::span<const uint8_t>
   if (!row) {
     return MakeError(ErrorCode::kAccessDenied, kForeignCiphertext);
   }
+  SCY_RETURN_IF_ERROR(core.Authorize(
+      ctx, *row,
+      Auth(operation == "Decrypt" ? "kms:Decrypt" : "kms:ReEncryptFrom", context, algorithm,
+           key_id)));
   SCY_RETURN_IF_ERROR(CheckUsable(*row, algorithm, operation));
   SCY_ASSIGN_OR_RETURN(auto version, core.store()->GetKeyVersion(row->key_id, parsed.header.version_id));
   if (!version) {
@@ -114,6 +141,11 @@ Status DryRunWithoutCiphertext(Core& core, const CallContext& ctx,
                      "KeyId is required when DryRunModifiers includes IGNORE_CIPHERTEXT.");
   }
   SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKey(ctx, *key_id));
+  static const EncryptionContext kNone;
+  SCY_RETURN_IF_ERROR(core.Authorize(
+      ctx, key,
+      Auth(operation == "Decrypt" ? "kms:Decrypt" : "kms:ReEncryptFrom", kNone, algorithm,
+           key_id)));
   SCY_RETURN_IF_ERROR(CheckUsable(key, algorithm, operation));
   return DryRunSucceeded();
 }
@@ -122,6 +154,8 @@ Status DryRunWithoutCiphertext(Core& core, const CallContext& ctx,
 
 Result<EncryptResponse> Encrypt(Core& core, const CallContext& ctx, const EncryptRequest& req) {
   SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKey(ctx, req.key_id));
+  SCY_RETURN_IF_ERROR(
+      core.Authorize(ctx, key, Auth("kms:Encrypt", req.context, req.algorithm, req.key_id)));
   SCY_RETURN_IF_ERROR(CheckUsable(key, req.algorithm, "Encrypt"));
   if (req.dry_run) {
     return DryRunSucceeded();
@@ -155,6 +189,9 @@ Result<DecryptResponse> Decrypt(Core& core, const CallContext& ctx, const Decryp
 Result<ReEncryptResponse> ReEncrypt(Core& core, const CallContext& ctx,
                                     const ReEncryptRequest& req) {
   SCY_ASSIGN_OR_RETURN(storage::KeyRow destination, core.ResolveKey(ctx, req.destination_key_id));
+  SCY_RETURN_IF_ERROR(core.Authorize(ctx, destination,
+                                     Auth("kms:ReEncryptTo", req.destination_context,
+                                          req.destination_algorithm, req.destination_key_id)));
   SCY_RETURN_IF_ERROR(CheckUsable(destination, req.destination_algorithm, "ReEncrypt"));
   if (req.dry_run && req.dry_run_ignore_ciphertext) {
     SCY_RETURN_IF_ERROR(
@@ -182,9 +219,13 @@ Result<GenerateDataKeyResponse> GenerateDataKey(Core& core, const CallContext& c
     return RecipientUnsupported();
   }
   SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKey(ctx, req.key_id));
-  SCY_RETURN_IF_ERROR(CheckUsable(
-      key, std::nullopt,
-      with_plaintext ? "GenerateDataKey" : "GenerateDataKeyWithoutPlaintext"));
+  std::string_view operation =
+      with_plaintext ? "GenerateDataKey" : "GenerateDataKeyWithoutPlaintext";
+  SCY_RETURN_IF_ERROR(core.Authorize(
+      ctx, key,
+      Auth(with_plaintext ? "kms:GenerateDataKey" : "kms:GenerateDataKeyWithoutPlaintext",
+           req.context, std::nullopt, req.key_id)));
+  SCY_RETURN_IF_ERROR(CheckUsable(key, std::nullopt, operation));
   if (req.number_of_bytes.has_value() == req.key_spec.has_value()) {
     return MakeError(ErrorCode::kValidation,
                      "Please specify either number of bytes or key spec.");
@@ -207,8 +248,9 @@ Result<GenerateDataKeyResponse> GenerateDataKey(Core& core, const CallContext& c
   return out;
 }
 
-Result<crypto::SecretBytes> GenerateRandom(Core&, const CallContext&,
+Result<crypto::SecretBytes> GenerateRandom(Core& core, const CallContext& ctx,
                                            const GenerateRandomRequest& req) {
+  SCY_RETURN_IF_ERROR(core.AuthorizeWithoutKey(ctx, {.action = "kms:GenerateRandom"}));
   if (req.custom_key_store_id) {
     return MakeError(ErrorCode::kCustomKeyStoreNotFound,
                      "Custom key store '" + *req.custom_key_store_id + "' does not exist.");

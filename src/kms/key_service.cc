@@ -91,6 +91,20 @@ class KeyServiceImpl : public KeyService {
     return internal::ListAliases(core_, ctx, req);
   }
 
+  Status PutKeyPolicy(const CallContext& ctx, const std::string& key_id,
+                      const std::string& policy, const std::optional<std::string>& name,
+                      bool bypass) override {
+    return internal::PutKeyPolicy(core_, ctx, key_id, policy, name, bypass);
+  }
+  Result<KeyPolicyResponse> GetKeyPolicy(const CallContext& ctx, const std::string& key_id,
+                                         const std::optional<std::string>& name) override {
+    return internal::GetKeyPolicy(core_, ctx, key_id, name);
+  }
+  Result<ListKeyPoliciesResponse> ListKeyPolicies(const CallContext& ctx,
+                                                  const std::string& key_id) override {
+    return internal::ListKeyPolicies(core_, ctx, key_id);
+  }
+
   Status EnableKeyRotation(const CallContext& ctx, const std::string& key_id,
                            std::optional<int> period_days) override {
     return internal::EnableKeyRotation(core_, ctx, key_id, period_days);

@@ -1,6 +1,4 @@
 // CreateKey, DescribeKey, ListKeys.
-#include <nlohmann/json.hpp>
-
 #include "common/ids.h"
 #include "kms/internal/ops.h"
 
@@ -33,6 +31,12 @@ std::optional<int64_t> ParseSeq(const std::string& position) {
 }  // namespace
 
 Result<KeyMetadata> CreateKey(Core& core, const CallContext& ctx, const CreateKeyRequest& req) {
+  SCY_RETURN_IF_ERROR(core.AuthorizeWithoutKey(
+      ctx, {.action = "kms:CreateKey", .request_tags = &req.tags}));
+  if (!req.tags.empty()) {
+    SCY_RETURN_IF_ERROR(core.AuthorizeWithoutKey(
+        ctx, {.action = "kms:TagResource", .request_tags = &req.tags}));
+  }
   if (req.key_spec && req.customer_master_key_spec) {
     return MakeError(ErrorCode::kValidation,
                      "You cannot specify KeySpec and CustomerMasterKeySpec in the same "
@@ -63,29 +67,13 @@ Result<KeyMetadata> CreateKey(Core& core, const CallContext& ctx, const CreateKe
                      "Multi-Region keys are not supported by this server.");
   }
   SCY_RETURN_IF_ERROR(CheckTags(req.tags));
-  std::string policy;
-  if (req.policy) {
-    // The policy language and its enforcement arrive with the authorization issue; until then
-    // a document is at least required to be a JSON object with statements.
-    auto doc = nlohmann::json::parse(*req.policy, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded() || !doc.is_object() || !doc.contains("Statement")) {
-      return MakeError(ErrorCode::kMalformedPolicyDocument,
-                       "The key policy is not a valid JSON policy document.");
-    }
-    policy = *req.policy;
-  } else {
-    policy = DefaultKeyPolicy(ctx.account_id);
-  }
-
-  if (req.key_id_for_seeding && !IsUuid(*req.key_id_for_seeding)) {
-    return MakeError(ErrorCode::kValidation,
-                     "Seeded key id '" + *req.key_id_for_seeding + "' is not a UUID.");
-  }
-  if (req.material_for_seeding && req.material_for_seeding->size() != kBackingKeySize) {
-    return MakeError(ErrorCode::kValidation, "Seeded key material must be 32 bytes.");
-  }
+  std::string policy = req.policy.value_or(DefaultKeyPolicy(ctx.account_id));
   storage::KeyRow row;
   row.key_id = req.key_id_for_seeding.value_or(NewUuid());
+  if (req.policy) {
+    SCY_RETURN_IF_ERROR(CheckNewKeyPolicy(core, ctx, KeyArn(ctx.region, ctx.account_id, row.key_id),
+                                          *req.policy, req.bypass_policy_lockout_safety_check));
+  }
   row.account_id = ctx.account_id;
   row.region = ctx.region;
   row.description = req.description.value_or("");
@@ -109,10 +97,12 @@ Result<KeyMetadata> CreateKey(Core& core, const CallContext& ctx, const CreateKe
 
 Result<KeyMetadata> DescribeKey(Core& core, const CallContext& ctx, const std::string& key_id) {
   SCY_ASSIGN_OR_RETURN(storage::KeyRow row, core.ResolveKey(ctx, key_id));
+  SCY_RETURN_IF_ERROR(core.Authorize(ctx, row, {.action = "kms:DescribeKey"}));
   return core.Metadata(row);
 }
 
 Result<ListKeysResponse> ListKeys(Core& core, const CallContext& ctx, const ListKeysRequest& req) {
+  SCY_RETURN_IF_ERROR(core.AuthorizeWithoutKey(ctx, {.action = "kms:ListKeys"}));
   int limit = req.limit.value_or(kDefaultListLimit);
   int64_t after = 0;
   if (req.marker) {

@@ -21,10 +21,12 @@ namespace scytale::kms {
 
 // Who calls, from where. The region is the one in the request's SigV4 credential scope.
 struct CallContext {
-  std::string account_id;
-  std::string region;
-  std::string principal_arn;
-  std::string request_id;
+  std::string account_id{};
+  std::string region{};
+  std::string principal_arn{};
+  std::string request_id{};
+  std::string source_ip{};        // aws:SourceIp
+  bool secure_transport = false;  // aws:SecureTransport (TLS)
 };
 
 struct Tag {
@@ -231,6 +233,16 @@ struct ListKeyRotationsResponse {
   bool truncated = false;
 };
 
+struct KeyPolicyResponse {
+  std::string policy;
+  std::string policy_name;
+};
+
+struct ListKeyPoliciesResponse {
+  std::vector<std::string> policy_names;
+  bool truncated = false;
+};
+
 // What one pass of background maintenance did.
 struct MaintenanceReport {
   int keys_deleted = 0;
@@ -292,6 +304,16 @@ class KeyService {
   virtual Status DeleteAlias(const CallContext& ctx, const std::string& alias_name) = 0;
   virtual Result<ListAliasesResponse> ListAliases(const CallContext& ctx,
                                                   const ListAliasesRequest& req) = 0;
+
+  // Key policies (one per key, named "default").
+  virtual Status PutKeyPolicy(const CallContext& ctx, const std::string& key_id,
+                              const std::string& policy, const std::optional<std::string>& name,
+                              bool bypass_policy_lockout_safety_check) = 0;
+  virtual Result<KeyPolicyResponse> GetKeyPolicy(const CallContext& ctx,
+                                                 const std::string& key_id,
+                                                 const std::optional<std::string>& name) = 0;
+  virtual Result<ListKeyPoliciesResponse> ListKeyPolicies(const CallContext& ctx,
+                                                          const std::string& key_id) = 0;
 
   // Rotation.
   virtual Status EnableKeyRotation(const CallContext& ctx, const std::string& key_id,

@@ -12,10 +12,14 @@ constexpr int kDefaultPendingWindowDays = 30;
 constexpr int kMaxTagsListed = 50;
 constexpr int64_t kSecondsPerDay = 86400;
 
-// Resolves a management operation's KeyId and checks the key state table for it.
+// Resolves a management operation's KeyId, authorizes kms:<operation> on it and checks the
+// key state table.
 Result<storage::KeyRow> KeyFor(Core& core, const CallContext& ctx, const std::string& key_id,
-                               std::string_view operation) {
+                               std::string_view operation, AuthRequest auth = {}) {
   SCY_ASSIGN_OR_RETURN(storage::KeyRow row, core.ResolveKeyIdOrArn(ctx, key_id));
+  std::string action = "kms:" + std::string(operation);
+  auth.action = action;
+  SCY_RETURN_IF_ERROR(core.Authorize(ctx, row, auth));
   SCY_RETURN_IF_ERROR(CheckKeyState(operation, row));
   return row;
 }
@@ -55,7 +59,9 @@ Result<ScheduleKeyDeletionResponse> ScheduleKeyDeletion(Core& core, const CallCo
                          (window < kMinPendingWindowDays ? "greater than or equal to 7"
                                                          : "less than or equal to 30"));
   }
-  SCY_ASSIGN_OR_RETURN(storage::KeyRow row, KeyFor(core, ctx, key_id, "ScheduleKeyDeletion"));
+  SCY_ASSIGN_OR_RETURN(storage::KeyRow row,
+                       KeyFor(core, ctx, key_id, "ScheduleKeyDeletion",
+                              {.pending_window_days = window}));
   const int64_t deletion_date = core.clock().NowSeconds() + window * kSecondsPerDay;
   SCY_ASSIGN_OR_RETURN(storage::KeyRow written,
                        core.UpdateKey(row, [&](storage::KeyRow& r) -> Status {
@@ -97,7 +103,8 @@ Status UpdateKeyDescription(Core& core, const CallContext& ctx, const std::strin
 Status TagResource(Core& core, const CallContext& ctx, const std::string& key_id,
                    const std::vector<Tag>& tags) {
   SCY_RETURN_IF_ERROR(CheckTags(tags));
-  SCY_ASSIGN_OR_RETURN(storage::KeyRow row, KeyFor(core, ctx, key_id, "TagResource"));
+  SCY_ASSIGN_OR_RETURN(storage::KeyRow row,
+                       KeyFor(core, ctx, key_id, "TagResource", {.request_tags = &tags}));
   SCY_RETURN_IF_ERROR(core.UpdateKey(row, [&](storage::KeyRow& r) -> Status {
     SCY_RETURN_IF_ERROR(CheckKeyState("TagResource", r));
     for (const Tag& t : tags) {
@@ -120,7 +127,8 @@ Status TagResource(Core& core, const CallContext& ctx, const std::string& key_id
 
 Status UntagResource(Core& core, const CallContext& ctx, const std::string& key_id,
                      const std::vector<std::string>& tag_keys) {
-  SCY_ASSIGN_OR_RETURN(storage::KeyRow row, KeyFor(core, ctx, key_id, "UntagResource"));
+  SCY_ASSIGN_OR_RETURN(storage::KeyRow row,
+                       KeyFor(core, ctx, key_id, "UntagResource", {.tag_keys = &tag_keys}));
   SCY_RETURN_IF_ERROR(core.UpdateKey(row, [&](storage::KeyRow& r) -> Status {
     SCY_RETURN_IF_ERROR(CheckKeyState("UntagResource", r));
     std::erase_if(r.tags, [&](const auto& t) {

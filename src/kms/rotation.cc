@@ -24,8 +24,12 @@ Status CheckRotatable(const storage::KeyRow& row) {
 }
 
 Result<storage::KeyRow> RotatableKey(Core& core, const CallContext& ctx,
-                                     const std::string& key_id, std::string_view operation) {
+                                     const std::string& key_id, std::string_view operation,
+                                     AuthRequest auth = {}) {
   SCY_ASSIGN_OR_RETURN(storage::KeyRow row, core.ResolveKeyIdOrArn(ctx, key_id));
+  std::string action = "kms:" + std::string(operation);
+  auth.action = action;
+  SCY_RETURN_IF_ERROR(core.Authorize(ctx, row, auth));
   SCY_RETURN_IF_ERROR(CheckRotatable(row));
   SCY_RETURN_IF_ERROR(CheckKeyState(operation, row));
   return row;
@@ -58,9 +62,10 @@ Status AddVersion(Core& core, storage::KeyRow row, const std::string& rotation_t
 
 Status EnableKeyRotation(Core& core, const CallContext& ctx, const std::string& key_id,
                          std::optional<int> period_days) {
-  SCY_ASSIGN_OR_RETURN(storage::KeyRow row,
-                       RotatableKey(core, ctx, key_id, "EnableKeyRotation"));
   const int period = period_days.value_or(kDefaultRotationPeriodDays);
+  SCY_ASSIGN_OR_RETURN(storage::KeyRow row,
+                       RotatableKey(core, ctx, key_id, "EnableKeyRotation",
+                                    {.rotation_period_days = period}));
   if (period < 90 || period > 2560) {
     return MakeError(ErrorCode::kValidation,
                      "1 validation error detected: Value '" + std::to_string(period) +

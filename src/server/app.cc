@@ -36,7 +36,7 @@ HttpResponse App::Handle(const HttpRequest& request, const std::string& request_
     return FromJson(api::ErrorResponse(identity.error()));
   }
   kms::CallContext ctx{identity->account_id, identity->region, identity->principal_arn,
-                       request_id};
+                       request_id, request.remote_address, /*secure_transport=*/false};
   return FromJson(kms_api_->Handle(ctx, HeaderOr(request, "x-amz-target", ""), request.body));
 }
 

@@ -32,7 +32,8 @@ Core::Core(storage::Store* store, keystore::RootKeystore* root, std::shared_ptr<
     : store_(store),
       root_(root),
       clock_(clock),
-      cache_(kBackingKeyCacheEntries, kBackingKeyCacheTtl, clock) {}
+      cache_(kBackingKeyCacheEntries, kBackingKeyCacheTtl, clock),
+      authorizer_(store, clock) {}
 
 Result<storage::KeyRow> Core::ResolveKey(const CallContext& ctx, const std::string& key_id) {
   SCY_ASSIGN_OR_RETURN(KeyRef ref, ParseKeyRef(key_id, ctx));

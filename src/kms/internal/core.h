@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "kms/internal/authorize.h"
 #include "kms/internal/key_cache.h"
 #include "kms/kms.h"
 
@@ -27,6 +28,15 @@ class Core {
   keystore::RootKeystore* root() const { return root_; }
   const Clock& clock() const { return *clock_; }
   BackingKeyCache& cache() { return cache_; }
+  Authorizer& authorizer() { return authorizer_; }
+
+  // Authorization, before anything else an operation does (see authorize.h).
+  Status Authorize(const CallContext& ctx, const storage::KeyRow& key, const AuthRequest& req) {
+    return authorizer_.Authorize(ctx, key, req);
+  }
+  Status AuthorizeWithoutKey(const CallContext& ctx, const AuthRequest& req) {
+    return authorizer_.AuthorizeWithoutKey(ctx, req);
+  }
 
   // Resolves a KeyId given as key id, key ARN, alias name or alias ARN (the forms that
   // cryptographic operations and DescribeKey take). kNotFound with AWS's messages.
@@ -56,6 +66,7 @@ class Core {
   keystore::RootKeystore* root_;
   std::shared_ptr<Clock> clock_;
   BackingKeyCache cache_;
+  Authorizer authorizer_;
 };
 
 std::string Arn(const storage::KeyRow& row);

@@ -49,6 +49,20 @@ Status DeleteAlias(Core& core, const CallContext& ctx, const std::string& alias_
 Result<ListAliasesResponse> ListAliases(Core& core, const CallContext& ctx,
                                         const ListAliasesRequest& req);
 
+// policies.cc
+Status PutKeyPolicy(Core& core, const CallContext& ctx, const std::string& key_id,
+                    const std::string& policy, const std::optional<std::string>& name,
+                    bool bypass_lockout_check);
+Result<KeyPolicyResponse> GetKeyPolicy(Core& core, const CallContext& ctx,
+                                       const std::string& key_id,
+                                       const std::optional<std::string>& name);
+Result<ListKeyPoliciesResponse> ListKeyPolicies(Core& core, const CallContext& ctx,
+                                                const std::string& key_id);
+// Checks a key policy document for CreateKey and PutKeyPolicy: size, syntax, and (unless
+// bypassed) that it still lets the caller put a key policy afterwards.
+Status CheckNewKeyPolicy(Core& core, const CallContext& ctx, const std::string& key_arn,
+                         const std::string& policy, bool bypass_lockout_check);
+
 // rotation.cc
 Status EnableKeyRotation(Core& core, const CallContext& ctx, const std::string& key_id,
                          std::optional<int> period_days);

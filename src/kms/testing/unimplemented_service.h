@@ -92,6 +92,19 @@ class UnimplementedKeyService : public KeyService {
     return Unimplemented("RunMaintenance");
   }
 
+  Status PutKeyPolicy(const CallContext&, const std::string&, const std::string&,
+                      const std::optional<std::string>&, bool) override {
+    return Unimplemented("PutKeyPolicy");
+  }
+  Result<KeyPolicyResponse> GetKeyPolicy(const CallContext&, const std::string&,
+                                         const std::optional<std::string>&) override {
+    return Unimplemented("GetKeyPolicy");
+  }
+  Result<ListKeyPoliciesResponse> ListKeyPolicies(const CallContext&,
+                                                  const std::string&) override {
+    return Unimplemented("ListKeyPolicies");
+  }
+
  protected:
   static Error Unimplemented(const std::string& operation) {
     return MakeError(ErrorCode::kUnsupportedOperation, operation + " is not implemented here.");

@@ -1,0 +1,164 @@
+#include "kms/internal/authorize.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "kms/internal/core.h"
+
+namespace scytale::kms::internal {
+namespace {
+
+constexpr size_t kPolicyCacheEntries = 10000;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+std::string IsoTime(int64_t seconds) {
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+Authorizer::Authorizer(storage::Store* store, std::shared_ptr<Clock> clock)
+    : store_(store), clock_(std::move(clock)) {}
+
+Result<Authorizer::CachedPolicy> Authorizer::Cached(const storage::KeyRow& key) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = cache_.find(key.key_id);
+    if (it != cache_.end() && it->second.revision == key.revision &&
+        it->second.text == key.policy) {
+      return it->second;
+    }
+  }
+  SCY_ASSIGN_OR_RETURN(auto compiled,
+                       policy::CompiledPolicy::Compile(key.policy, policy::PolicyKind::kResource));
+  CachedPolicy entry{key.revision, key.policy, std::move(compiled),
+                     Lower(key.policy).find("kms:resourcealiases") != std::string::npos};
+  std::lock_guard lock(mu_);
+  if (cache_.size() >= kPolicyCacheEntries) {
+    cache_.clear();  // bounded; the store is the truth
+  }
+  cache_[key.key_id] = entry;
+  return entry;
+}
+
+Result<std::shared_ptr<const policy::CompiledPolicy>> Authorizer::KeyPolicy(
+    const storage::KeyRow& key) {
+  SCY_ASSIGN_OR_RETURN(CachedPolicy entry, Cached(key));
+  return entry.compiled;
+}
+
+policy::Request Authorizer::BaseRequest(const CallContext& ctx, const AuthRequest& req,
+                                        const std::string& resource) const {
+  policy::Request r;
+  r.principal_arn = ctx.principal_arn;
+  r.principal_account = ctx.account_id;
+  r.action = std::string(req.action);
+  r.resource = resource;
+  policy::AddPrincipalConditionKeys(&r);
+  auto& c = r.conditions;
+  c.Set("kms:CallerAccount", {ctx.account_id});
+  const int64_t now = clock_->NowSeconds();
+  c.Set("aws:CurrentTime", {IsoTime(now)});
+  c.Set("aws:EpochTime", {std::to_string(now)});
+  c.Set("aws:SecureTransport", {ctx.secure_transport ? "true" : "false"});
+  if (!ctx.source_ip.empty()) {
+    c.Set("aws:SourceIp", {ctx.source_ip});
+  }
+  if (req.context != nullptr) {
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : *req.context) {
+      c.Add("kms:EncryptionContext:" + k, v);
+      keys.push_back(k);
+    }
+    c.Set("kms:EncryptionContextKeys", std::move(keys));
+  }
+  if (req.encryption_algorithm) {
+    c.Set("kms:EncryptionAlgorithm", {*req.encryption_algorithm});
+  }
+  if (req.request_alias) {
+    c.Set("kms:RequestAlias", {*req.request_alias});
+  }
+  std::vector<std::string> tag_keys;
+  if (req.request_tags != nullptr) {
+    for (const Tag& t : *req.request_tags) {
+      c.Set("aws:RequestTag/" + t.key, {t.value});
+      tag_keys.push_back(t.key);
+    }
+  }
+  if (req.tag_keys != nullptr) {
+    tag_keys.insert(tag_keys.end(), req.tag_keys->begin(), req.tag_keys->end());
+  }
+  if (req.request_tags != nullptr || req.tag_keys != nullptr) {
+    c.Set("aws:TagKeys", std::move(tag_keys));
+  }
+  if (req.pending_window_days) {
+    c.Set("kms:ScheduleKeyDeletionPendingWindowInDays", {std::to_string(*req.pending_window_days)});
+  }
+  if (req.rotation_period_days) {
+    c.Set("kms:RotationPeriodInDays", {std::to_string(*req.rotation_period_days)});
+  }
+  return r;
+}
+
+Result<std::vector<std::shared_ptr<const policy::CompiledPolicy>>> Authorizer::IdentityPoliciesOf(
+    const CallContext& ctx) {
+  if (!identity_policies_) {
+    return std::vector<std::shared_ptr<const policy::CompiledPolicy>>();
+  }
+  return identity_policies_(ctx);
+}
+
+Status Authorizer::Authorize(const CallContext& ctx, const storage::KeyRow& key,
+                             const AuthRequest& req) {
+  SCY_ASSIGN_OR_RETURN(CachedPolicy entry, Cached(key));
+  policy::Request r = BaseRequest(ctx, req, Arn(key));
+  auto& c = r.conditions;
+  c.Set("kms:KeySpec", {key.key_spec});
+  c.Set("kms:KeyUsage", {key.key_usage});
+  c.Set("kms:KeyOrigin", {key.origin});
+  c.Set("kms:KeyManager", {key.key_manager});
+  c.Set("kms:MultiRegion", {key.multi_region ? "true" : "false"});
+  for (const auto& [k, v] : key.tags) {
+    c.Set("aws:ResourceTag/" + k, {v});
+  }
+  if (entry.uses_resource_aliases) {
+    SCY_ASSIGN_OR_RETURN(auto aliases,
+                         store_->ListAliases(key.account_id, key.region, key.key_id, "", 100));
+    std::vector<std::string> names;
+    for (const auto& a : aliases) {
+      names.push_back(a.alias_name);
+    }
+    c.Set("kms:ResourceAliases", std::move(names));
+  }
+  SCY_ASSIGN_OR_RETURN(auto identity, IdentityPoliciesOf(ctx));
+  policy::AccessDecision decision =
+      policy::AuthorizeKeyAccess(*entry.compiled, identity, /*grant_allows=*/false, r);
+  if (!decision.allowed()) {
+    return MakeError(ErrorCode::kAccessDenied, policy::AccessDeniedMessage(decision.outcome, r));
+  }
+  return Ok();
+}
+
+Status Authorizer::AuthorizeWithoutKey(const CallContext& ctx, const AuthRequest& req) {
+  policy::Request r = BaseRequest(ctx, req, "*");
+  SCY_ASSIGN_OR_RETURN(auto identity, IdentityPoliciesOf(ctx));
+  policy::AccessDecision decision = policy::AuthorizeWithoutKeyPolicy(identity, r);
+  if (!decision.allowed()) {
+    return MakeError(ErrorCode::kAccessDenied, policy::AccessDeniedMessage(decision.outcome, r));
+  }
+  return Ok();
+}
+
+}  // namespace scytale::kms::internal

@@ -1,0 +1,71 @@
+// Authorization of KMS operations: the key policy, the caller's identity policies and grants,
+// combined as AWS KMS does (policy/AuthorizeKeyAccess), with the request's condition keys.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "kms/kms.h"
+#include "policy/policy.h"
+
+namespace scytale::kms::internal {
+
+// What a request brings to its condition keys beyond the caller and the key.
+struct AuthRequest {
+  std::string_view action{};  // "kms:Encrypt"
+  const EncryptionContext* context = nullptr;     // kms:EncryptionContext:*, ...Keys
+  std::optional<std::string> encryption_algorithm{};  // kms:EncryptionAlgorithm
+  std::optional<std::string> request_alias{};         // kms:RequestAlias
+  const std::vector<Tag>* request_tags = nullptr;  // aws:RequestTag/*, aws:TagKeys
+  const std::vector<std::string>* tag_keys = nullptr;  // aws:TagKeys (UntagResource)
+  std::optional<int> pending_window_days{};   // kms:ScheduleKeyDeletionPendingWindowInDays
+  std::optional<int> rotation_period_days{};  // kms:RotationPeriodInDays
+};
+
+// The identity policies that apply to a caller (its own, its groups', its role's). Until IAM
+// users and roles exist every caller is an account root, which has none.
+using IdentityPolicySource = std::function<Result<std::vector<std::shared_ptr<const policy::CompiledPolicy>>>(
+    const CallContext& ctx)>;
+
+class Authorizer {
+ public:
+  Authorizer(storage::Store* store, std::shared_ptr<Clock> clock);
+
+  // May the caller perform `req.action` on `key`? kAccessDenied with AWS's message otherwise.
+  Status Authorize(const CallContext& ctx, const storage::KeyRow& key, const AuthRequest& req);
+  // For operations on no key (CreateKey, ListKeys, ListAliases, GenerateRandom).
+  Status AuthorizeWithoutKey(const CallContext& ctx, const AuthRequest& req);
+
+  // The compiled key policy of `key` (cached per key revision).
+  Result<std::shared_ptr<const policy::CompiledPolicy>> KeyPolicy(const storage::KeyRow& key);
+
+  void set_identity_policies(IdentityPolicySource source) { identity_policies_ = std::move(source); }
+  // The identity policies that apply to the caller (none for an account root).
+  Result<std::vector<std::shared_ptr<const policy::CompiledPolicy>>> IdentityPoliciesOf(
+      const CallContext& ctx);
+
+ private:
+  struct CachedPolicy {
+    int64_t revision = 0;
+    std::string text;
+    std::shared_ptr<const policy::CompiledPolicy> compiled;
+    bool uses_resource_aliases = false;
+  };
+  Result<CachedPolicy> Cached(const storage::KeyRow& key);
+  policy::Request BaseRequest(const CallContext& ctx, const AuthRequest& req,
+                              const std::string& resource) const;
+
+  storage::Store* store_;
+  std::shared_ptr<Clock> clock_;
+  IdentityPolicySource identity_policies_;
+  std::mutex mu_;
+  std::unordered_map<std::string, CachedPolicy> cache_;
+};
+
+}  // namespace scytale::kms::internal
