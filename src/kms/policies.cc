@@ -31,17 +31,7 @@ Status CheckNewKeyPolicy(Core& core, const CallContext& ctx, const std::string& 
     return Ok();
   }
   // The lockout safety check: the caller must still be able to put a key policy afterwards.
-  policy::Request r;
-  r.principal_arn = ctx.principal_arn;
-  r.principal_account = ctx.account_id;
-  r.action = "kms:PutKeyPolicy";
-  r.resource = key_arn;
-  policy::AddPrincipalConditionKeys(&r);
-  r.conditions.Set("kms:CallerAccount", {ctx.account_id});
-  SCY_ASSIGN_OR_RETURN(auto identity, core.authorizer().IdentityPoliciesOf(ctx));
-  policy::AccessDecision decision =
-      policy::AuthorizeKeyAccess(*compiled, identity, /*grant_allows=*/false, r);
-  if (!decision.allowed()) {
+  if (!core.authorizer().AllowsPutKeyPolicy(ctx, key_arn, *compiled)) {
     return MakeError(ErrorCode::kMalformedPolicyDocument,
                      "The new key policy will not allow you to update the key policy in the "
                      "future.");

@@ -151,6 +151,16 @@ Status Authorizer::Authorize(const CallContext& ctx, const storage::KeyRow& key,
   return Ok();
 }
 
+bool Authorizer::AllowsPutKeyPolicy(const CallContext& ctx, const std::string& key_arn,
+                                    const policy::CompiledPolicy& new_policy) {
+  policy::Request r = BaseRequest(ctx, {.action = "kms:PutKeyPolicy"}, key_arn);
+  auto identity = IdentityPoliciesOf(ctx);
+  if (!identity) {
+    return false;
+  }
+  return policy::AuthorizeKeyAccess(new_policy, *identity, /*grant_allows=*/false, r).allowed();
+}
+
 Status Authorizer::AuthorizeWithoutKey(const CallContext& ctx, const AuthRequest& req) {
   policy::Request r = BaseRequest(ctx, req, "*");
   SCY_ASSIGN_OR_RETURN(auto identity, IdentityPoliciesOf(ctx));

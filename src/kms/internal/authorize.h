@@ -39,6 +39,10 @@ class Authorizer {
 
   // May the caller perform `req.action` on `key`? kAccessDenied with AWS's message otherwise.
   Status Authorize(const CallContext& ctx, const storage::KeyRow& key, const AuthRequest& req);
+  // The lockout safety check of CreateKey and PutKeyPolicy: would `new_policy` still let the
+  // caller put a key policy on the key `key_arn`? Same condition keys as a real call.
+  bool AllowsPutKeyPolicy(const CallContext& ctx, const std::string& key_arn,
+                          const policy::CompiledPolicy& new_policy);
   // For operations on no key (CreateKey, ListKeys, ListAliases, GenerateRandom).
   Status AuthorizeWithoutKey(const CallContext& ctx, const AuthRequest& req);
 
