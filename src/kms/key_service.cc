@@ -7,8 +7,15 @@ namespace {
 class KeyServiceImpl : public KeyService {
  public:
   KeyServiceImpl(storage::Store* store, keystore::RootKeystore* root,
-                 std::shared_ptr<Clock> clock)
-      : core_(store, root, std::move(clock)) {}
+                 std::shared_ptr<Clock> clock, IdentityPolicyLookup identity_policies)
+      : core_(store, root, std::move(clock)) {
+    if (identity_policies) {
+      core_.authorizer().set_identity_policies(
+          [lookup = std::move(identity_policies)](const CallContext& ctx) {
+            return lookup(ctx.principal_arn);
+          });
+    }
+  }
 
   Result<KeyMetadata> CreateKey(const CallContext& ctx, const CreateKeyRequest& req) override {
     return internal::CreateKey(core_, ctx, req);
@@ -140,8 +147,10 @@ class KeyServiceImpl : public KeyService {
 
 std::unique_ptr<KeyService> KeyService::Create(storage::Store* store,
                                                keystore::RootKeystore* root,
-                                               std::shared_ptr<Clock> clock) {
-  return std::make_unique<KeyServiceImpl>(store, root, std::move(clock));
+                                               std::shared_ptr<Clock> clock,
+                                               IdentityPolicyLookup identity_policies) {
+  return std::make_unique<KeyServiceImpl>(store, root, std::move(clock),
+                                          std::move(identity_policies));
 }
 
 }  // namespace scytale::kms

@@ -9,10 +9,12 @@
 #include <string>
 #include <vector>
 
+#include <functional>
 #include <map>
 
 #include "common/clock.h"
 #include "crypto/crypto.h"
+#include "policy/policy.h"
 #include "common/result.h"
 #include "keystore/keystore.h"
 #include "storage/storage.h"
@@ -249,11 +251,19 @@ struct MaintenanceReport {
   int keys_rotated = 0;
 };
 
+// The identity policies (IAM user or role policies) of a principal, for authorization; none
+// for an account root. Must be thread-safe.
+using IdentityPolicyLookup =
+    std::function<Result<std::vector<std::shared_ptr<const policy::CompiledPolicy>>>(
+        const std::string& principal_arn)>;
+
 class KeyService {
  public:
-  // `store` and `root` must outlive the service.
+  // `store` and `root` must outlive the service. Without `identity_policies`, no principal has
+  // identity policies (only account roots exist).
   static std::unique_ptr<KeyService> Create(storage::Store* store, keystore::RootKeystore* root,
-                                            std::shared_ptr<Clock> clock);
+                                            std::shared_ptr<Clock> clock,
+                                            IdentityPolicyLookup identity_policies = {});
   virtual ~KeyService() = default;
 
   // All methods are thread-safe.
