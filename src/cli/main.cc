@@ -204,9 +204,15 @@ int Serve(const ServeFlags& flags) {
     return auth::Credential{key.access_key_id, key.account_id, key.principal_arn,
                             std::move(key.secret_access_key), key.session_token};
   };
-  auto verifier = auth::SigV4Verifier::Create(lookup, region_policy, clock, {"kms"});
+  auto verifier = auth::SigV4Verifier::Create(lookup, region_policy, clock, {"kms", "iam", "sts"});
 
-  auto key_service = kms::KeyService::Create(store->get(), root->get(), service_clock);
+  auto iam_service = iam::IamService::Create(store->get(), root->get(), clock, &identities);
+  auto query_api = api::QueryApi::Create(iam_service.get());
+  auto key_service = kms::KeyService::Create(
+      store->get(), root->get(), service_clock,
+      [&iam_service](const std::string& principal_arn) {
+        return iam_service->IdentityPolicies(principal_arn);
+      });
   if (!flags.seed_file.empty()) {
     std::ifstream in(flags.seed_file);
     if (!in) {
@@ -226,7 +232,7 @@ int Serve(const ServeFlags& flags) {
   if (!kms_api) {
     return Fail(kms_api.error().message);
   }
-  server::App app(verifier.get(), kms_api->get());
+  server::App app(verifier.get(), kms_api->get(), query_api.get());
   auto http = server::HttpServer::Create(
       options, [&app](const server::HttpRequest& r, const std::string& id) {
         return app.Handle(r, id);

@@ -5,34 +5,42 @@
 #include <map>
 #include <mutex>
 
+#include "iam/internal/access_keys.h"
+
 namespace scytale::iam {
 
 using crypto::KeyAccess;
 using crypto::SecretBytes;
+using internal::WrapAad;
 
 namespace {
 constexpr size_t kCacheCapacity = 10000;
 constexpr const char* kUnrecognized = "The security token included in the request is invalid.";
+constexpr const char* kExpired = "The security token included in the request is expired";
 
-Bytes WrapAad(const std::string& access_key_id) {
-  std::string aad = "scytale:access-key:" + access_key_id;
-  return Bytes(aad.begin(), aad.end());
+AccessKey CopyKey(const AccessKey& k) {
+  return AccessKey{k.access_key_id, k.account_id, k.principal_arn, k.secret_access_key.Clone(),
+                   k.session_token, k.expiration};
 }
 }  // namespace
 
-std::string RootArn(const std::string& account_id) {
-  return "arn:aws:iam::" + account_id + ":root";
-}
-
-std::string NewAccessKeyId() {
+namespace internal {
+std::string RandomBase32Id(std::string_view prefix, size_t length) {
   static constexpr char kBase32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  Bytes random = crypto::RandomBytes(16).value();
-  std::string id = "AKIA";
+  Bytes random = crypto::RandomBytes(length).value();
+  std::string id(prefix);
   for (uint8_t b : random) {
     id.push_back(kBase32[b & 31]);
   }
   return id;
 }
+}  // namespace internal
+
+std::string RootArn(const std::string& account_id) {
+  return "arn:aws:iam::" + account_id + ":root";
+}
+
+std::string NewAccessKeyId() { return internal::RandomBase32Id("AKIA", 16); }
 
 Result<SecretBytes> NewSecretAccessKey() {
   SCY_ASSIGN_OR_RETURN(SecretBytes raw, crypto::RandomSecret(30));
@@ -55,19 +63,14 @@ class Identities::Cache {
     if (it == entries_.end() || now - it->second.fetched > kCacheTtl) {
       return std::nullopt;
     }
-    const AccessKey& k = it->second.key;
-    return AccessKey{k.access_key_id, k.account_id, k.principal_arn, k.secret_access_key.Clone(),
-                     k.session_token};
+    return CopyKey(it->second.key);
   }
   void Put(const AccessKey& k, std::chrono::system_clock::time_point now) {
     std::lock_guard lock(mu_);
     if (entries_.size() >= kCacheCapacity) {
       entries_.clear();  // crude but bounded; the store is the truth
     }
-    entries_[k.access_key_id] =
-        CacheEntry{AccessKey{k.access_key_id, k.account_id, k.principal_arn,
-                             k.secret_access_key.Clone(), k.session_token},
-                   now};
+    entries_[k.access_key_id] = CacheEntry{CopyKey(k), now};
   }
   void Erase(const std::string& id) {
     std::lock_guard lock(mu_);
@@ -106,8 +109,13 @@ Result<RootCredentials> Identities::BootstrapAccount(const std::string& account_
   }
   SCY_ASSIGN_OR_RETURN(Bytes wrapped,
                        root_->Wrap(given->secret_access_key, WrapAad(given->access_key_id)));
-  storage::AccessKeyRow row{given->access_key_id, account_id, arn, "Active",
-                            clock_->NowSeconds(), std::move(wrapped)};
+  storage::AccessKeyRow row;
+  row.access_key_id = given->access_key_id;
+  row.account_id = account_id;
+  row.principal_arn = arn;
+  row.status = "Active";
+  row.created_at = clock_->NowSeconds();
+  row.wrapped_secret = std::move(wrapped);
   SCY_RETURN_IF_ERROR(store_->PutAccessKey(row));
   cache_->Erase(given->access_key_id);
   return std::move(*given);
@@ -115,18 +123,28 @@ Result<RootCredentials> Identities::BootstrapAccount(const std::string& account_
 
 Result<AccessKey> Identities::LookupAccessKey(const std::string& access_key_id) {
   auto now = clock_->Now();
+  const int64_t now_seconds = clock_->NowSeconds();
   if (auto hit = cache_->Get(access_key_id, now)) {
+    if (hit->expiration != 0 && now_seconds >= hit->expiration) {
+      return MakeError(ErrorCode::kExpiredToken, kExpired);
+    }
     return std::move(*hit);
   }
   SCY_ASSIGN_OR_RETURN(auto row, store_->GetAccessKey(access_key_id));
   if (!row || row->status != "Active") {
     return MakeError(ErrorCode::kUnrecognizedClient, kUnrecognized);
   }
+  if (row->expiration && now_seconds >= *row->expiration) {
+    return MakeError(ErrorCode::kExpiredToken, kExpired);
+  }
   SCY_ASSIGN_OR_RETURN(SecretBytes secret,
                        root_->Unwrap(row->wrapped_secret, WrapAad(row->access_key_id)));
-  AccessKey key{row->access_key_id, row->account_id, row->principal_arn, std::move(secret), ""};
+  AccessKey key{row->access_key_id, row->account_id,    row->principal_arn,
+                std::move(secret),  row->session_token, row->expiration.value_or(0)};
   cache_->Put(key, now);
   return key;
 }
+
+void Identities::Forget(const std::string& access_key_id) { cache_->Erase(access_key_id); }
 
 }  // namespace scytale::iam

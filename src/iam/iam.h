@@ -1,17 +1,20 @@
-// iam/: accounts, principals and their access keys. For now: each account's root principal
-// (arn:aws:iam::<account>:root) and its access keys. Users, roles, identity policies and the
-// IAM/STS query APIs arrive with the authorization issue.
+// iam/: accounts, principals and their access keys: each account's root principal
+// (arn:aws:iam::<account>:root), IAM users with access keys and inline identity policies,
+// roles with trust policies and inline policies, and role sessions (STS AssumeRole) with
+// temporary credentials. The IAM and STS query protocols live in api/ (iam_query.h).
 #pragma once
 
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/result.h"
 #include "crypto/crypto.h"
 #include "keystore/keystore.h"
+#include "policy/policy.h"
 #include "storage/storage.h"
 
 namespace scytale::iam {
@@ -22,7 +25,8 @@ struct AccessKey {
   std::string account_id;
   std::string principal_arn;
   crypto::SecretBytes secret_access_key;
-  std::string session_token;
+  std::string session_token;  // temporary credentials only
+  int64_t expiration = 0;     // epoch seconds; 0 for long-term keys
 };
 
 struct RootCredentials {
@@ -45,9 +49,14 @@ class Identities {
   Result<RootCredentials> BootstrapAccount(const std::string& account_id,
                                            std::optional<RootCredentials> given);
 
-  // Resolves an active access key: kUnrecognizedClient when unknown or inactive. Results are
-  // cached for a short time (see kCacheTtl). Thread-safe.
+  // Resolves an active access key: kUnrecognizedClient when unknown or inactive, kExpiredToken
+  // when temporary credentials have expired (by the clock). Results are cached for a short time
+  // (see kCacheTtl). Thread-safe.
   Result<AccessKey> LookupAccessKey(const std::string& access_key_id);
+
+  // Drops a cached key so that the next lookup asks the store (after a key was deleted or
+  // changed). Thread-safe.
+  void Forget(const std::string& access_key_id);
 
   // How long a looked-up key is trusted before the store is asked again.
   static constexpr std::chrono::seconds kCacheTtl{30};
@@ -59,6 +68,131 @@ class Identities {
   keystore::RootKeystore* root_;
   std::shared_ptr<Clock> clock_;
   std::shared_ptr<Cache> cache_;
+};
+
+// Who calls an IAM or STS operation (from SigV4).
+struct Caller {
+  std::string account_id;
+  std::string principal_arn;
+};
+
+struct User {
+  std::string user_name;
+  std::string user_id;  // "AIDA" + 17 base32 characters
+  std::string arn;      // arn:aws:iam::<account>:user<path><name>
+  std::string path = "/";
+  int64_t create_date = 0;
+};
+
+struct ListUsersResult {
+  std::vector<User> users;
+  std::optional<std::string> marker;  // set when truncated
+  bool is_truncated = false;
+};
+
+struct AccessKeyMetadata {
+  std::string user_name;
+  std::string access_key_id;
+  std::string status;  // Active | Inactive
+  int64_t create_date = 0;
+};
+
+// Returned once, at creation; the secret is never readable again.
+struct NewAccessKey {
+  AccessKeyMetadata metadata;
+  crypto::SecretBytes secret_access_key;
+};
+
+struct Role {
+  std::string role_name;
+  std::string role_id;  // "AROA" + 17 base32 characters
+  std::string arn;      // arn:aws:iam::<account>:role<path><name>
+  std::string path = "/";
+  std::string assume_role_policy_document;  // the trust policy, as given
+  std::string description;
+  int max_session_duration = 3600;  // seconds, 3600..43200
+  int64_t create_date = 0;
+};
+
+// Temporary credentials of a role session.
+struct AssumedRole {
+  std::string access_key_id;  // "ASIA" + 16 base32 characters
+  crypto::SecretBytes secret_access_key;
+  std::string session_token;
+  int64_t expiration = 0;        // epoch seconds
+  std::string assumed_role_arn;  // arn:aws:sts::<account>:assumed-role/<role name>/<session>
+  std::string assumed_role_id;   // "<role id>:<session name>"
+};
+
+// The IAM and STS operations Scytale serves, with IAM's rules and errors:
+// kNotFound (NoSuchEntity), kAlreadyExists (EntityAlreadyExists), kConflict (DeleteConflict:
+// a user with access keys or policies, a role with policies), kMalformedPolicyDocument,
+// kValidation, kLimitExceeded (more than 2 access keys per user), kAccessDenied.
+// Every call is authorized first: an account root may do anything in its account; any other
+// caller needs an identity policy allowing the iam:<Action> (sts:AssumeRole) on the resource
+// (arn:aws:iam::<account>:user/<name>, .../role/<name>) and no Deny. A root may not call
+// AssumeRole (as in AWS); another principal may when its identity policy allows
+// sts:AssumeRole on the role and the role's trust policy allows the principal (a trust policy
+// naming the account delegates to the identity policy). All methods are thread-safe.
+class IamService {
+ public:
+  // `store` and `root` must outlive the service; `identities` is told when keys change.
+  static std::unique_ptr<IamService> Create(storage::Store* store, keystore::RootKeystore* root,
+                                            std::shared_ptr<Clock> clock, Identities* identities);
+  virtual ~IamService() = default;
+
+  virtual Result<User> CreateUser(const Caller& caller, const std::string& user_name,
+                                  const std::string& path) = 0;
+  // Without a name: the calling user (kValidation for a root or role session, as AWS).
+  virtual Result<User> GetUser(const Caller& caller,
+                               const std::optional<std::string>& user_name) = 0;
+  virtual Result<ListUsersResult> ListUsers(const Caller& caller, const std::string& path_prefix,
+                                            const std::optional<std::string>& marker,
+                                            std::optional<int> max_items) = 0;
+  virtual Status DeleteUser(const Caller& caller, const std::string& user_name) = 0;
+
+  // Without a user name: the calling user's own keys (a root: the root's keys).
+  virtual Result<NewAccessKey> CreateAccessKey(const Caller& caller,
+                                               const std::optional<std::string>& user_name) = 0;
+  virtual Result<std::vector<AccessKeyMetadata>> ListAccessKeys(
+      const Caller& caller, const std::optional<std::string>& user_name) = 0;
+  virtual Status DeleteAccessKey(const Caller& caller, const std::optional<std::string>& user_name,
+                                 const std::string& access_key_id) = 0;
+
+  virtual Status PutUserPolicy(const Caller& caller, const std::string& user_name,
+                               const std::string& policy_name, const std::string& document) = 0;
+  virtual Result<std::string> GetUserPolicy(const Caller& caller, const std::string& user_name,
+                                            const std::string& policy_name) = 0;
+  virtual Result<std::vector<std::string>> ListUserPolicies(const Caller& caller,
+                                                            const std::string& user_name) = 0;
+  virtual Status DeleteUserPolicy(const Caller& caller, const std::string& user_name,
+                                  const std::string& policy_name) = 0;
+
+  virtual Result<Role> CreateRole(const Caller& caller, const std::string& role_name,
+                                  const std::string& path, const std::string& trust_policy,
+                                  const std::string& description,
+                                  std::optional<int> max_session_duration) = 0;
+  virtual Result<Role> GetRole(const Caller& caller, const std::string& role_name) = 0;
+  virtual Status DeleteRole(const Caller& caller, const std::string& role_name) = 0;
+  virtual Status PutRolePolicy(const Caller& caller, const std::string& role_name,
+                               const std::string& policy_name, const std::string& document) = 0;
+  virtual Result<std::string> GetRolePolicy(const Caller& caller, const std::string& role_name,
+                                            const std::string& policy_name) = 0;
+  virtual Result<std::vector<std::string>> ListRolePolicies(const Caller& caller,
+                                                            const std::string& role_name) = 0;
+  virtual Status DeleteRolePolicy(const Caller& caller, const std::string& role_name,
+                                  const std::string& policy_name) = 0;
+
+  // STS.
+  virtual Result<AssumedRole> AssumeRole(const Caller& caller, const std::string& role_arn,
+                                         const std::string& role_session_name,
+                                         std::optional<int> duration_seconds) = 0;
+
+  // The compiled identity policies that apply to a principal: an IAM user's inline policies;
+  // for a role session, its role's inline policies; none for an account root. Cached, and
+  // refreshed when a policy changes. kms/ authorization calls this on every request.
+  virtual Result<std::vector<std::shared_ptr<const policy::CompiledPolicy>>> IdentityPolicies(
+      const std::string& principal_arn) = 0;
 };
 
 // A new access key id (AKIA + 16 base32 characters) and secret (40 characters).

@@ -33,18 +33,6 @@ Status CheckSymmetricUsage(const storage::KeyRow& row, const std::optional<std::
   return Ok();
 }
 
-// kms:RequestAlias: the alias the caller named the key by, if it did.
-std::optional<std::string> RequestAlias(const std::optional<std::string>& key_id) {
-  if (!key_id) {
-    return std::nullopt;
-  }
-  auto pos = key_id->find("alias/");
-  if (pos == 0 || (key_id->starts_with("arn:") && pos != std::string::npos)) {
-    return key_id->substr(pos);
-  }
-  return std::nullopt;
-}
-
 AuthRequest Auth(std::string_view action, const EncryptionContext& context,
                  const std::optional<std::string>& algorithm,
                  const std::optional<std::string>& key_id) {

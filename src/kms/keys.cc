@@ -70,10 +70,7 @@ Result<KeyMetadata> CreateKey(Core& core, const CallContext& ctx, const CreateKe
   std::string policy = req.policy.value_or(DefaultKeyPolicy(ctx.account_id));
   storage::KeyRow row;
   row.key_id = req.key_id_for_seeding.value_or(NewUuid());
-  if (req.policy) {
-    SCY_RETURN_IF_ERROR(CheckNewKeyPolicy(core, ctx, KeyArn(ctx.region, ctx.account_id, row.key_id),
-                                          *req.policy, req.bypass_policy_lockout_safety_check));
-  }
+
   row.account_id = ctx.account_id;
   row.region = ctx.region;
   row.description = req.description.value_or("");
@@ -87,6 +84,10 @@ Result<KeyMetadata> CreateKey(Core& core, const CallContext& ctx, const CreateKe
   for (const auto& t : req.tags) {
     row.tags.emplace_back(t.key, t.value);
   }
+  if (req.policy) {
+    SCY_RETURN_IF_ERROR(
+        CheckNewKeyPolicy(core, ctx, row, *req.policy, req.bypass_policy_lockout_safety_check));
+  }
   SCY_ASSIGN_OR_RETURN(storage::KeyVersionRow version,
                        core.NewBackingVersion(row, "", req.material_for_seeding
                                                            ? &*req.material_for_seeding
@@ -97,7 +98,8 @@ Result<KeyMetadata> CreateKey(Core& core, const CallContext& ctx, const CreateKe
 
 Result<KeyMetadata> DescribeKey(Core& core, const CallContext& ctx, const std::string& key_id) {
   SCY_ASSIGN_OR_RETURN(storage::KeyRow row, core.ResolveKey(ctx, key_id));
-  SCY_RETURN_IF_ERROR(core.Authorize(ctx, row, {.action = "kms:DescribeKey"}));
+  SCY_RETURN_IF_ERROR(core.Authorize(
+      ctx, row, {.action = "kms:DescribeKey", .request_alias = RequestAlias(key_id)}));
   return core.Metadata(row);
 }
 

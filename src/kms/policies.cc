@@ -19,7 +19,7 @@ Status CheckPolicyName(const std::optional<std::string>& name) {
 
 }  // namespace
 
-Status CheckNewKeyPolicy(Core& core, const CallContext& ctx, const std::string& key_arn,
+Status CheckNewKeyPolicy(Core& core, const CallContext& ctx, const storage::KeyRow& key,
                          const std::string& policy, bool bypass_lockout_check) {
   if (policy.size() > kMaxKeyPolicyBytes) {
     return MakeError(ErrorCode::kLimitExceeded,
@@ -31,7 +31,7 @@ Status CheckNewKeyPolicy(Core& core, const CallContext& ctx, const std::string& 
     return Ok();
   }
   // The lockout safety check: the caller must still be able to put a key policy afterwards.
-  if (!core.authorizer().AllowsPutKeyPolicy(ctx, key_arn, *compiled)) {
+  if (!core.authorizer().AllowsPutKeyPolicy(ctx, key, *compiled)) {
     return MakeError(ErrorCode::kMalformedPolicyDocument,
                      "The new key policy will not allow you to update the key policy in the "
                      "future.");
@@ -46,7 +46,7 @@ Status PutKeyPolicy(Core& core, const CallContext& ctx, const std::string& key_i
   SCY_RETURN_IF_ERROR(core.Authorize(ctx, row, {.action = "kms:PutKeyPolicy"}));
   SCY_RETURN_IF_ERROR(CheckPolicyName(name));
   SCY_RETURN_IF_ERROR(CheckKeyState("PutKeyPolicy", row));
-  SCY_RETURN_IF_ERROR(CheckNewKeyPolicy(core, ctx, Arn(row), policy, bypass_lockout_check));
+  SCY_RETURN_IF_ERROR(CheckNewKeyPolicy(core, ctx, row, policy, bypass_lockout_check));
   SCY_RETURN_IF_ERROR(core.UpdateKey(row, [&](storage::KeyRow& r) -> Status {
     r.policy = policy;
     return Ok();

@@ -440,12 +440,9 @@ TEST_F(PoliciesTest, LockoutCheckSeesTheKeyArnOfPutKeyPolicy) {
 // PutKeyPolicy allow depends on properties of the key itself (kms:KeyUsage, kms:KeySpec,
 // aws:ResourceTag/*) does let the root call PutKeyPolicy, so the check must not refuse it.
 TEST_F(PoliciesTest, LockoutCheckSeesTheKeysOwnConditionKeys) {
-  KeyMetadata key = service_->CreateKey(Ctx(), [] {
-                                 CreateKeyRequest r;
-                                 r.tags = {{"team", "payments"}};
-                                 return r;
-                               }())
-                        .value();
+  CreateKeyRequest tagged;
+  tagged.tags = {{"team", "payments"}};
+  KeyMetadata key = service_->CreateKey(Ctx(), tagged).value();
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"kms:KeyUsage",
        Policy({Allow({"kms:*"}, R"({"StringEquals":{"kms:KeyUsage":"ENCRYPT_DECRYPT"}})")})},
@@ -904,6 +901,57 @@ TEST_F(PoliciesTest, SecureTransportIsFalseWithoutTls) {
               HasErrorMessage(ErrorCode::kAccessDenied,
                               ExplicitlyDenied("kms:DescribeKey", key.arn)));
   EXPECT_THAT(Encrypt(key.key_id, {}, &tls), IsOk());
+}
+
+TEST_F(PoliciesTest, RequestValueConditionKeys) {
+  KeyMetadata key = NewKey();
+  ASSERT_THAT(
+      Put(key.key_id,
+          Policy({Allow({"kms:PutKeyPolicy", "kms:DescribeKey", "kms:CancelKeyDeletion",
+                         "kms:EnableKey"}),
+                  Allow({"kms:Encrypt", "kms:GenerateDataKey"},
+                        R"({"StringEquals":{"kms:EncryptionAlgorithm":"SYMMETRIC_DEFAULT"}})"),
+                  Allow({"kms:ScheduleKeyDeletion"},
+                        R"({"NumericGreaterThanEquals":)"
+                        R"({"kms:ScheduleKeyDeletionPendingWindowInDays":"14"}})"),
+                  Allow({"kms:EnableKeyRotation"},
+                        R"({"NumericLessThanEquals":{"kms:RotationPeriodInDays":"180"}})"),
+                  Allow({"kms:TagResource"},
+                        R"({"ForAllValues:StringEquals":{"aws:TagKeys":["env","team"]},)"
+                        R"("StringEqualsIfExists":{"aws:RequestTag/env":["dev","prod"]}})")})),
+      IsOk());
+  // kms:EncryptionAlgorithm: the default applies when the request names none.
+  EXPECT_THAT(Encrypt(key.key_id), IsOk());
+  EXPECT_THAT(DataKey(key.key_id), IsOk());
+
+  EXPECT_THAT(service_->ScheduleKeyDeletion(Ctx(), key.key_id, 7),
+              HasErrorMessage(ErrorCode::kAccessDenied, Denied("kms:ScheduleKeyDeletion", key.arn)));
+  EXPECT_THAT(service_->ScheduleKeyDeletion(Ctx(), key.key_id, std::nullopt), IsOk());  // 30
+  ASSERT_THAT(service_->CancelKeyDeletion(Ctx(), key.key_id), IsOk());
+  ASSERT_THAT(service_->EnableKey(Ctx(), key.key_id), IsOk());
+
+  EXPECT_THAT(service_->EnableKeyRotation(Ctx(), key.key_id, 365),
+              HasErrorMessage(ErrorCode::kAccessDenied, Denied("kms:EnableKeyRotation", key.arn)));
+  EXPECT_THAT(service_->EnableKeyRotation(Ctx(), key.key_id, 90), IsOk());
+
+  EXPECT_THAT(service_->TagResource(Ctx(), key.key_id, {{"env", "prod"}, {"team", "a"}}), IsOk());
+  EXPECT_THAT(service_->TagResource(Ctx(), key.key_id, {{"team", "b"}}), IsOk());
+  EXPECT_THAT(service_->TagResource(Ctx(), key.key_id, {{"owner", "x"}}),
+              HasErrorMessage(ErrorCode::kAccessDenied, Denied("kms:TagResource", key.arn)));
+  EXPECT_THAT(service_->TagResource(Ctx(), key.key_id, {{"env", "test"}}),
+              HasErrorMessage(ErrorCode::kAccessDenied, Denied("kms:TagResource", key.arn)));
+}
+
+TEST_F(PoliciesTest, DryRunIsAuthorizedToo) {
+  KeyMetadata key = NewKey();
+  EncryptRequest req;
+  req.key_id = key.key_id;
+  req.plaintext = SecretBytes(AsBytes(std::string_view("x")));
+  req.dry_run = true;
+  EXPECT_THAT(service_->Encrypt(Ctx(), req), HasError(ErrorCode::kDryRun));
+  ASSERT_THAT(Put(key.key_id, Policy({Allow({"kms:*"}), Deny({"kms:Encrypt"})})), IsOk());
+  EXPECT_THAT(service_->Encrypt(Ctx(), req),
+              HasErrorMessage(ErrorCode::kAccessDenied, ExplicitlyDenied("kms:Encrypt", key.arn)));
 }
 
 // ---- key users and key administrators ------------------------------------------------------

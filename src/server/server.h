@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/api.h"
+#include "api/iam_query.h"
 #include "auth/auth.h"
 #include "common/result.h"
 
@@ -63,16 +64,18 @@ class HttpServer {
   virtual void Stop() = 0;
 };
 
-// The application: /healthz, SigV4 verification, then the KMS API.
+// The application: /healthz, SigV4 verification, then the API of the service the request was
+// signed for: KMS (AWS JSON 1.1), or IAM and STS (query protocol, XML).
 class App {
  public:
-  // Both must outlive the App.
-  App(auth::SigV4Verifier* verifier, api::KmsApi* kms_api);
+  // All must outlive the App.
+  App(auth::SigV4Verifier* verifier, api::KmsApi* kms_api, api::QueryApi* query_api);
   HttpResponse Handle(const HttpRequest& request, const std::string& request_id) const;
 
  private:
   auth::SigV4Verifier* verifier_;
   api::KmsApi* kms_api_;
+  api::QueryApi* query_api_;
 };
 
 }  // namespace scytale::server

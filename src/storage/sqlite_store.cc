@@ -89,7 +89,75 @@ CREATE TABLE aliases (
 );
 CREATE INDEX aliases_by_key ON aliases (target_key_id);
 )sql",
+    // 3: IAM users and roles with inline policies; access keys of users and role sessions.
+    // name_key is the ASCII-lowercased name: IAM names are unique regardless of case.
+    R"sql(
+CREATE TABLE iam_users (
+  account_id TEXT NOT NULL,
+  name_key TEXT NOT NULL,
+  user_name TEXT NOT NULL,
+  user_id TEXT NOT NULL UNIQUE,
+  path TEXT NOT NULL,
+  create_date INTEGER NOT NULL,
+  PRIMARY KEY (account_id, name_key)
+);
+CREATE TABLE iam_user_policies (
+  account_id TEXT NOT NULL,
+  name_key TEXT NOT NULL,
+  policy_name TEXT NOT NULL,
+  document TEXT NOT NULL,
+  PRIMARY KEY (account_id, name_key, policy_name),
+  FOREIGN KEY (account_id, name_key) REFERENCES iam_users (account_id, name_key)
+    ON DELETE CASCADE
+);
+CREATE TABLE iam_roles (
+  account_id TEXT NOT NULL,
+  name_key TEXT NOT NULL,
+  role_name TEXT NOT NULL,
+  role_id TEXT NOT NULL UNIQUE,
+  path TEXT NOT NULL,
+  trust_policy TEXT NOT NULL,
+  description TEXT NOT NULL,
+  max_session_duration INTEGER NOT NULL,
+  create_date INTEGER NOT NULL,
+  PRIMARY KEY (account_id, name_key)
+);
+CREATE TABLE iam_role_policies (
+  account_id TEXT NOT NULL,
+  name_key TEXT NOT NULL,
+  policy_name TEXT NOT NULL,
+  document TEXT NOT NULL,
+  PRIMARY KEY (account_id, name_key, policy_name),
+  FOREIGN KEY (account_id, name_key) REFERENCES iam_roles (account_id, name_key)
+    ON DELETE CASCADE
+);
+ALTER TABLE access_keys ADD COLUMN user_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE access_keys ADD COLUMN session_token TEXT NOT NULL DEFAULT '';
+ALTER TABLE access_keys ADD COLUMN expiration INTEGER;
+CREATE INDEX access_keys_by_expiration ON access_keys (expiration)
+  WHERE expiration IS NOT NULL;
+)sql",
 };
+
+// IAM names compare without ASCII case.
+std::string NameKey(const std::string& name) {
+  std::string out = name;
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
+// The two kinds of IAM entity that carry inline policies share their SQL shapes.
+struct EntityTables {
+  const char* entities;  // iam_users | iam_roles
+  const char* policies;  // iam_user_policies | iam_role_policies
+  const char* noun;      // for messages
+};
+constexpr EntityTables kUserTables{"iam_users", "iam_user_policies", "user"};
+constexpr EntityTables kRoleTables{"iam_roles", "iam_role_policies", "role"};
 
 class SqliteStore : public Store {
  public:
@@ -400,14 +468,17 @@ class SqliteStore : public Store {
     std::lock_guard lock(mu_);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare("INSERT OR REPLACE INTO access_keys (access_key_id, account_id, "
-                                 "principal_arn, status, created_at, wrapped_secret) VALUES "
-                                 "(?,?,?,?,?,?)"));
+                                 "principal_arn, status, created_at, wrapped_secret, user_name, "
+                                 "session_token, expiration) VALUES (?,?,?,?,?,?,?,?,?)"));
     BindText(s, 1, row.access_key_id);
     BindText(s, 2, row.account_id);
     BindText(s, 3, row.principal_arn);
     BindText(s, 4, row.status);
     sqlite3_bind_int64(s, 5, row.created_at);
     BindBlob(s, 6, row.wrapped_secret);
+    BindText(s, 7, row.user_name);
+    BindText(s, 8, row.session_token);
+    BindOptInt(s, 9, row.expiration);
     return StepDone(sqlite3_step(s), "put access key");
   }
 
@@ -439,6 +510,185 @@ class SqliteStore : public Store {
     }
     SCY_RETURN_IF_ERROR(StepDone(rc, "list access keys"));
     return out;
+  }
+
+  Status DeleteAccessKey(const std::string& access_key_id) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare("DELETE FROM access_keys WHERE access_key_id = ?"));
+    BindText(s, 1, access_key_id);
+    SCY_RETURN_IF_ERROR(StepDone(sqlite3_step(s), "delete access key"));
+    if (sqlite3_changes(db_.get()) == 0) {
+      return MakeError(ErrorCode::kNotFound, "access key " + access_key_id + " does not exist");
+    }
+    return Ok();
+  }
+
+  Result<size_t> DeleteExpiredAccessKeys(int64_t expired_before) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        Prepare("DELETE FROM access_keys WHERE expiration IS NOT NULL AND expiration <= ?"));
+    sqlite3_bind_int64(s, 1, expired_before);
+    SCY_RETURN_IF_ERROR(StepDone(sqlite3_step(s), "delete expired access keys"));
+    return static_cast<size_t>(sqlite3_changes(db_.get()));
+  }
+
+  Status InsertUser(const UserRow& u) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare("INSERT INTO iam_users (account_id, name_key, user_name, user_id, "
+                                 "path, create_date) VALUES (?,?,?,?,?,?)"));
+    BindText(s, 1, u.account_id);
+    BindText(s, 2, NameKey(u.user_name));
+    BindText(s, 3, u.user_name);
+    BindText(s, 4, u.user_id);
+    BindText(s, 5, u.path);
+    sqlite3_bind_int64(s, 6, u.create_date);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_CONSTRAINT) {
+      return MakeError(ErrorCode::kAlreadyExists, "user " + u.user_name + " already exists");
+    }
+    return StepDone(rc, "insert user");
+  }
+
+  Result<std::optional<UserRow>> GetUser(const std::string& account_id,
+                                         const std::string& user_name) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(std::string(kSelectUser) +
+                                                   " WHERE account_id = ? AND name_key = ?"));
+    BindText(s, 1, account_id);
+    BindText(s, 2, NameKey(user_name));
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+      return std::optional<UserRow>();
+    }
+    if (rc != SQLITE_ROW) {
+      return StepError(rc, "get user");
+    }
+    return std::optional<UserRow>(ReadUser(s));
+  }
+
+  Result<std::vector<UserRow>> ListUsers(const std::string& account_id,
+                                         const std::string& path_prefix,
+                                         const std::string& after_name, size_t limit) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(std::string(kSelectUser) + kListWhere));
+    BindList(s, account_id, path_prefix, after_name, limit);
+    std::vector<UserRow> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      out.push_back(ReadUser(s));
+    }
+    SCY_RETURN_IF_ERROR(StepDone(rc, "list users"));
+    return out;
+  }
+
+  Status DeleteUser(const std::string& account_id, const std::string& user_name) override {
+    std::lock_guard lock(mu_);
+    return DeleteEntity(kUserTables, account_id, user_name);
+  }
+  Status PutUserPolicy(const std::string& account_id, const std::string& user_name,
+                       const InlinePolicyRow& policy) override {
+    std::lock_guard lock(mu_);
+    return PutPolicy(kUserTables, account_id, user_name, policy);
+  }
+  Result<std::optional<InlinePolicyRow>> GetUserPolicy(const std::string& account_id,
+                                                       const std::string& user_name,
+                                                       const std::string& policy_name) override {
+    std::lock_guard lock(mu_);
+    return GetPolicy(kUserTables, account_id, user_name, policy_name);
+  }
+  Result<std::vector<InlinePolicyRow>> ListUserPolicies(const std::string& account_id,
+                                                        const std::string& user_name) override {
+    std::lock_guard lock(mu_);
+    return ListPolicies(kUserTables, account_id, user_name);
+  }
+  Status DeleteUserPolicy(const std::string& account_id, const std::string& user_name,
+                          const std::string& policy_name) override {
+    std::lock_guard lock(mu_);
+    return DeletePolicy(kUserTables, account_id, user_name, policy_name);
+  }
+
+  Status InsertRole(const RoleRow& r) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        Prepare("INSERT INTO iam_roles (account_id, name_key, role_name, role_id, path, "
+                "trust_policy, description, max_session_duration, create_date) VALUES "
+                "(?,?,?,?,?,?,?,?,?)"));
+    BindText(s, 1, r.account_id);
+    BindText(s, 2, NameKey(r.role_name));
+    BindText(s, 3, r.role_name);
+    BindText(s, 4, r.role_id);
+    BindText(s, 5, r.path);
+    BindText(s, 6, r.trust_policy);
+    BindText(s, 7, r.description);
+    sqlite3_bind_int(s, 8, r.max_session_duration);
+    sqlite3_bind_int64(s, 9, r.create_date);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_CONSTRAINT) {
+      return MakeError(ErrorCode::kAlreadyExists, "role " + r.role_name + " already exists");
+    }
+    return StepDone(rc, "insert role");
+  }
+
+  Result<std::optional<RoleRow>> GetRole(const std::string& account_id,
+                                         const std::string& role_name) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(std::string(kSelectRole) +
+                                                   " WHERE account_id = ? AND name_key = ?"));
+    BindText(s, 1, account_id);
+    BindText(s, 2, NameKey(role_name));
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+      return std::optional<RoleRow>();
+    }
+    if (rc != SQLITE_ROW) {
+      return StepError(rc, "get role");
+    }
+    return std::optional<RoleRow>(ReadRole(s));
+  }
+
+  Result<std::vector<RoleRow>> ListRoles(const std::string& account_id,
+                                         const std::string& path_prefix,
+                                         const std::string& after_name, size_t limit) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(std::string(kSelectRole) + kListWhere));
+    BindList(s, account_id, path_prefix, after_name, limit);
+    std::vector<RoleRow> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      out.push_back(ReadRole(s));
+    }
+    SCY_RETURN_IF_ERROR(StepDone(rc, "list roles"));
+    return out;
+  }
+
+  Status DeleteRole(const std::string& account_id, const std::string& role_name) override {
+    std::lock_guard lock(mu_);
+    return DeleteEntity(kRoleTables, account_id, role_name);
+  }
+  Status PutRolePolicy(const std::string& account_id, const std::string& role_name,
+                       const InlinePolicyRow& policy) override {
+    std::lock_guard lock(mu_);
+    return PutPolicy(kRoleTables, account_id, role_name, policy);
+  }
+  Result<std::optional<InlinePolicyRow>> GetRolePolicy(const std::string& account_id,
+                                                       const std::string& role_name,
+                                                       const std::string& policy_name) override {
+    std::lock_guard lock(mu_);
+    return GetPolicy(kRoleTables, account_id, role_name, policy_name);
+  }
+  Result<std::vector<InlinePolicyRow>> ListRolePolicies(const std::string& account_id,
+                                                        const std::string& role_name) override {
+    std::lock_guard lock(mu_);
+    return ListPolicies(kRoleTables, account_id, role_name);
+  }
+  Status DeleteRolePolicy(const std::string& account_id, const std::string& role_name,
+                          const std::string& policy_name) override {
+    std::lock_guard lock(mu_);
+    return DeletePolicy(kRoleTables, account_id, role_name, policy_name);
   }
 
   Status PutAccount(const std::string& account_id, int64_t created_at) override {
@@ -559,8 +809,134 @@ class SqliteStore : public Store {
     }
   }
   static constexpr const char* kSelectAccessKey =
-      "SELECT access_key_id, account_id, principal_arn, status, created_at, wrapped_secret "
-      "FROM access_keys";
+      "SELECT access_key_id, account_id, principal_arn, status, created_at, wrapped_secret, "
+      "user_name, session_token, expiration FROM access_keys";
+  static constexpr const char* kSelectUser =
+      "SELECT account_id, user_name, user_id, path, create_date FROM iam_users";
+  static constexpr const char* kSelectRole =
+      "SELECT account_id, role_name, role_id, path, trust_policy, description, "
+      "max_session_duration, create_date FROM iam_roles";
+  // substr rather than LIKE: paths may hold '%' and '_'.
+  static constexpr const char* kListWhere =
+      " WHERE account_id = ? AND substr(path, 1, length(?)) = ? AND name_key > ? "
+      "ORDER BY name_key LIMIT ?";
+
+  void BindList(sqlite3_stmt* s, const std::string& account_id, const std::string& path_prefix,
+                const std::string& after_name, size_t limit) {
+    BindText(s, 1, account_id);
+    BindText(s, 2, path_prefix);
+    BindText(s, 3, path_prefix);
+    BindText(s, 4, NameKey(after_name));
+    sqlite3_bind_int64(s, 5, static_cast<int64_t>(limit));
+  }
+
+  static UserRow ReadUser(sqlite3_stmt* s) {
+    UserRow u;
+    u.account_id = ColumnText(s, 0);
+    u.user_name = ColumnText(s, 1);
+    u.user_id = ColumnText(s, 2);
+    u.path = ColumnText(s, 3);
+    u.create_date = sqlite3_column_int64(s, 4);
+    return u;
+  }
+
+  static RoleRow ReadRole(sqlite3_stmt* s) {
+    RoleRow r;
+    r.account_id = ColumnText(s, 0);
+    r.role_name = ColumnText(s, 1);
+    r.role_id = ColumnText(s, 2);
+    r.path = ColumnText(s, 3);
+    r.trust_policy = ColumnText(s, 4);
+    r.description = ColumnText(s, 5);
+    r.max_session_duration = sqlite3_column_int(s, 6);
+    r.create_date = sqlite3_column_int64(s, 7);
+    return r;
+  }
+
+  Status DeleteEntity(const EntityTables& t, const std::string& account_id,
+                      const std::string& name) {
+    // Foreign keys cascade to the inline policies.
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare(std::string("DELETE FROM ") + t.entities +
+                                 " WHERE account_id = ? AND name_key = ?"));
+    BindText(s, 1, account_id);
+    BindText(s, 2, NameKey(name));
+    SCY_RETURN_IF_ERROR(StepDone(sqlite3_step(s), "delete entity"));
+    if (sqlite3_changes(db_.get()) == 0) {
+      return MakeError(ErrorCode::kNotFound, std::string(t.noun) + " " + name + " does not exist");
+    }
+    return Ok();
+  }
+
+  Status PutPolicy(const EntityTables& t, const std::string& account_id, const std::string& name,
+                   const InlinePolicyRow& policy) {
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare(std::string("INSERT INTO ") + t.policies +
+                                 " (account_id, name_key, policy_name, document) VALUES "
+                                 "(?,?,?,?) ON CONFLICT (account_id, name_key, policy_name) "
+                                 "DO UPDATE SET document = excluded.document"));
+    BindText(s, 1, account_id);
+    BindText(s, 2, NameKey(name));
+    BindText(s, 3, policy.policy_name);
+    BindText(s, 4, policy.document);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_CONSTRAINT) {  // the foreign key: no such entity
+      return MakeError(ErrorCode::kNotFound, std::string(t.noun) + " " + name + " does not exist");
+    }
+    return StepDone(rc, "put policy");
+  }
+
+  Result<std::optional<InlinePolicyRow>> GetPolicy(const EntityTables& t,
+                                                   const std::string& account_id,
+                                                   const std::string& name,
+                                                   const std::string& policy_name) {
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare(std::string("SELECT policy_name, document FROM ") + t.policies +
+                                 " WHERE account_id = ? AND name_key = ? AND policy_name = ?"));
+    BindText(s, 1, account_id);
+    BindText(s, 2, NameKey(name));
+    BindText(s, 3, policy_name);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+      return std::optional<InlinePolicyRow>();
+    }
+    if (rc != SQLITE_ROW) {
+      return StepError(rc, "get policy");
+    }
+    return std::optional<InlinePolicyRow>(InlinePolicyRow{ColumnText(s, 0), ColumnText(s, 1)});
+  }
+
+  Result<std::vector<InlinePolicyRow>> ListPolicies(const EntityTables& t,
+                                                    const std::string& account_id,
+                                                    const std::string& name) {
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare(std::string("SELECT policy_name, document FROM ") + t.policies +
+                                 " WHERE account_id = ? AND name_key = ? ORDER BY policy_name"));
+    BindText(s, 1, account_id);
+    BindText(s, 2, NameKey(name));
+    std::vector<InlinePolicyRow> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      out.push_back(InlinePolicyRow{ColumnText(s, 0), ColumnText(s, 1)});
+    }
+    SCY_RETURN_IF_ERROR(StepDone(rc, "list policies"));
+    return out;
+  }
+
+  Status DeletePolicy(const EntityTables& t, const std::string& account_id,
+                      const std::string& name, const std::string& policy_name) {
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare(std::string("DELETE FROM ") + t.policies +
+                                 " WHERE account_id = ? AND name_key = ? AND policy_name = ?"));
+    BindText(s, 1, account_id);
+    BindText(s, 2, NameKey(name));
+    BindText(s, 3, policy_name);
+    SCY_RETURN_IF_ERROR(StepDone(sqlite3_step(s), "delete policy"));
+    if (sqlite3_changes(db_.get()) == 0) {
+      return MakeError(ErrorCode::kNotFound, "policy " + policy_name + " does not exist");
+    }
+    return Ok();
+  }
 
   Result<int> SchemaVersionLocked() {
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
@@ -642,6 +1018,11 @@ class SqliteStore : public Store {
     r.status = ColumnText(s, 3);
     r.created_at = sqlite3_column_int64(s, 4);
     r.wrapped_secret = ColumnBlob(s, 5);
+    r.user_name = ColumnText(s, 6);
+    r.session_token = ColumnText(s, 7);
+    if (sqlite3_column_type(s, 8) != SQLITE_NULL) {
+      r.expiration = sqlite3_column_int64(s, 8);
+    }
     return r;
   }
 

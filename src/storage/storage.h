@@ -73,6 +73,39 @@ struct AccessKeyRow {
   std::string status;  // Active | Inactive
   int64_t created_at = 0;
   Bytes wrapped_secret;
+  std::string user_name;  // the IAM user owning the key; "" for an account root or a session
+  // Temporary credentials (STS role sessions, ASIA... ids): the token the caller must present
+  // with the key, and when the key stops working (epoch seconds). Both empty for long-term keys.
+  std::string session_token;
+  std::optional<int64_t> expiration;
+};
+
+// An IAM user. Names are unique per account regardless of case (as in IAM); lookups by name
+// ignore ASCII case too, and rows keep the case they were created with.
+struct UserRow {
+  std::string account_id;
+  std::string user_name;
+  std::string user_id;
+  std::string path = "/";
+  int64_t create_date = 0;
+};
+
+// An IAM role. Names follow the same case rules as user names.
+struct RoleRow {
+  std::string account_id;
+  std::string role_name;
+  std::string role_id;
+  std::string path = "/";
+  std::string trust_policy;  // the assume-role policy document, as given
+  std::string description;
+  int max_session_duration = 3600;  // seconds
+  int64_t create_date = 0;
+};
+
+// An inline policy of a user or role. Policy names are case-sensitive.
+struct InlinePolicyRow {
+  std::string policy_name;
+  std::string document;
 };
 
 class Store {
@@ -133,6 +166,56 @@ class Store {
   virtual Result<std::optional<AccessKeyRow>> GetAccessKey(const std::string& access_key_id) = 0;
   // Access keys of one principal.
   virtual Result<std::vector<AccessKeyRow>> ListAccessKeys(const std::string& principal_arn) = 0;
+  // kNotFound when there is no such key.
+  virtual Status DeleteAccessKey(const std::string& access_key_id) = 0;
+  // Deletes temporary keys whose expiration is at or before `expired_before`; returns how many.
+  virtual Result<size_t> DeleteExpiredAccessKeys(int64_t expired_before) = 0;
+
+  // IAM users. InsertUser: kAlreadyExists when the account has a user of that name (any case)
+  // or the user id is taken.
+  virtual Status InsertUser(const UserRow& user) = 0;
+  virtual Result<std::optional<UserRow>> GetUser(const std::string& account_id,
+                                                 const std::string& user_name) = 0;
+  // Up to `limit` users of the account whose path starts with `path_prefix` and whose name
+  // (ASCII-lowercased) sorts after `after_name` (ASCII-lowercased), in that order.
+  virtual Result<std::vector<UserRow>> ListUsers(const std::string& account_id,
+                                                 const std::string& path_prefix,
+                                                 const std::string& after_name,
+                                                 size_t limit) = 0;
+  // Deletes the user with its inline policies (not its access keys: callers check first).
+  // kNotFound when there is no such user.
+  virtual Status DeleteUser(const std::string& account_id, const std::string& user_name) = 0;
+  // Inserts or replaces an inline policy; kNotFound when the user does not exist.
+  virtual Status PutUserPolicy(const std::string& account_id, const std::string& user_name,
+                               const InlinePolicyRow& policy) = 0;
+  virtual Result<std::optional<InlinePolicyRow>> GetUserPolicy(const std::string& account_id,
+                                                               const std::string& user_name,
+                                                               const std::string& policy_name) = 0;
+  // The user's inline policies in name order (none for an unknown user).
+  virtual Result<std::vector<InlinePolicyRow>> ListUserPolicies(const std::string& account_id,
+                                                                const std::string& user_name) = 0;
+  // kNotFound when the user has no policy of that name.
+  virtual Status DeleteUserPolicy(const std::string& account_id, const std::string& user_name,
+                                  const std::string& policy_name) = 0;
+
+  // IAM roles, with the same contracts as users.
+  virtual Status InsertRole(const RoleRow& role) = 0;
+  virtual Result<std::optional<RoleRow>> GetRole(const std::string& account_id,
+                                                 const std::string& role_name) = 0;
+  virtual Result<std::vector<RoleRow>> ListRoles(const std::string& account_id,
+                                                 const std::string& path_prefix,
+                                                 const std::string& after_name,
+                                                 size_t limit) = 0;
+  virtual Status DeleteRole(const std::string& account_id, const std::string& role_name) = 0;
+  virtual Status PutRolePolicy(const std::string& account_id, const std::string& role_name,
+                               const InlinePolicyRow& policy) = 0;
+  virtual Result<std::optional<InlinePolicyRow>> GetRolePolicy(const std::string& account_id,
+                                                               const std::string& role_name,
+                                                               const std::string& policy_name) = 0;
+  virtual Result<std::vector<InlinePolicyRow>> ListRolePolicies(const std::string& account_id,
+                                                                const std::string& role_name) = 0;
+  virtual Status DeleteRolePolicy(const std::string& account_id, const std::string& role_name,
+                                  const std::string& policy_name) = 0;
 
   // Records an account (idempotent).
   virtual Status PutAccount(const std::string& account_id, int64_t created_at) = 0;

@@ -58,6 +58,19 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
     return KeyVersionRow{key_id, "v1-" + key_id, 1700000000, Bytes{1, 2, 3, 0, 5}, ""};
   }
 
+  // A long-term access key row (no owner user, token or expiration).
+  static AccessKeyRow AccessKey(const std::string& id, const std::string& principal_arn,
+                                const std::string& status, int64_t created_at, Bytes secret) {
+    AccessKeyRow row;
+    row.access_key_id = id;
+    row.account_id = "111122223333";
+    row.principal_arn = principal_arn;
+    row.status = status;
+    row.created_at = created_at;
+    row.wrapped_secret = std::move(secret);
+    return row;
+  }
+
   std::filesystem::path dir_;
   std::unique_ptr<Store> store_;
 };
@@ -128,22 +141,22 @@ TEST_P(StoreConformance, ListKeysPagesInCreationOrder) {
 TEST_P(StoreConformance, DataSurvivesReopen) {
   ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
   ASSERT_TRUE(store_
-                  ->PutAccessKey({"AKIA1", "111122223333", "arn:aws:iam::111122223333:root",
-                                  "Active", 1, Bytes{9, 9}})
+                  ->PutAccessKey(
+                      AccessKey("AKIA1", "arn:aws:iam::111122223333:root", "Active", 1, {9, 9}))
                   .has_value());
   store_ = Reopen();
   EXPECT_TRUE(store_->GetKey("111122223333", "us-east-1", "k1").value().has_value());
   auto ak = store_->GetAccessKey("AKIA1").value();
   ASSERT_TRUE(ak.has_value());
   EXPECT_EQ(ak->wrapped_secret, (Bytes{9, 9}));
-  EXPECT_EQ(store_->SchemaVersion().value(), 2);
+  EXPECT_EQ(store_->SchemaVersion().value(), 3);
 }
 
 TEST_P(StoreConformance, AccessKeysAreReplacedAndListedPerPrincipal) {
   const std::string root = "arn:aws:iam::111122223333:root";
-  ASSERT_TRUE(store_->PutAccessKey({"AKIA1", "111122223333", root, "Active", 1, {1}}));
-  ASSERT_TRUE(store_->PutAccessKey({"AKIA1", "111122223333", root, "Inactive", 1, {2}}));
-  ASSERT_TRUE(store_->PutAccessKey({"AKIA2", "111122223333", root, "Active", 2, {3}}));
+  ASSERT_TRUE(store_->PutAccessKey(AccessKey("AKIA1", root, "Active", 1, {1})));
+  ASSERT_TRUE(store_->PutAccessKey(AccessKey("AKIA1", root, "Inactive", 1, {2})));
+  ASSERT_TRUE(store_->PutAccessKey(AccessKey("AKIA2", root, "Active", 2, {3})));
   auto list = store_->ListAccessKeys(root).value();
   ASSERT_EQ(list.size(), 2u);
   EXPECT_EQ(list[0].status, "Inactive");
@@ -291,6 +304,165 @@ TEST_P(StoreConformance, AliasesAreUniquePerAccountAndRegionAndPage) {
   EXPECT_EQ(store_->DeleteAlias("111122223333", "us-east-1", "alias/b").error().code,
             ErrorCode::kNotFound);
   EXPECT_TRUE(store_->GetAlias("111122223333", "eu-west-1", "alias/b").value().has_value());
+}
+
+TEST_P(StoreConformance, AccessKeysKeepOwnerSessionTokenAndExpiration) {
+  const std::string user = "arn:aws:iam::111122223333:user/alice";
+  AccessKeyRow row = AccessKey("AKIAU1", user, "Active", 5, {9});
+  row.user_name = "alice";
+  ASSERT_TRUE(store_->PutAccessKey(row));
+  AccessKeyRow session =
+      AccessKey("ASIAS1", "arn:aws:sts::111122223333:assumed-role/r/s", "Active", 6, {8});
+  session.session_token = "token-xyz";
+  session.expiration = 1700003600;
+  ASSERT_TRUE(store_->PutAccessKey(session));
+
+  auto got = store_->GetAccessKey("AKIAU1").value();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->user_name, "alice");
+  EXPECT_EQ(got->session_token, "");
+  EXPECT_FALSE(got->expiration.has_value());
+  auto got_session = store_->GetAccessKey("ASIAS1").value();
+  ASSERT_TRUE(got_session.has_value());
+  EXPECT_EQ(got_session->session_token, "token-xyz");
+  EXPECT_EQ(got_session->expiration, 1700003600);
+  EXPECT_EQ(got_session->user_name, "");
+}
+
+TEST_P(StoreConformance, DeletedAccessKeyIsGoneAndSecondDeleteIsNotFound) {
+  const std::string root = "arn:aws:iam::111122223333:root";
+  ASSERT_TRUE(store_->PutAccessKey(AccessKey("AKIA1", root, "Active", 1, {1})));
+  ASSERT_TRUE(store_->DeleteAccessKey("AKIA1"));
+  EXPECT_FALSE(store_->GetAccessKey("AKIA1").value().has_value());
+  EXPECT_EQ(store_->DeleteAccessKey("AKIA1").error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreConformance, ExpiredSessionKeysArePurgedAndLongTermKeysKept) {
+  const std::string root = "arn:aws:iam::111122223333:root";
+  ASSERT_TRUE(store_->PutAccessKey(AccessKey("AKIA1", root, "Active", 1, {1})));
+  AccessKeyRow old_session =
+      AccessKey("ASIA1", "arn:aws:sts::111122223333:assumed-role/r/s", "Active", 1, {2});
+  old_session.expiration = 100;
+  AccessKeyRow new_session = old_session;
+  new_session.access_key_id = "ASIA2";
+  new_session.expiration = 300;
+  ASSERT_TRUE(store_->PutAccessKey(old_session));
+  ASSERT_TRUE(store_->PutAccessKey(new_session));
+  EXPECT_EQ(store_->DeleteExpiredAccessKeys(200).value(), 1u);
+  EXPECT_TRUE(store_->GetAccessKey("AKIA1").value().has_value());
+  EXPECT_FALSE(store_->GetAccessKey("ASIA1").value().has_value());
+  EXPECT_TRUE(store_->GetAccessKey("ASIA2").value().has_value());
+}
+
+TEST_P(StoreConformance, UsersAreUniquePerAccountRegardlessOfCase) {
+  ASSERT_TRUE(store_->InsertUser({"111122223333", "Alice", "AIDA1", "/eng/", 10}));
+  EXPECT_EQ(store_->InsertUser({"111122223333", "alice", "AIDA2", "/", 11}).error().code,
+            ErrorCode::kAlreadyExists);
+  EXPECT_EQ(store_->InsertUser({"444455556666", "bob", "AIDA1", "/", 11}).error().code,
+            ErrorCode::kAlreadyExists);  // user ids are unique everywhere
+  ASSERT_TRUE(store_->InsertUser({"444455556666", "alice", "AIDA3", "/", 12}));
+
+  auto got = store_->GetUser("111122223333", "ALICE").value();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->user_name, "Alice");
+  EXPECT_EQ(got->user_id, "AIDA1");
+  EXPECT_EQ(got->path, "/eng/");
+  EXPECT_EQ(got->create_date, 10);
+  EXPECT_FALSE(store_->GetUser("111122223333", "carol").value().has_value());
+}
+
+TEST_P(StoreConformance, ListUsersFiltersByPathPrefixAndPagesByName) {
+  ASSERT_TRUE(store_->InsertUser({"111122223333", "dave", "AIDA4", "/eng/db/", 1}));
+  ASSERT_TRUE(store_->InsertUser({"111122223333", "Bob", "AIDA2", "/eng/", 1}));
+  ASSERT_TRUE(store_->InsertUser({"111122223333", "alice", "AIDA1", "/", 1}));
+  ASSERT_TRUE(store_->InsertUser({"111122223333", "carol", "AIDA3", "/ops%/", 1}));
+  ASSERT_TRUE(store_->InsertUser({"444455556666", "zed", "AIDA5", "/", 1}));
+
+  auto all = store_->ListUsers("111122223333", "/", "", 10).value();
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[0].user_name, "alice");
+  EXPECT_EQ(all[1].user_name, "Bob");
+  auto eng = store_->ListUsers("111122223333", "/eng/", "", 10).value();
+  ASSERT_EQ(eng.size(), 2u);
+  EXPECT_EQ(eng[0].user_name, "Bob");
+  EXPECT_EQ(eng[1].user_name, "dave");
+  auto page = store_->ListUsers("111122223333", "/", "bob", 1).value();
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].user_name, "carol");
+  EXPECT_TRUE(store_->ListUsers("111122223333", "/ops_/", "", 10).value().empty());
+  EXPECT_EQ(store_->ListUsers("111122223333", "/ops%/", "", 10).value().size(), 1u);
+}
+
+TEST_P(StoreConformance, UserPoliciesArePutReplacedListedAndDeletedWithTheUser) {
+  ASSERT_TRUE(store_->InsertUser({"111122223333", "alice", "AIDA1", "/", 1}));
+  ASSERT_TRUE(store_->PutUserPolicy("111122223333", "alice", {"p2", "{\"v\":1}"}));
+  ASSERT_TRUE(store_->PutUserPolicy("111122223333", "ALICE", {"p1", "{}"}));
+  ASSERT_TRUE(store_->PutUserPolicy("111122223333", "alice", {"p2", "{\"v\":2}"}));
+  EXPECT_EQ(store_->PutUserPolicy("111122223333", "bob", {"p1", "{}"}).error().code,
+            ErrorCode::kNotFound);
+
+  auto p2 = store_->GetUserPolicy("111122223333", "alice", "p2").value();
+  ASSERT_TRUE(p2.has_value());
+  EXPECT_EQ(p2->document, "{\"v\":2}");
+  EXPECT_FALSE(store_->GetUserPolicy("111122223333", "alice", "P2").value().has_value());
+  auto list = store_->ListUserPolicies("111122223333", "alice").value();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].policy_name, "p1");
+  EXPECT_EQ(list[1].policy_name, "p2");
+
+  ASSERT_TRUE(store_->DeleteUserPolicy("111122223333", "alice", "p1"));
+  EXPECT_EQ(store_->DeleteUserPolicy("111122223333", "alice", "p1").error().code,
+            ErrorCode::kNotFound);
+  ASSERT_TRUE(store_->DeleteUser("111122223333", "alice"));
+  EXPECT_EQ(store_->DeleteUser("111122223333", "alice").error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(store_->ListUserPolicies("111122223333", "alice").value().empty());
+  // A new user of the same name starts without the old policies.
+  ASSERT_TRUE(store_->InsertUser({"111122223333", "alice", "AIDA9", "/", 2}));
+  EXPECT_TRUE(store_->ListUserPolicies("111122223333", "alice").value().empty());
+}
+
+TEST_P(StoreConformance, RolesAndTheirPoliciesRoundTrip) {
+  RoleRow role{"111122223333", "Deployer", "AROA1", "/svc/", "{\"trust\":1}", "deploys", 7200, 3};
+  ASSERT_TRUE(store_->InsertRole(role));
+  role.role_id = "AROA2";
+  role.role_name = "deployer";
+  EXPECT_EQ(store_->InsertRole(role).error().code, ErrorCode::kAlreadyExists);
+
+  auto got = store_->GetRole("111122223333", "deployer").value();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->role_name, "Deployer");
+  EXPECT_EQ(got->role_id, "AROA1");
+  EXPECT_EQ(got->path, "/svc/");
+  EXPECT_EQ(got->trust_policy, "{\"trust\":1}");
+  EXPECT_EQ(got->description, "deploys");
+  EXPECT_EQ(got->max_session_duration, 7200);
+  EXPECT_EQ(got->create_date, 3);
+  EXPECT_EQ(store_->ListRoles("111122223333", "/svc/", "", 10).value().size(), 1u);
+  EXPECT_TRUE(store_->ListRoles("111122223333", "/other/", "", 10).value().empty());
+
+  ASSERT_TRUE(store_->PutRolePolicy("111122223333", "Deployer", {"p", "{}"}));
+  EXPECT_EQ(store_->PutRolePolicy("111122223333", "nope", {"p", "{}"}).error().code,
+            ErrorCode::kNotFound);
+  EXPECT_TRUE(store_->GetRolePolicy("111122223333", "Deployer", "p").value().has_value());
+  EXPECT_EQ(store_->ListRolePolicies("111122223333", "Deployer").value().size(), 1u);
+  // Users and roles are separate namespaces.
+  EXPECT_TRUE(store_->ListUserPolicies("111122223333", "Deployer").value().empty());
+  ASSERT_TRUE(store_->DeleteRolePolicy("111122223333", "Deployer", "p"));
+  EXPECT_EQ(store_->DeleteRolePolicy("111122223333", "Deployer", "p").error().code,
+            ErrorCode::kNotFound);
+  ASSERT_TRUE(store_->DeleteRole("111122223333", "Deployer"));
+  EXPECT_FALSE(store_->GetRole("111122223333", "Deployer").value().has_value());
+  EXPECT_EQ(store_->DeleteRole("111122223333", "Deployer").error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreConformance, IamRowsSurviveReopen) {
+  ASSERT_TRUE(store_->InsertUser({"111122223333", "alice", "AIDA1", "/", 1}));
+  ASSERT_TRUE(store_->PutUserPolicy("111122223333", "alice", {"p", "{}"}));
+  ASSERT_TRUE(store_->InsertRole({"111122223333", "r", "AROA1", "/", "{}", "", 3600, 1}));
+  store_ = Reopen();
+  EXPECT_TRUE(store_->GetUser("111122223333", "alice").value().has_value());
+  EXPECT_EQ(store_->ListUserPolicies("111122223333", "alice").value().size(), 1u);
+  EXPECT_TRUE(store_->GetRole("111122223333", "r").value().has_value());
 }
 
 INSTANTIATE_TEST_SUITE_P(

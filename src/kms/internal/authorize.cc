@@ -124,24 +124,7 @@ Status Authorizer::Authorize(const CallContext& ctx, const storage::KeyRow& key,
                              const AuthRequest& req) {
   SCY_ASSIGN_OR_RETURN(CachedPolicy entry, Cached(key));
   policy::Request r = BaseRequest(ctx, req, Arn(key));
-  auto& c = r.conditions;
-  c.Set("kms:KeySpec", {key.key_spec});
-  c.Set("kms:KeyUsage", {key.key_usage});
-  c.Set("kms:KeyOrigin", {key.origin});
-  c.Set("kms:KeyManager", {key.key_manager});
-  c.Set("kms:MultiRegion", {key.multi_region ? "true" : "false"});
-  for (const auto& [k, v] : key.tags) {
-    c.Set("aws:ResourceTag/" + k, {v});
-  }
-  if (entry.uses_resource_aliases) {
-    SCY_ASSIGN_OR_RETURN(auto aliases,
-                         store_->ListAliases(key.account_id, key.region, key.key_id, "", 100));
-    std::vector<std::string> names;
-    for (const auto& a : aliases) {
-      names.push_back(a.alias_name);
-    }
-    c.Set("kms:ResourceAliases", std::move(names));
-  }
+  SCY_RETURN_IF_ERROR(AddKeyConditionKeys(key, entry.uses_resource_aliases, &r));
   SCY_ASSIGN_OR_RETURN(auto identity, IdentityPoliciesOf(ctx));
   policy::AccessDecision decision =
       policy::AuthorizeKeyAccess(*entry.compiled, identity, /*grant_allows=*/false, r);
@@ -151,9 +134,35 @@ Status Authorizer::Authorize(const CallContext& ctx, const storage::KeyRow& key,
   return Ok();
 }
 
-bool Authorizer::AllowsPutKeyPolicy(const CallContext& ctx, const std::string& key_arn,
+Status Authorizer::AddKeyConditionKeys(const storage::KeyRow& key, bool with_aliases,
+                                       policy::Request* request) {
+  auto& c = request->conditions;
+  c.Set("kms:KeySpec", {key.key_spec});
+  c.Set("kms:KeyUsage", {key.key_usage});
+  c.Set("kms:KeyOrigin", {key.origin});
+  c.Set("kms:KeyManager", {key.key_manager});
+  c.Set("kms:MultiRegion", {key.multi_region ? "true" : "false"});
+  for (const auto& [k, v] : key.tags) {
+    c.Set("aws:ResourceTag/" + k, {v});
+  }
+  if (with_aliases) {
+    SCY_ASSIGN_OR_RETURN(auto aliases,
+                         store_->ListAliases(key.account_id, key.region, key.key_id, "", 100));
+    std::vector<std::string> names;
+    for (const auto& a : aliases) {
+      names.push_back(a.alias_name);
+    }
+    c.Set("kms:ResourceAliases", std::move(names));
+  }
+  return Ok();
+}
+
+bool Authorizer::AllowsPutKeyPolicy(const CallContext& ctx, const storage::KeyRow& key,
                                     const policy::CompiledPolicy& new_policy) {
-  policy::Request r = BaseRequest(ctx, {.action = "kms:PutKeyPolicy"}, key_arn);
+  policy::Request r = BaseRequest(ctx, {.action = "kms:PutKeyPolicy"}, Arn(key));
+  if (!AddKeyConditionKeys(key, /*with_aliases=*/true, &r)) {
+    return false;
+  }
   auto identity = IdentityPoliciesOf(ctx);
   if (!identity) {
     return false;

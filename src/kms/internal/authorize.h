@@ -41,7 +41,7 @@ class Authorizer {
   Status Authorize(const CallContext& ctx, const storage::KeyRow& key, const AuthRequest& req);
   // The lockout safety check of CreateKey and PutKeyPolicy: would `new_policy` still let the
   // caller put a key policy on the key `key_arn`? Same condition keys as a real call.
-  bool AllowsPutKeyPolicy(const CallContext& ctx, const std::string& key_arn,
+  bool AllowsPutKeyPolicy(const CallContext& ctx, const storage::KeyRow& key,
                           const policy::CompiledPolicy& new_policy);
   // For operations on no key (CreateKey, ListKeys, ListAliases, GenerateRandom).
   Status AuthorizeWithoutKey(const CallContext& ctx, const AuthRequest& req);
@@ -64,6 +64,9 @@ class Authorizer {
   Result<CachedPolicy> Cached(const storage::KeyRow& key);
   policy::Request BaseRequest(const CallContext& ctx, const AuthRequest& req,
                               const std::string& resource) const;
+  // Adds the key's own condition keys (kms:KeySpec, ..., aws:ResourceTag/*, kms:ResourceAliases).
+  Status AddKeyConditionKeys(const storage::KeyRow& key, bool with_aliases,
+                             policy::Request* request);
 
   storage::Store* store_;
   std::shared_ptr<Clock> clock_;

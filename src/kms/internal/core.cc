@@ -291,6 +291,17 @@ std::optional<std::string> ParseMarker(const std::string& marker) {
   return std::string(text.substr(kMarkerPrefix.size()));
 }
 
+std::optional<std::string> RequestAlias(const std::optional<std::string>& key_id) {
+  if (!key_id) {
+    return std::nullopt;
+  }
+  auto pos = key_id->find("alias/");
+  if (pos == 0 || (key_id->starts_with("arn:") && pos != std::string::npos)) {
+    return key_id->substr(pos);
+  }
+  return std::nullopt;
+}
+
 Error DryRunSucceeded() {
   return MakeError(ErrorCode::kDryRun,
                    "The request would have succeeded, but the DryRun option is set.");

@@ -91,4 +91,7 @@ std::optional<std::string> ParseMarker(const std::string& marker);
 
 Error DryRunSucceeded();
 
+// kms:RequestAlias: the alias name ("alias/x") the caller named the key by, if it did.
+std::optional<std::string> RequestAlias(const std::optional<std::string>& key_id);
+
 }  // namespace scytale::kms::internal

@@ -60,7 +60,7 @@ Result<ListKeyPoliciesResponse> ListKeyPolicies(Core& core, const CallContext& c
                                                 const std::string& key_id);
 // Checks a key policy document for CreateKey and PutKeyPolicy: size, syntax, and (unless
 // bypassed) that it still lets the caller put a key policy afterwards.
-Status CheckNewKeyPolicy(Core& core, const CallContext& ctx, const std::string& key_arn,
+Status CheckNewKeyPolicy(Core& core, const CallContext& ctx, const storage::KeyRow& key,
                          const std::string& policy, bool bypass_lockout_check);
 
 // rotation.cc

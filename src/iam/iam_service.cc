@@ -1,0 +1,900 @@
+// IamService: the IAM user/role/policy/access-key operations and STS AssumeRole, over the
+// store, with IAM's names, limits and error messages.
+
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "iam/iam.h"
+#include "iam/internal/access_keys.h"
+
+namespace scytale::iam {
+namespace {
+
+using crypto::SecretBytes;
+using internal::WrapAad;
+using PolicyVector = std::vector<std::shared_ptr<const policy::CompiledPolicy>>;
+
+// IAM's documented bounds.
+constexpr size_t kMaxEntityName = 64;  // user and role names
+constexpr size_t kMaxPolicyName = 128;
+constexpr size_t kMaxPath = 512;
+constexpr size_t kMaxPolicyDocument = 131072;  // the API member's bound; quotas are lower
+constexpr size_t kMaxDescription = 1000;
+constexpr int kMaxAccessKeysPerUser = 2;
+constexpr int kMinSessionDuration = 900;
+constexpr int kDefaultSessionDuration = 3600;
+constexpr int kMinMaxSessionDuration = 3600;
+constexpr int kMaxMaxSessionDuration = 43200;
+constexpr int kRoleChainingMaxDuration = 3600;  // a role session assuming another role
+constexpr int kDefaultMaxItems = 100;
+constexpr int kMaxMaxItems = 1000;
+// Expired session keys linger this long (answering ExpiredToken) before a purge removes them.
+constexpr int64_t kExpiredKeyRetentionSeconds = 86400;
+constexpr size_t kPolicyCacheCapacity = 10000;
+// Role session tokens: opaque random bytes, base64 (320 characters, AWS's are a few hundred).
+constexpr size_t kSessionTokenBytes = 240;
+
+Error Validation(std::string message) {
+  return MakeError(ErrorCode::kValidation, std::move(message));
+}
+
+std::string ConstraintMessage(const std::string& value, const char* member,
+                              const std::string& constraint) {
+  return "1 validation error detected: Value '" + value + "' at '" + member +
+         "' failed to satisfy constraint: Member must " + constraint;
+}
+
+bool IsNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '+' || c == '=' || c == ',' || c == '.' || c == '@' || c == '-';
+}
+
+// [\w+=,.@-]{min,max}
+Status ValidateName(const std::string& value, const char* member, size_t min, size_t max) {
+  if (value.size() < min) {
+    return Validation(ConstraintMessage(
+        value, member, "have length greater than or equal to " + std::to_string(min)));
+  }
+  if (value.size() > max) {
+    return Validation(ConstraintMessage(
+        value, member, "have length less than or equal to " + std::to_string(max)));
+  }
+  for (char c : value) {
+    if (!IsNameChar(c)) {
+      return Validation(
+          ConstraintMessage(value, member, "satisfy regular expression pattern: [\\w+=,.@-]+"));
+    }
+  }
+  return Ok();
+}
+
+Status ValidateEntityName(const std::string& value, const char* member) {
+  return ValidateName(value, member, 1, kMaxEntityName);
+}
+
+Status ValidatePolicyName(const std::string& value) {
+  return ValidateName(value, "policyName", 1, kMaxPolicyName);
+}
+
+// "/" or "/" + printable ASCII + "/", at most 512 characters.
+Status ValidatePath(const std::string& path) {
+  if (path.empty() || path.size() > kMaxPath) {
+    return Validation(ConstraintMessage(path, "path", "have length between 1 and 512"));
+  }
+  bool printable = true;
+  for (char c : path) {
+    printable = printable && c >= 0x21 && c <= 0x7e;
+  }
+  if (!printable || path.front() != '/' || path.back() != '/') {
+    return Validation(ConstraintMessage(
+        path, "path",
+        "satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)"));
+  }
+  return Ok();
+}
+
+Status ValidatePathPrefix(const std::string& prefix) {
+  if (prefix.empty() || prefix.size() > kMaxPath) {
+    return Validation(ConstraintMessage(prefix, "pathPrefix", "have length between 1 and 512"));
+  }
+  bool printable = true;
+  for (char c : prefix) {
+    printable =
+        printable && static_cast<unsigned char>(c) >= 0x21 && static_cast<unsigned char>(c) <= 0x7f;
+  }
+  if (!printable || prefix.front() != '/') {
+    return Validation(ConstraintMessage(
+        prefix, "pathPrefix", "satisfy regular expression pattern: \\u002F[\\u0021-\\u007F]*"));
+  }
+  return Ok();
+}
+
+Status ValidateDocumentSize(const std::string& document, const char* member) {
+  if (document.empty() || document.size() > kMaxPolicyDocument) {
+    return Validation(ConstraintMessage(document.empty() ? document : document.substr(0, 32),
+                                        member, "have length between 1 and 131072"));
+  }
+  return Ok();
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
+std::string UserArn(const std::string& account_id, const std::string& path,
+                    const std::string& name) {
+  return "arn:aws:iam::" + account_id + ":user" + path + name;
+}
+
+std::string RoleArn(const std::string& account_id, const std::string& path,
+                    const std::string& name) {
+  return "arn:aws:iam::" + account_id + ":role" + path + name;
+}
+
+std::string AssumedRoleArn(const std::string& account_id, const std::string& role_name,
+                           const std::string& session_name) {
+  return "arn:aws:sts::" + account_id + ":assumed-role/" + role_name + "/" + session_name;
+}
+
+// arn:<partition>:<service>:<region>:<account>:<resource>, split; empty when not an ARN.
+struct ArnParts {
+  bool valid = false;
+  std::string service;
+  std::string region;
+  std::string account;
+  std::string resource;
+};
+
+ArnParts SplitArn(std::string_view arn) {
+  ArnParts out;
+  std::string_view part[6];
+  size_t start = 0;
+  for (int i = 0; i < 5; ++i) {
+    size_t colon = arn.find(':', start);
+    if (colon == std::string_view::npos) {
+      return out;
+    }
+    part[i] = arn.substr(start, colon - start);
+    start = colon + 1;
+  }
+  part[5] = arn.substr(start);
+  if (part[0] != "arn" || part[1].empty()) {
+    return out;
+  }
+  out.valid = true;
+  out.service = part[2];
+  out.region = part[3];
+  out.account = part[4];
+  out.resource = part[5];
+  return out;
+}
+
+// Who a principal ARN names, as far as IAM entities go.
+struct Principal {
+  enum class Kind { kOther, kRoot, kUser, kAssumedRole };
+  Kind kind = Kind::kOther;
+  std::string account;
+  std::string name;  // the user name, or the role name of a session
+};
+
+Principal ParsePrincipal(const std::string& arn) {
+  Principal p;
+  ArnParts parts = SplitArn(arn);
+  if (!parts.valid || !parts.region.empty() || parts.account.empty()) {
+    return p;
+  }
+  p.account = parts.account;
+  const std::string& r = parts.resource;
+  if (parts.service == "iam" && r == "root") {
+    p.kind = Principal::Kind::kRoot;
+  } else if (parts.service == "iam" && r.starts_with("user/") && r.back() != '/') {
+    p.kind = Principal::Kind::kUser;
+    p.name = r.substr(r.rfind('/') + 1);
+  } else if (parts.service == "sts" && r.starts_with("assumed-role/")) {
+    std::string_view rest = std::string_view(r).substr(13);
+    size_t slash = rest.find('/');
+    if (slash != std::string_view::npos && slash > 0 && slash + 1 < rest.size()) {
+      p.kind = Principal::Kind::kAssumedRole;
+      p.name = rest.substr(0, slash);
+    }
+  }
+  return p;
+}
+
+User ToUser(const storage::UserRow& row) {
+  return User{row.user_name, row.user_id, UserArn(row.account_id, row.path, row.user_name),
+              row.path, row.create_date};
+}
+
+Role ToRole(const storage::RoleRow& row) {
+  Role r;
+  r.role_name = row.role_name;
+  r.role_id = row.role_id;
+  r.arn = RoleArn(row.account_id, row.path, row.role_name);
+  r.path = row.path;
+  r.assume_role_policy_document = row.trust_policy;
+  r.description = row.description;
+  r.max_session_duration = row.max_session_duration;
+  r.create_date = row.create_date;
+  return r;
+}
+
+Error NoSuchUser(const std::string& name) {
+  return MakeError(ErrorCode::kNotFound, "The user with name " + name + " cannot be found.");
+}
+Error NoSuchRole(const std::string& name) {
+  return MakeError(ErrorCode::kNotFound, "The role with name " + name + " cannot be found.");
+}
+Error NoSuchUserPolicy(const std::string& name) {
+  return MakeError(ErrorCode::kNotFound, "The user policy with name " + name + " cannot be found.");
+}
+Error NoSuchRolePolicy(const std::string& name) {
+  return MakeError(ErrorCode::kNotFound, "The role policy with name " + name + " cannot be found.");
+}
+Error NoSuchAccessKey(const std::string& id) {
+  return MakeError(ErrorCode::kNotFound, "The Access Key with id " + id + " cannot be found.");
+}
+Error NotAUser() {
+  return Validation("Must specify userName when calling with non-User credentials");
+}
+
+// Compile errors keep their message but always carry kMalformedPolicyDocument.
+Result<std::shared_ptr<const policy::CompiledPolicy>> CompileDocument(const std::string& document,
+                                                                      policy::PolicyKind kind) {
+  auto compiled = policy::CompiledPolicy::Compile(document, kind);
+  if (!compiled) {
+    return MakeError(ErrorCode::kMalformedPolicyDocument, compiled.error().message);
+  }
+  return std::move(*compiled);
+}
+
+// A trust policy is a resource policy of the role whose statements, by IAM's grammar, carry no
+// Resource (the role is implied). The policy engine reads a resource-less statement of a
+// resource policy as never applying (as AWS KMS does for key policies), so the trust policy is
+// evaluated with "Resource": "*" added to each statement. A statement that names a resource is
+// malformed, as in IAM.
+Result<std::shared_ptr<const policy::CompiledPolicy>> CompileTrustPolicy(
+    const std::string& document) {
+  // The document as given must be valid (this also reports duplicate keys, which the JSON
+  // round trip below would hide).
+  SCY_RETURN_IF_ERROR(CompileDocument(document, policy::PolicyKind::kResource));
+  nlohmann::ordered_json json = nlohmann::ordered_json::parse(document, nullptr, false);
+  if (json.is_discarded() || !json.is_object() || !json.contains("Statement")) {
+    return MakeError(ErrorCode::kMalformedPolicyDocument, "Syntax errors in policy.");
+  }
+  nlohmann::ordered_json& statements = json["Statement"];
+  auto complete = [](nlohmann::ordered_json& statement) -> Status {
+    if (!statement.is_object()) {
+      return MakeError(ErrorCode::kMalformedPolicyDocument, "Syntax errors in policy.");
+    }
+    if (statement.contains("Resource") || statement.contains("NotResource")) {
+      return MakeError(ErrorCode::kMalformedPolicyDocument, "Has prohibited field Resource.");
+    }
+    statement["Resource"] = "*";
+    return Ok();
+  };
+  if (statements.is_array()) {
+    for (auto& statement : statements) {
+      SCY_RETURN_IF_ERROR(complete(statement));
+    }
+  } else {
+    SCY_RETURN_IF_ERROR(complete(statements));
+  }
+  return CompileDocument(json.dump(), policy::PolicyKind::kResource);
+}
+
+// Identity policies per IAM entity ("u|<account>|<name>" or "r|<account>|<name>", names
+// lowercased), dropped when the entity's policies change. A generation counter keeps a load
+// that raced with an invalidation from caching what it read before the change.
+class PolicyCache {
+ public:
+  struct Entry {
+    // For a user: the ARN checked against the user's row (its path and case); another ARN
+    // with the same name must not be served this user's policies.
+    std::string principal_arn;
+    PolicyVector policies;
+  };
+
+  std::optional<Entry> Get(const std::string& key, uint64_t* out_generation) {
+    std::lock_guard lock(mu_);
+    *out_generation = generation_;
+    auto it = entries_.find(key);
+    if (it == entries_.end()) {
+      return std::nullopt;
+    }
+    return it->second;
+  }
+  void Put(const std::string& key, Entry entry, uint64_t generation) {
+    std::lock_guard lock(mu_);
+    if (generation != generation_) {
+      return;
+    }
+    if (entries_.size() >= kPolicyCacheCapacity) {
+      entries_.clear();
+    }
+    entries_[key] = std::move(entry);
+  }
+  void Invalidate(const std::string& key) {
+    std::lock_guard lock(mu_);
+    entries_.erase(key);
+    ++generation_;
+  }
+
+ private:
+  std::mutex mu_;
+  uint64_t generation_ = 0;
+  std::map<std::string, Entry> entries_;
+};
+
+std::string UserCacheKey(const std::string& account_id, const std::string& name) {
+  return "u|" + account_id + "|" + Lower(name);
+}
+std::string RoleCacheKey(const std::string& account_id, const std::string& name) {
+  return "r|" + account_id + "|" + Lower(name);
+}
+
+class IamServiceImpl : public IamService {
+ public:
+  IamServiceImpl(storage::Store* store, keystore::RootKeystore* root, std::shared_ptr<Clock> clock,
+                 Identities* identities)
+      : store_(store), root_(root), clock_(std::move(clock)), identities_(identities) {}
+
+  // ---- Users ----
+
+  Result<User> CreateUser(const Caller& caller, const std::string& user_name,
+                          const std::string& path_in) override {
+    const std::string path = path_in.empty() ? "/" : path_in;
+    SCY_RETURN_IF_ERROR(ValidateEntityName(user_name, "userName"));
+    SCY_RETURN_IF_ERROR(ValidatePath(path));
+    SCY_RETURN_IF_ERROR(
+        Authorize(caller, "iam:CreateUser", UserArn(caller.account_id, path, user_name)));
+    storage::UserRow row{caller.account_id, user_name, internal::RandomBase32Id("AIDA", 17), path,
+                         clock_->NowSeconds()};
+    Status inserted = store_->InsertUser(row);
+    if (!inserted) {
+      if (inserted.error().code == ErrorCode::kAlreadyExists) {
+        return MakeError(ErrorCode::kAlreadyExists,
+                         "User with name " + user_name + " already exists.");
+      }
+      return inserted.error();
+    }
+    // A user of this name may have existed before; its cached policies are not the new one's.
+    policies_.Invalidate(UserCacheKey(caller.account_id, user_name));
+    return ToUser(row);
+  }
+
+  Result<User> GetUser(const Caller& caller, const std::optional<std::string>& user_name) override {
+    std::string name;
+    if (user_name) {
+      name = *user_name;
+    } else {
+      Principal self = ParsePrincipal(caller.principal_arn);
+      if (self.kind != Principal::Kind::kUser) {
+        return NotAUser();
+      }
+      name = self.name;
+    }
+    SCY_ASSIGN_OR_RETURN(storage::UserRow row, FindUser(caller, "iam:GetUser", name));
+    return ToUser(row);
+  }
+
+  Result<ListUsersResult> ListUsers(const Caller& caller, const std::string& path_prefix_in,
+                                    const std::optional<std::string>& marker,
+                                    std::optional<int> max_items) override {
+    const std::string prefix = path_prefix_in.empty() ? "/" : path_prefix_in;
+    SCY_RETURN_IF_ERROR(ValidatePathPrefix(prefix));
+    const int limit = max_items.value_or(kDefaultMaxItems);
+    if (limit < 1 || limit > kMaxMaxItems) {
+      return Validation(
+          ConstraintMessage(std::to_string(limit), "maxItems", "have value between 1 and 1000"));
+    }
+    if (marker && (marker->empty() || marker->size() > 320)) {
+      return Validation(ConstraintMessage(*marker, "marker", "have length between 1 and 320"));
+    }
+    SCY_RETURN_IF_ERROR(Authorize(caller, "iam:ListUsers", "*"));
+    // The marker is the last name of the previous page (names are unique per account).
+    SCY_ASSIGN_OR_RETURN(auto rows,
+                         store_->ListUsers(caller.account_id, prefix, marker.value_or(""),
+                                           static_cast<size_t>(limit) + 1));
+    ListUsersResult out;
+    for (const auto& row : rows) {
+      if (out.users.size() == static_cast<size_t>(limit)) {
+        out.is_truncated = true;
+        out.marker = out.users.back().user_name;
+        break;
+      }
+      out.users.push_back(ToUser(row));
+    }
+    return out;
+  }
+
+  Status DeleteUser(const Caller& caller, const std::string& user_name) override {
+    SCY_ASSIGN_OR_RETURN(storage::UserRow row, FindUser(caller, "iam:DeleteUser", user_name));
+    const std::string arn = UserArn(row.account_id, row.path, row.user_name);
+    SCY_ASSIGN_OR_RETURN(auto keys, store_->ListAccessKeys(arn));
+    if (!keys.empty()) {
+      return MakeError(ErrorCode::kConflict,
+                       "Cannot delete entity, must delete access keys first.");
+    }
+    SCY_ASSIGN_OR_RETURN(auto policies, store_->ListUserPolicies(row.account_id, row.user_name));
+    if (!policies.empty()) {
+      return MakeError(ErrorCode::kConflict, "Cannot delete entity, must delete policies first.");
+    }
+    Status deleted = store_->DeleteUser(row.account_id, row.user_name);
+    policies_.Invalidate(UserCacheKey(row.account_id, row.user_name));
+    if (!deleted && deleted.error().code == ErrorCode::kNotFound) {
+      return NoSuchUser(user_name);
+    }
+    return deleted;
+  }
+
+  // ---- Access keys ----
+
+  Result<NewAccessKey> CreateAccessKey(const Caller& caller,
+                                       const std::optional<std::string>& user_name) override {
+    SCY_ASSIGN_OR_RETURN(KeyOwner owner, ResolveKeyOwner(caller, "iam:CreateAccessKey", user_name));
+    // Serializes the count-then-insert of the per-user quota.
+    std::lock_guard lock(key_creation_mu_);
+    SCY_ASSIGN_OR_RETURN(auto existing, store_->ListAccessKeys(owner.principal_arn));
+    if (existing.size() >= static_cast<size_t>(kMaxAccessKeysPerUser)) {
+      return MakeError(ErrorCode::kLimitExceeded, "Cannot exceed quota for AccessKeysPerUser: " +
+                                                      std::to_string(kMaxAccessKeysPerUser));
+    }
+    std::string id;
+    do {
+      id = NewAccessKeyId();
+      SCY_ASSIGN_OR_RETURN(auto taken, store_->GetAccessKey(id));
+      if (!taken) {
+        break;
+      }
+    } while (true);
+    SCY_ASSIGN_OR_RETURN(SecretBytes secret, NewSecretAccessKey());
+    SCY_ASSIGN_OR_RETURN(Bytes wrapped, root_->Wrap(secret, WrapAad(id)));
+    storage::AccessKeyRow row;
+    row.access_key_id = id;
+    row.account_id = caller.account_id;
+    row.principal_arn = owner.principal_arn;
+    row.status = "Active";
+    row.created_at = clock_->NowSeconds();
+    row.wrapped_secret = std::move(wrapped);
+    row.user_name = owner.user_name;
+    SCY_RETURN_IF_ERROR(store_->PutAccessKey(row));
+    identities_->Forget(id);
+    return NewAccessKey{AccessKeyMetadata{owner.user_name, id, "Active", row.created_at},
+                        std::move(secret)};
+  }
+
+  Result<std::vector<AccessKeyMetadata>> ListAccessKeys(
+      const Caller& caller, const std::optional<std::string>& user_name) override {
+    SCY_ASSIGN_OR_RETURN(KeyOwner owner, ResolveKeyOwner(caller, "iam:ListAccessKeys", user_name));
+    SCY_ASSIGN_OR_RETURN(auto rows, store_->ListAccessKeys(owner.principal_arn));
+    std::vector<AccessKeyMetadata> out;
+    for (const auto& row : rows) {
+      out.push_back(
+          AccessKeyMetadata{owner.user_name, row.access_key_id, row.status, row.created_at});
+    }
+    return out;
+  }
+
+  Status DeleteAccessKey(const Caller& caller, const std::optional<std::string>& user_name,
+                         const std::string& access_key_id) override {
+    SCY_RETURN_IF_ERROR(ValidateName(access_key_id, "accessKeyId", 16, 128));
+    SCY_ASSIGN_OR_RETURN(KeyOwner owner, ResolveKeyOwner(caller, "iam:DeleteAccessKey", user_name));
+    SCY_ASSIGN_OR_RETURN(auto row, store_->GetAccessKey(access_key_id));
+    if (!row || row->principal_arn != owner.principal_arn) {
+      return NoSuchAccessKey(access_key_id);
+    }
+    Status deleted = store_->DeleteAccessKey(access_key_id);
+    identities_->Forget(access_key_id);
+    if (!deleted && deleted.error().code == ErrorCode::kNotFound) {
+      return NoSuchAccessKey(access_key_id);
+    }
+    return deleted;
+  }
+
+  // ---- User policies ----
+
+  Status PutUserPolicy(const Caller& caller, const std::string& user_name,
+                       const std::string& policy_name, const std::string& document) override {
+    SCY_RETURN_IF_ERROR(ValidatePolicyName(policy_name));
+    SCY_RETURN_IF_ERROR(ValidateDocumentSize(document, "policyDocument"));
+    SCY_ASSIGN_OR_RETURN(storage::UserRow row, FindUser(caller, "iam:PutUserPolicy", user_name));
+    SCY_RETURN_IF_ERROR(CompileDocument(document, policy::PolicyKind::kIdentity));
+    Status put = store_->PutUserPolicy(row.account_id, row.user_name, {policy_name, document});
+    policies_.Invalidate(UserCacheKey(row.account_id, row.user_name));
+    if (!put && put.error().code == ErrorCode::kNotFound) {
+      return NoSuchUser(user_name);
+    }
+    return put;
+  }
+
+  Result<std::string> GetUserPolicy(const Caller& caller, const std::string& user_name,
+                                    const std::string& policy_name) override {
+    SCY_RETURN_IF_ERROR(ValidatePolicyName(policy_name));
+    SCY_ASSIGN_OR_RETURN(storage::UserRow row, FindUser(caller, "iam:GetUserPolicy", user_name));
+    SCY_ASSIGN_OR_RETURN(auto policy,
+                         store_->GetUserPolicy(row.account_id, row.user_name, policy_name));
+    if (!policy) {
+      return NoSuchUserPolicy(policy_name);
+    }
+    return policy->document;
+  }
+
+  Result<std::vector<std::string>> ListUserPolicies(const Caller& caller,
+                                                    const std::string& user_name) override {
+    SCY_ASSIGN_OR_RETURN(storage::UserRow row, FindUser(caller, "iam:ListUserPolicies", user_name));
+    SCY_ASSIGN_OR_RETURN(auto rows, store_->ListUserPolicies(row.account_id, row.user_name));
+    return PolicyNames(rows);
+  }
+
+  Status DeleteUserPolicy(const Caller& caller, const std::string& user_name,
+                          const std::string& policy_name) override {
+    SCY_RETURN_IF_ERROR(ValidatePolicyName(policy_name));
+    SCY_ASSIGN_OR_RETURN(storage::UserRow row, FindUser(caller, "iam:DeleteUserPolicy", user_name));
+    Status deleted = store_->DeleteUserPolicy(row.account_id, row.user_name, policy_name);
+    policies_.Invalidate(UserCacheKey(row.account_id, row.user_name));
+    if (!deleted && deleted.error().code == ErrorCode::kNotFound) {
+      return NoSuchUserPolicy(policy_name);
+    }
+    return deleted;
+  }
+
+  // ---- Roles ----
+
+  Result<Role> CreateRole(const Caller& caller, const std::string& role_name,
+                          const std::string& path_in, const std::string& trust_policy,
+                          const std::string& description,
+                          std::optional<int> max_session_duration) override {
+    const std::string path = path_in.empty() ? "/" : path_in;
+    SCY_RETURN_IF_ERROR(ValidateEntityName(role_name, "roleName"));
+    SCY_RETURN_IF_ERROR(ValidatePath(path));
+    SCY_RETURN_IF_ERROR(ValidateDocumentSize(trust_policy, "assumeRolePolicyDocument"));
+    if (description.size() > kMaxDescription) {
+      return Validation(ConstraintMessage(description.substr(0, 32), "description",
+                                          "have length less than or equal to 1000"));
+    }
+    const int max_duration = max_session_duration.value_or(kDefaultSessionDuration);
+    if (max_duration < kMinMaxSessionDuration || max_duration > kMaxMaxSessionDuration) {
+      return Validation(ConstraintMessage(std::to_string(max_duration), "maxSessionDuration",
+                                          "have value between 3600 and 43200"));
+    }
+    SCY_RETURN_IF_ERROR(
+        Authorize(caller, "iam:CreateRole", RoleArn(caller.account_id, path, role_name)));
+    SCY_RETURN_IF_ERROR(CompileTrustPolicy(trust_policy));
+    storage::RoleRow row{caller.account_id,
+                         role_name,
+                         internal::RandomBase32Id("AROA", 17),
+                         path,
+                         trust_policy,
+                         description,
+                         max_duration,
+                         clock_->NowSeconds()};
+    Status inserted = store_->InsertRole(row);
+    if (!inserted) {
+      if (inserted.error().code == ErrorCode::kAlreadyExists) {
+        return MakeError(ErrorCode::kAlreadyExists,
+                         "Role with name " + role_name + " already exists.");
+      }
+      return inserted.error();
+    }
+    policies_.Invalidate(RoleCacheKey(caller.account_id, role_name));
+    return ToRole(row);
+  }
+
+  Result<Role> GetRole(const Caller& caller, const std::string& role_name) override {
+    SCY_ASSIGN_OR_RETURN(storage::RoleRow row, FindRole(caller, "iam:GetRole", role_name));
+    return ToRole(row);
+  }
+
+  Status DeleteRole(const Caller& caller, const std::string& role_name) override {
+    SCY_ASSIGN_OR_RETURN(storage::RoleRow row, FindRole(caller, "iam:DeleteRole", role_name));
+    SCY_ASSIGN_OR_RETURN(auto policies, store_->ListRolePolicies(row.account_id, row.role_name));
+    if (!policies.empty()) {
+      return MakeError(ErrorCode::kConflict, "Cannot delete entity, must delete policies first.");
+    }
+    // Sessions of the role keep their keys until they expire, but with the role gone they
+    // have no identity policies left, so they may do nothing that needs one.
+    Status deleted = store_->DeleteRole(row.account_id, row.role_name);
+    policies_.Invalidate(RoleCacheKey(row.account_id, row.role_name));
+    if (!deleted && deleted.error().code == ErrorCode::kNotFound) {
+      return NoSuchRole(role_name);
+    }
+    return deleted;
+  }
+
+  Status PutRolePolicy(const Caller& caller, const std::string& role_name,
+                       const std::string& policy_name, const std::string& document) override {
+    SCY_RETURN_IF_ERROR(ValidatePolicyName(policy_name));
+    SCY_RETURN_IF_ERROR(ValidateDocumentSize(document, "policyDocument"));
+    SCY_ASSIGN_OR_RETURN(storage::RoleRow row, FindRole(caller, "iam:PutRolePolicy", role_name));
+    SCY_RETURN_IF_ERROR(CompileDocument(document, policy::PolicyKind::kIdentity));
+    Status put = store_->PutRolePolicy(row.account_id, row.role_name, {policy_name, document});
+    policies_.Invalidate(RoleCacheKey(row.account_id, row.role_name));
+    if (!put && put.error().code == ErrorCode::kNotFound) {
+      return NoSuchRole(role_name);
+    }
+    return put;
+  }
+
+  Result<std::string> GetRolePolicy(const Caller& caller, const std::string& role_name,
+                                    const std::string& policy_name) override {
+    SCY_RETURN_IF_ERROR(ValidatePolicyName(policy_name));
+    SCY_ASSIGN_OR_RETURN(storage::RoleRow row, FindRole(caller, "iam:GetRolePolicy", role_name));
+    SCY_ASSIGN_OR_RETURN(auto policy,
+                         store_->GetRolePolicy(row.account_id, row.role_name, policy_name));
+    if (!policy) {
+      return NoSuchRolePolicy(policy_name);
+    }
+    return policy->document;
+  }
+
+  Result<std::vector<std::string>> ListRolePolicies(const Caller& caller,
+                                                    const std::string& role_name) override {
+    SCY_ASSIGN_OR_RETURN(storage::RoleRow row, FindRole(caller, "iam:ListRolePolicies", role_name));
+    SCY_ASSIGN_OR_RETURN(auto rows, store_->ListRolePolicies(row.account_id, row.role_name));
+    return PolicyNames(rows);
+  }
+
+  Status DeleteRolePolicy(const Caller& caller, const std::string& role_name,
+                          const std::string& policy_name) override {
+    SCY_RETURN_IF_ERROR(ValidatePolicyName(policy_name));
+    SCY_ASSIGN_OR_RETURN(storage::RoleRow row, FindRole(caller, "iam:DeleteRolePolicy", role_name));
+    Status deleted = store_->DeleteRolePolicy(row.account_id, row.role_name, policy_name);
+    policies_.Invalidate(RoleCacheKey(row.account_id, row.role_name));
+    if (!deleted && deleted.error().code == ErrorCode::kNotFound) {
+      return NoSuchRolePolicy(policy_name);
+    }
+    return deleted;
+  }
+
+  // ---- STS ----
+
+  Result<AssumedRole> AssumeRole(const Caller& caller, const std::string& role_arn,
+                                 const std::string& role_session_name,
+                                 std::optional<int> duration_seconds) override {
+    const Principal self = ParsePrincipal(caller.principal_arn);
+    if (self.kind == Principal::Kind::kRoot) {
+      return MakeError(ErrorCode::kAccessDenied, "Roles may not be assumed by root accounts.");
+    }
+    SCY_RETURN_IF_ERROR(ValidateName(role_session_name, "roleSessionName", 2, 64));
+    if (role_arn.size() < 20 || role_arn.size() > 2048) {
+      return Validation(ConstraintMessage(role_arn, "roleArn", "have length between 20 and 2048"));
+    }
+    const ArnParts arn = SplitArn(role_arn);
+    if (!arn.valid || arn.service != "iam" || !arn.region.empty() ||
+        !arn.resource.starts_with("role/") || arn.resource.back() == '/') {
+      return Validation(role_arn + " is invalid");
+    }
+    const std::string role_name = arn.resource.substr(arn.resource.rfind('/') + 1);
+    const int duration = duration_seconds.value_or(kDefaultSessionDuration);
+    if (duration < kMinSessionDuration || duration > kMaxMaxSessionDuration) {
+      return Validation(ConstraintMessage(std::to_string(duration), "durationSeconds",
+                                          "have value between 900 and 43200"));
+    }
+
+    policy::Request request{
+        caller.principal_arn, caller.account_id, "sts:AssumeRole", role_arn, {}};
+    auto denied = [&](policy::AccessOutcome outcome) {
+      return MakeError(ErrorCode::kAccessDenied, policy::AccessDeniedMessage(outcome, request));
+    };
+    // Cross-account role assumption is not supported yet; unknown roles are denied, not
+    // reported, as AWS STS does (a caller learns nothing about another's roles).
+    if (self.account != caller.account_id || arn.account != caller.account_id) {
+      return denied(policy::AccessOutcome::kDeniedNoResourcePolicyAllows);
+    }
+    SCY_ASSIGN_OR_RETURN(auto row, store_->GetRole(caller.account_id, role_name));
+    if (!row || RoleArn(row->account_id, row->path, row->role_name) != role_arn) {
+      return denied(policy::AccessOutcome::kDeniedNoResourcePolicyAllows);
+    }
+    auto trust = CompileTrustPolicy(row->trust_policy);
+    if (!trust) {
+      return denied(policy::AccessOutcome::kDeniedNoResourcePolicyAllows);
+    }
+    policy::AddPrincipalConditionKeys(&request);
+    SCY_ASSIGN_OR_RETURN(PolicyVector identity, IdentityPolicies(caller.principal_arn));
+    // The trust policy naming the caller allows on its own; naming the caller's account
+    // delegates to the caller's identity policies, which must then allow sts:AssumeRole.
+    const policy::AccessDecision decision =
+        policy::AuthorizeKeyAccess(**trust, identity, false, request);
+    if (!decision.allowed()) {
+      return denied(decision.outcome);
+    }
+    if (duration > row->max_session_duration) {
+      return Validation(
+          "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
+    }
+    if (self.kind == Principal::Kind::kAssumedRole && duration > kRoleChainingMaxDuration) {
+      return Validation(
+          "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by "
+          "role chaining.");
+    }
+
+    const int64_t now = clock_->NowSeconds();
+    // Lazy purge of long-expired session keys; a failure here must not fail the call.
+    (void)store_->DeleteExpiredAccessKeys(now - kExpiredKeyRetentionSeconds);
+
+    AssumedRole out;
+    std::string id;
+    do {
+      id = internal::RandomBase32Id("ASIA", 16);
+      SCY_ASSIGN_OR_RETURN(auto taken, store_->GetAccessKey(id));
+      if (!taken) {
+        break;
+      }
+    } while (true);
+    SCY_ASSIGN_OR_RETURN(out.secret_access_key, NewSecretAccessKey());
+    SCY_ASSIGN_OR_RETURN(Bytes token_bytes, crypto::RandomBytes(kSessionTokenBytes));
+    out.access_key_id = id;
+    out.session_token = Base64Encode(token_bytes);
+    out.expiration = now + duration;
+    out.assumed_role_arn = AssumedRoleArn(caller.account_id, row->role_name, role_session_name);
+    out.assumed_role_id = row->role_id + ":" + role_session_name;
+
+    SCY_ASSIGN_OR_RETURN(Bytes wrapped, root_->Wrap(out.secret_access_key, WrapAad(id)));
+    storage::AccessKeyRow key;
+    key.access_key_id = id;
+    key.account_id = caller.account_id;
+    key.principal_arn = out.assumed_role_arn;
+    key.status = "Active";
+    key.created_at = now;
+    key.wrapped_secret = std::move(wrapped);
+    key.session_token = out.session_token;
+    key.expiration = out.expiration;
+    SCY_RETURN_IF_ERROR(store_->PutAccessKey(key));
+    identities_->Forget(id);
+    return out;
+  }
+
+  // ---- Identity policies ----
+
+  Result<PolicyVector> IdentityPolicies(const std::string& principal_arn) override {
+    const Principal p = ParsePrincipal(principal_arn);
+    std::string key;
+    if (p.kind == Principal::Kind::kUser) {
+      key = UserCacheKey(p.account, p.name);
+    } else if (p.kind == Principal::Kind::kAssumedRole) {
+      key = RoleCacheKey(p.account, p.name);
+    } else {
+      return PolicyVector{};  // roots and anything that is no IAM entity of ours
+    }
+    uint64_t generation = 0;
+    if (auto hit = policies_.Get(key, &generation)) {
+      if (p.kind != Principal::Kind::kUser || hit->principal_arn == principal_arn) {
+        return std::move(hit->policies);
+      }
+    }
+    std::vector<storage::InlinePolicyRow> rows;
+    if (p.kind == Principal::Kind::kUser) {
+      SCY_ASSIGN_OR_RETURN(auto user, store_->GetUser(p.account, p.name));
+      // The ARN must name this very user (path and case included), not a namesake.
+      if (!user || UserArn(user->account_id, user->path, user->user_name) != principal_arn) {
+        return PolicyVector{};
+      }
+      SCY_ASSIGN_OR_RETURN(rows, store_->ListUserPolicies(p.account, p.name));
+    } else {
+      SCY_ASSIGN_OR_RETURN(rows, store_->ListRolePolicies(p.account, p.name));
+    }
+    PolicyVector compiled;
+    for (const auto& row : rows) {
+      auto policy = policy::CompiledPolicy::Compile(row.document, policy::PolicyKind::kIdentity);
+      if (!policy) {
+        return MakeError(ErrorCode::kInternal,
+                         "stored policy " + row.policy_name + " of " + principal_arn +
+                             " no longer compiles: " + policy.error().message);
+      }
+      compiled.push_back(std::move(*policy));
+    }
+    policies_.Put(key, PolicyCache::Entry{principal_arn, compiled}, generation);
+    return compiled;
+  }
+
+ private:
+  // Whose access keys an access-key operation concerns.
+  struct KeyOwner {
+    std::string principal_arn;
+    std::string user_name;  // "" for an account root
+  };
+
+  // Allows the account root; anyone else needs an identity policy allowing `action` on
+  // `resource` and none denying it.
+  Status Authorize(const Caller& caller, const std::string& action, const std::string& resource) {
+    if (caller.principal_arn == RootArn(caller.account_id)) {
+      return Ok();
+    }
+    policy::Request request{caller.principal_arn, caller.account_id, action, resource, {}};
+    const Principal self = ParsePrincipal(caller.principal_arn);
+    if (self.kind == Principal::Kind::kOther || self.account != caller.account_id) {
+      return MakeError(ErrorCode::kAccessDenied,
+                       policy::AccessDeniedMessage(
+                           policy::AccessOutcome::kDeniedNoIdentityPolicyAllows, request));
+    }
+    policy::AddPrincipalConditionKeys(&request);
+    SCY_ASSIGN_OR_RETURN(PolicyVector identity, IdentityPolicies(caller.principal_arn));
+    const policy::AccessDecision decision = policy::AuthorizeWithoutKeyPolicy(identity, request);
+    if (!decision.allowed()) {
+      return MakeError(ErrorCode::kAccessDenied,
+                       policy::AccessDeniedMessage(decision.outcome, request));
+    }
+    return Ok();
+  }
+
+  // Validates the name, authorizes `action` on the user (before revealing whether it exists),
+  // then answers NoSuchEntity for an unknown user.
+  Result<storage::UserRow> FindUser(const Caller& caller, const std::string& action,
+                                    const std::string& user_name) {
+    SCY_RETURN_IF_ERROR(ValidateEntityName(user_name, "userName"));
+    SCY_ASSIGN_OR_RETURN(auto row, store_->GetUser(caller.account_id, user_name));
+    const std::string arn = row ? UserArn(row->account_id, row->path, row->user_name)
+                                : UserArn(caller.account_id, "/", user_name);
+    SCY_RETURN_IF_ERROR(Authorize(caller, action, arn));
+    if (!row) {
+      return NoSuchUser(user_name);
+    }
+    return std::move(*row);
+  }
+
+  Result<storage::RoleRow> FindRole(const Caller& caller, const std::string& action,
+                                    const std::string& role_name) {
+    SCY_RETURN_IF_ERROR(ValidateEntityName(role_name, "roleName"));
+    SCY_ASSIGN_OR_RETURN(auto row, store_->GetRole(caller.account_id, role_name));
+    const std::string arn = row ? RoleArn(row->account_id, row->path, row->role_name)
+                                : RoleArn(caller.account_id, "/", role_name);
+    SCY_RETURN_IF_ERROR(Authorize(caller, action, arn));
+    if (!row) {
+      return NoSuchRole(role_name);
+    }
+    return std::move(*row);
+  }
+
+  // A named user's keys, or without a name the caller's own (a root's, or a user's).
+  Result<KeyOwner> ResolveKeyOwner(const Caller& caller, const std::string& action,
+                                   const std::optional<std::string>& user_name) {
+    if (user_name) {
+      SCY_ASSIGN_OR_RETURN(storage::UserRow row, FindUser(caller, action, *user_name));
+      return KeyOwner{UserArn(row.account_id, row.path, row.user_name), row.user_name};
+    }
+    const Principal self = ParsePrincipal(caller.principal_arn);
+    if (self.kind == Principal::Kind::kRoot && self.account == caller.account_id) {
+      return KeyOwner{caller.principal_arn, ""};
+    }
+    if (self.kind != Principal::Kind::kUser) {
+      return NotAUser();
+    }
+    SCY_ASSIGN_OR_RETURN(storage::UserRow row, FindUser(caller, action, self.name));
+    return KeyOwner{UserArn(row.account_id, row.path, row.user_name), row.user_name};
+  }
+
+  static std::vector<std::string> PolicyNames(const std::vector<storage::InlinePolicyRow>& rows) {
+    std::vector<std::string> names;
+    names.reserve(rows.size());
+    for (const auto& row : rows) {
+      names.push_back(row.policy_name);
+    }
+    return names;
+  }
+
+  storage::Store* store_;
+  keystore::RootKeystore* root_;
+  std::shared_ptr<Clock> clock_;
+  Identities* identities_;
+  std::mutex key_creation_mu_;
+  PolicyCache policies_;
+};
+
+}  // namespace
+
+std::unique_ptr<IamService> IamService::Create(storage::Store* store, keystore::RootKeystore* root,
+                                               std::shared_ptr<Clock> clock,
+                                               Identities* identities) {
+  return std::make_unique<IamServiceImpl>(store, root, std::move(clock), identities);
+}
+
+}  // namespace scytale::iam

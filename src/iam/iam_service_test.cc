@@ -1,0 +1,639 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/testing/matchers.h"
+#include "iam/iam.h"
+
+namespace scytale::iam {
+namespace {
+
+using crypto::KeyAccess;
+using ::scytale::testing::HasError;
+using ::scytale::testing::HasErrorMessage;
+using ::scytale::testing::IsOk;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+
+constexpr char kAccount[] = "111122223333";
+constexpr char kOtherAccount[] = "444455556666";
+
+constexpr char kAllowIam[] = R"({"Version":"2012-10-17","Statement":[
+    {"Effect":"Allow","Action":"iam:*","Resource":"*"}]})";
+constexpr char kAllowAssumeAnyRole[] = R"({"Version":"2012-10-17","Statement":[
+    {"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]})";
+
+std::string TrustNaming(const std::string& principal) {
+  return R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":")" +
+         principal + R"("},"Action":"sts:AssumeRole"}]})";
+}
+
+class IamServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("scy-iamsvc-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store_ = storage::OpenSqliteStore(dir_ / "db").value();
+    keystore::SoftOptions o;
+    o.path = dir_ / "root.key";
+    root_ = keystore::OpenSoftKeystore(o).value();
+    clock_ = std::make_shared<FakeClock>(std::chrono::system_clock::from_time_t(1700000000));
+    ids_ = std::make_unique<Identities>(store_.get(), root_.get(), clock_);
+    ASSERT_TRUE(ids_->BootstrapAccount(kAccount, std::nullopt).has_value());
+    iam_ = IamService::Create(store_.get(), root_.get(), clock_, ids_.get());
+  }
+  void TearDown() override {
+    iam_.reset();
+    ids_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Caller Root() const { return Caller{kAccount, RootArn(kAccount)}; }
+
+  // Creates a user (as root) with the given inline policy, and returns it as a caller.
+  Caller MakeUser(const std::string& name, const std::string& policy = "") {
+    auto user = iam_->CreateUser(Root(), name, "/");
+    EXPECT_THAT(user, IsOk());
+    if (!policy.empty()) {
+      EXPECT_THAT(iam_->PutUserPolicy(Root(), name, "inline", policy), IsOk());
+    }
+    return Caller{kAccount, user->arn};
+  }
+
+  Role MakeRole(const std::string& name, const std::string& trust,
+                std::optional<int> max_duration = std::nullopt) {
+    auto role = iam_->CreateRole(Root(), name, "/", trust, "", max_duration);
+    EXPECT_THAT(role, IsOk());
+    return *role;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<keystore::RootKeystore> root_;
+  std::shared_ptr<FakeClock> clock_;
+  std::unique_ptr<Identities> ids_;
+  std::unique_ptr<IamService> iam_;
+};
+
+// ---- Users ----
+
+TEST_F(IamServiceTest, CreateUserReturnsItsIdArnAndPath) {
+  auto user = iam_->CreateUser(Root(), "alice", "/eng/");
+  ASSERT_THAT(user, IsOk());
+  EXPECT_EQ(user->user_name, "alice");
+  EXPECT_EQ(user->path, "/eng/");
+  EXPECT_EQ(user->arn, "arn:aws:iam::111122223333:user/eng/alice");
+  EXPECT_THAT(user->user_id, MatchesRegex("AIDA[A-Z2-7]{17}"));
+  EXPECT_EQ(user->create_date, 1700000000);
+
+  auto got = iam_->GetUser(Root(), std::string("alice"));
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->user_id, user->user_id);
+  EXPECT_EQ(got->arn, user->arn);
+}
+
+TEST_F(IamServiceTest, CreateUserWithoutPathUsesTheRootPath) {
+  auto user = iam_->CreateUser(Root(), "alice", "");
+  ASSERT_THAT(user, IsOk());
+  EXPECT_EQ(user->path, "/");
+  EXPECT_EQ(user->arn, "arn:aws:iam::111122223333:user/alice");
+}
+
+TEST_F(IamServiceTest, CreateUserRejectsInvalidNamesAndPaths) {
+  EXPECT_THAT(iam_->CreateUser(Root(), "", "/"), HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->CreateUser(Root(), std::string(65, 'a'), "/"),
+              HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->CreateUser(Root(), "a b", "/"), HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->CreateUser(Root(), "a/b", "/"), HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->CreateUser(Root(), std::string(64, 'a'), "/"), IsOk());
+  EXPECT_THAT(iam_->CreateUser(Root(), "x+=,.@_-9", "/"), IsOk());
+
+  EXPECT_THAT(iam_->CreateUser(Root(), "p1", "eng/"), HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->CreateUser(Root(), "p2", "/eng"), HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->CreateUser(Root(), "p3", "/a b/"), HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->CreateUser(Root(), "p4", "/" + std::string(511, 'a') + "/"),
+              HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->CreateUser(Root(), "p5", "/" + std::string(510, 'a') + "/"), IsOk());
+}
+
+TEST_F(IamServiceTest, CreatingAnExistingUserIsAlreadyExistsRegardlessOfCase) {
+  MakeUser("alice");
+  EXPECT_THAT(iam_->CreateUser(Root(), "alice", "/"),
+              HasErrorMessage(ErrorCode::kAlreadyExists, "User with name alice already exists."));
+  EXPECT_THAT(iam_->CreateUser(Root(), "ALICE", "/"), HasError(ErrorCode::kAlreadyExists));
+}
+
+TEST_F(IamServiceTest, GetUserOfAnUnknownNameIsNoSuchEntity) {
+  EXPECT_THAT(iam_->GetUser(Root(), std::string("nobody")),
+              HasErrorMessage(ErrorCode::kNotFound, "The user with name nobody cannot be found."));
+}
+
+TEST_F(IamServiceTest, GetUserWithoutNameReturnsTheCallingUser) {
+  Caller alice = MakeUser("alice", kAllowIam);
+  auto self = iam_->GetUser(alice, std::nullopt);
+  ASSERT_THAT(self, IsOk());
+  EXPECT_EQ(self->user_name, "alice");
+  EXPECT_THAT(iam_->GetUser(Root(), std::nullopt), HasError(ErrorCode::kValidation));
+}
+
+TEST_F(IamServiceTest, ListUsersPagesWithAMarkerAndFiltersByPathPrefix) {
+  for (const char* name : {"dave", "bob", "alice", "carol"}) {
+    ASSERT_THAT(iam_->CreateUser(Root(), name, std::string(name) == "dave" ? "/ops/" : "/"),
+                IsOk());
+  }
+  auto first = iam_->ListUsers(Root(), "/", std::nullopt, 2);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_EQ(first->users.size(), 2u);
+  EXPECT_EQ(first->users[0].user_name, "alice");
+  EXPECT_EQ(first->users[1].user_name, "bob");
+  EXPECT_TRUE(first->is_truncated);
+  ASSERT_TRUE(first->marker.has_value());
+
+  auto second = iam_->ListUsers(Root(), "/", first->marker, 2);
+  ASSERT_THAT(second, IsOk());
+  ASSERT_EQ(second->users.size(), 2u);
+  EXPECT_EQ(second->users[0].user_name, "carol");
+  EXPECT_EQ(second->users[1].user_name, "dave");
+  EXPECT_FALSE(second->is_truncated);
+  EXPECT_FALSE(second->marker.has_value());
+
+  auto ops = iam_->ListUsers(Root(), "/ops/", std::nullopt, std::nullopt);
+  ASSERT_THAT(ops, IsOk());
+  ASSERT_EQ(ops->users.size(), 1u);
+  EXPECT_EQ(ops->users[0].arn, "arn:aws:iam::111122223333:user/ops/dave");
+
+  EXPECT_THAT(iam_->ListUsers(Root(), "/", std::nullopt, 0), HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->ListUsers(Root(), "/", std::nullopt, 1001), HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->ListUsers(Root(), "ops", std::nullopt, 10), HasError(ErrorCode::kValidation));
+}
+
+TEST_F(IamServiceTest, DeleteUserWithAccessKeysOrPoliciesIsDeleteConflict) {
+  MakeUser("alice", kAllowIam);
+  auto key = iam_->CreateAccessKey(Root(), std::string("alice"));
+  ASSERT_THAT(key, IsOk());
+  EXPECT_THAT(iam_->DeleteUser(Root(), "alice"),
+              HasErrorMessage(ErrorCode::kConflict,
+                              "Cannot delete entity, must delete access keys first."));
+  ASSERT_THAT(iam_->DeleteAccessKey(Root(), std::string("alice"), key->metadata.access_key_id),
+              IsOk());
+  EXPECT_THAT(
+      iam_->DeleteUser(Root(), "alice"),
+      HasErrorMessage(ErrorCode::kConflict, "Cannot delete entity, must delete policies first."));
+  ASSERT_THAT(iam_->DeleteUserPolicy(Root(), "alice", "inline"), IsOk());
+  ASSERT_THAT(iam_->DeleteUser(Root(), "alice"), IsOk());
+  EXPECT_THAT(iam_->GetUser(Root(), std::string("alice")), HasError(ErrorCode::kNotFound));
+  EXPECT_THAT(iam_->DeleteUser(Root(), "alice"),
+              HasErrorMessage(ErrorCode::kNotFound, "The user with name alice cannot be found."));
+}
+
+// ---- Access keys ----
+
+TEST_F(IamServiceTest, UserAccessKeyResolvesToTheUsersArn) {
+  Caller alice = MakeUser("alice");
+  auto key = iam_->CreateAccessKey(Root(), std::string("alice"));
+  ASSERT_THAT(key, IsOk());
+  EXPECT_THAT(key->metadata.access_key_id, MatchesRegex("AKIA[A-Z2-7]{16}"));
+  EXPECT_EQ(key->metadata.user_name, "alice");
+  EXPECT_EQ(key->metadata.status, "Active");
+  EXPECT_EQ(key->secret_access_key.size(), 40u);
+
+  auto resolved = ids_->LookupAccessKey(key->metadata.access_key_id);
+  ASSERT_THAT(resolved, IsOk());
+  EXPECT_EQ(resolved->principal_arn, alice.principal_arn);
+  EXPECT_EQ(resolved->account_id, kAccount);
+  EXPECT_TRUE(resolved->secret_access_key == key->secret_access_key);
+  EXPECT_EQ(resolved->session_token, "");
+
+  auto row = store_->GetAccessKey(key->metadata.access_key_id).value();
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->user_name, "alice");
+  std::string stored(row->wrapped_secret.begin(), row->wrapped_secret.end());
+  EXPECT_EQ(stored.find(AsString(key->secret_access_key.Reveal(KeyAccess::Grant()))),
+            std::string::npos);
+}
+
+TEST_F(IamServiceTest, ThirdAccessKeyOfAUserExceedsTheQuota) {
+  MakeUser("alice");
+  ASSERT_THAT(iam_->CreateAccessKey(Root(), std::string("alice")), IsOk());
+  ASSERT_THAT(iam_->CreateAccessKey(Root(), std::string("alice")), IsOk());
+  EXPECT_THAT(
+      iam_->CreateAccessKey(Root(), std::string("alice")),
+      HasErrorMessage(ErrorCode::kLimitExceeded, "Cannot exceed quota for AccessKeysPerUser: 2"));
+  auto list = iam_->ListAccessKeys(Root(), std::string("alice"));
+  ASSERT_THAT(list, IsOk());
+  EXPECT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].user_name, "alice");
+}
+
+TEST_F(IamServiceTest, AccessKeyOfAnUnknownUserIsNoSuchEntity) {
+  EXPECT_THAT(iam_->CreateAccessKey(Root(), std::string("nobody")),
+              HasErrorMessage(ErrorCode::kNotFound, "The user with name nobody cannot be found."));
+}
+
+TEST_F(IamServiceTest, RootManagesItsOwnKeysWithoutAUserName) {
+  auto before = iam_->ListAccessKeys(Root(), std::nullopt);
+  ASSERT_THAT(before, IsOk());
+  ASSERT_EQ(before->size(), 1u);  // the bootstrap key
+  EXPECT_EQ((*before)[0].user_name, "");
+  auto key = iam_->CreateAccessKey(Root(), std::nullopt);
+  ASSERT_THAT(key, IsOk());
+  EXPECT_EQ(ids_->LookupAccessKey(key->metadata.access_key_id)->principal_arn, RootArn(kAccount));
+  EXPECT_THAT(iam_->CreateAccessKey(Root(), std::nullopt), HasError(ErrorCode::kLimitExceeded));
+  ASSERT_THAT(iam_->DeleteAccessKey(Root(), std::nullopt, key->metadata.access_key_id), IsOk());
+  EXPECT_EQ(iam_->ListAccessKeys(Root(), std::nullopt)->size(), 1u);
+}
+
+TEST_F(IamServiceTest, DeletedAccessKeyStopsResolvingAtOnce) {
+  MakeUser("alice");
+  auto key = iam_->CreateAccessKey(Root(), std::string("alice"));
+  ASSERT_THAT(key, IsOk());
+  const std::string id = key->metadata.access_key_id;
+  ASSERT_THAT(ids_->LookupAccessKey(id), IsOk());  // now cached
+  ASSERT_THAT(iam_->DeleteAccessKey(Root(), std::string("alice"), id), IsOk());
+  EXPECT_THAT(ids_->LookupAccessKey(id), HasError(ErrorCode::kUnrecognizedClient));
+  EXPECT_THAT(
+      iam_->DeleteAccessKey(Root(), std::string("alice"), id),
+      HasErrorMessage(ErrorCode::kNotFound, "The Access Key with id " + id + " cannot be found."));
+}
+
+TEST_F(IamServiceTest, AccessKeyOfAnotherUserCannotBeDeletedThroughThisOne) {
+  MakeUser("alice");
+  MakeUser("bob");
+  auto key = iam_->CreateAccessKey(Root(), std::string("alice"));
+  ASSERT_THAT(key, IsOk());
+  EXPECT_THAT(iam_->DeleteAccessKey(Root(), std::string("bob"), key->metadata.access_key_id),
+              HasError(ErrorCode::kNotFound));
+  EXPECT_THAT(ids_->LookupAccessKey(key->metadata.access_key_id), IsOk());
+}
+
+TEST_F(IamServiceTest, UserManagesItsOwnKeysWhenItsPolicyAllows) {
+  Caller alice = MakeUser("alice", kAllowIam);
+  auto key = iam_->CreateAccessKey(alice, std::nullopt);
+  ASSERT_THAT(key, IsOk());
+  EXPECT_EQ(key->metadata.user_name, "alice");
+  EXPECT_EQ(iam_->ListAccessKeys(alice, std::nullopt)->size(), 1u);
+}
+
+// ---- User policies ----
+
+TEST_F(IamServiceTest, UserPoliciesArePutReadListedAndDeleted) {
+  MakeUser("alice");
+  ASSERT_THAT(iam_->PutUserPolicy(Root(), "alice", "b", kAllowIam), IsOk());
+  ASSERT_THAT(iam_->PutUserPolicy(Root(), "alice", "a", kAllowAssumeAnyRole), IsOk());
+  EXPECT_EQ(iam_->GetUserPolicy(Root(), "alice", "a").value(), kAllowAssumeAnyRole);
+  ASSERT_THAT(iam_->PutUserPolicy(Root(), "alice", "a", kAllowIam), IsOk());
+  EXPECT_EQ(iam_->GetUserPolicy(Root(), "alice", "a").value(), kAllowIam);
+  EXPECT_EQ(iam_->ListUserPolicies(Root(), "alice").value(), (std::vector<std::string>{"a", "b"}));
+  ASSERT_THAT(iam_->DeleteUserPolicy(Root(), "alice", "a"), IsOk());
+  EXPECT_THAT(
+      iam_->GetUserPolicy(Root(), "alice", "a"),
+      HasErrorMessage(ErrorCode::kNotFound, "The user policy with name a cannot be found."));
+  EXPECT_THAT(
+      iam_->DeleteUserPolicy(Root(), "alice", "a"),
+      HasErrorMessage(ErrorCode::kNotFound, "The user policy with name a cannot be found."));
+  EXPECT_THAT(iam_->PutUserPolicy(Root(), "nobody", "a", kAllowIam),
+              HasErrorMessage(ErrorCode::kNotFound, "The user with name nobody cannot be found."));
+}
+
+TEST_F(IamServiceTest, MalformedUserPolicyIsRejected) {
+  MakeUser("alice");
+  EXPECT_THAT(iam_->PutUserPolicy(Root(), "alice", "p", "not json"),
+              HasError(ErrorCode::kMalformedPolicyDocument));
+  // Identity policies may not name principals.
+  EXPECT_THAT(iam_->PutUserPolicy(Root(), "alice", "p", TrustNaming(RootArn(kAccount))),
+              HasError(ErrorCode::kMalformedPolicyDocument));
+  EXPECT_THAT(iam_->PutUserPolicy(Root(), "alice", "p", ""), HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->PutUserPolicy(Root(), "alice", std::string(129, 'p'), kAllowIam),
+              HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->PutUserPolicy(Root(), "alice", std::string(128, 'p'), kAllowIam), IsOk());
+  EXPECT_TRUE(iam_->ListUserPolicies(Root(), "alice")->size() == 1u);
+}
+
+TEST_F(IamServiceTest, IdentityPoliciesAreRefreshedWhenUserPoliciesChange) {
+  Caller alice = MakeUser("alice");
+  EXPECT_TRUE(iam_->IdentityPolicies(alice.principal_arn)->empty());  // now cached
+  ASSERT_THAT(iam_->PutUserPolicy(Root(), "alice", "p", kAllowIam), IsOk());
+  EXPECT_EQ(iam_->IdentityPolicies(alice.principal_arn)->size(), 1u);
+  ASSERT_THAT(iam_->PutUserPolicy(Root(), "alice", "q", kAllowIam), IsOk());
+  EXPECT_EQ(iam_->IdentityPolicies(alice.principal_arn)->size(), 2u);
+  ASSERT_THAT(iam_->DeleteUserPolicy(Root(), "alice", "p"), IsOk());
+  EXPECT_EQ(iam_->IdentityPolicies(alice.principal_arn)->size(), 1u);
+}
+
+TEST_F(IamServiceTest, IdentityPoliciesOfRootAndOfUnknownPrincipalsAreEmpty) {
+  EXPECT_TRUE(iam_->IdentityPolicies(RootArn(kAccount))->empty());
+  EXPECT_TRUE(iam_->IdentityPolicies("arn:aws:iam::111122223333:user/nobody")->empty());
+  MakeUser("alice", kAllowIam);
+  // Same name, wrong path: not this user.
+  EXPECT_TRUE(iam_->IdentityPolicies("arn:aws:iam::111122223333:user/x/alice")->empty());
+  EXPECT_EQ(iam_->IdentityPolicies("arn:aws:iam::111122223333:user/alice")->size(), 1u);
+}
+
+// ---- Authorization ----
+
+TEST_F(IamServiceTest, UserWithoutPoliciesIsDeniedIamCalls) {
+  Caller alice = MakeUser("alice");
+  auto created = iam_->CreateUser(alice, "bob", "/");
+  EXPECT_THAT(created,
+              HasErrorMessage(ErrorCode::kAccessDenied,
+                              "User: arn:aws:iam::111122223333:user/alice is not authorized to "
+                              "perform: iam:CreateUser on resource: "
+                              "arn:aws:iam::111122223333:user/bob because no identity-based "
+                              "policy allows the iam:CreateUser action"));
+  EXPECT_THAT(iam_->ListUsers(alice, "/", std::nullopt, std::nullopt),
+              HasError(ErrorCode::kAccessDenied));
+  EXPECT_THAT(iam_->GetUser(alice, std::nullopt), HasError(ErrorCode::kAccessDenied));
+  EXPECT_THAT(iam_->CreateAccessKey(alice, std::nullopt), HasError(ErrorCode::kAccessDenied));
+  EXPECT_THAT(iam_->PutUserPolicy(alice, "alice", "p", kAllowIam),
+              HasError(ErrorCode::kAccessDenied));
+  // Whether a user exists is not revealed to a caller that may not ask.
+  EXPECT_THAT(iam_->GetUser(alice, std::string("nobody")), HasError(ErrorCode::kAccessDenied));
+}
+
+TEST_F(IamServiceTest, UserWithIamStarPolicyManagesUsersAndRoles) {
+  Caller admin = MakeUser("admin", kAllowIam);
+  ASSERT_THAT(iam_->CreateUser(admin, "bob", "/"), IsOk());
+  ASSERT_THAT(iam_->PutUserPolicy(admin, "bob", "p", kAllowIam), IsOk());
+  EXPECT_EQ(iam_->ListUsers(admin, "/", std::nullopt, std::nullopt)->users.size(), 2u);
+  ASSERT_THAT(iam_->CreateRole(admin, "r", "/", TrustNaming(kAccount), "", std::nullopt), IsOk());
+  EXPECT_THAT(iam_->GetUser(admin, std::string("nobody")), HasError(ErrorCode::kNotFound));
+}
+
+TEST_F(IamServiceTest, ExplicitDenyOverridesAnAllow) {
+  Caller admin = MakeUser("admin", kAllowIam);
+  ASSERT_THAT(iam_->PutUserPolicy(Root(), "admin", "deny", R"({"Version":"2012-10-17",
+      "Statement":[{"Effect":"Deny","Action":"iam:DeleteUser","Resource":"*"}]})"),
+              IsOk());
+  ASSERT_THAT(iam_->CreateUser(admin, "bob", "/"), IsOk());
+  auto deleted = iam_->DeleteUser(admin, "bob");
+  EXPECT_THAT(deleted, HasError(ErrorCode::kAccessDenied));
+  EXPECT_THAT(deleted.error().message, HasSubstr("explicit deny in an identity-based policy"));
+}
+
+TEST_F(IamServiceTest, PolicyOnOneUserResourceAllowsOnlyThatUser) {
+  Caller alice = MakeUser("alice", R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+      "Action":"iam:GetUser","Resource":"arn:aws:iam::111122223333:user/${aws:username}"}]})");
+  MakeUser("bob");
+  EXPECT_THAT(iam_->GetUser(alice, std::nullopt), IsOk());
+  EXPECT_THAT(iam_->GetUser(alice, std::string("bob")), HasError(ErrorCode::kAccessDenied));
+}
+
+TEST_F(IamServiceTest, CallerFromAnotherAccountIsDenied) {
+  MakeUser("alice", kAllowIam);
+  Caller stranger{kAccount, "arn:aws:iam::444455556666:user/alice"};
+  EXPECT_THAT(iam_->GetUser(stranger, std::string("alice")), HasError(ErrorCode::kAccessDenied));
+  Caller other_root{kAccount, RootArn(kOtherAccount)};
+  EXPECT_THAT(iam_->CreateUser(other_root, "x", "/"), HasError(ErrorCode::kAccessDenied));
+}
+
+// ---- Roles ----
+
+TEST_F(IamServiceTest, CreateRoleReturnsItsIdArnAndTrustPolicy) {
+  const std::string trust = TrustNaming(kAccount);
+  auto role = iam_->CreateRole(Root(), "Deployer", "/svc/", trust, "deploys things", 7200);
+  ASSERT_THAT(role, IsOk());
+  EXPECT_THAT(role->role_id, MatchesRegex("AROA[A-Z2-7]{17}"));
+  EXPECT_EQ(role->arn, "arn:aws:iam::111122223333:role/svc/Deployer");
+  EXPECT_EQ(role->max_session_duration, 7200);
+  auto got = iam_->GetRole(Root(), "deployer");
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->role_name, "Deployer");
+  EXPECT_EQ(got->assume_role_policy_document, trust);
+  EXPECT_EQ(got->description, "deploys things");
+  EXPECT_EQ(got->create_date, 1700000000);
+  EXPECT_THAT(
+      iam_->CreateRole(Root(), "deployer", "/", trust, "", std::nullopt),
+      HasErrorMessage(ErrorCode::kAlreadyExists, "Role with name deployer already exists."));
+  EXPECT_EQ(iam_->GetRole(Root(), "x").error().message, "The role with name x cannot be found.");
+}
+
+TEST_F(IamServiceTest, CreateRoleValidatesTrustPolicyDurationAndDescription) {
+  const std::string trust = TrustNaming(kAccount);
+  // A trust policy is resource-based: it must name principals.
+  EXPECT_THAT(iam_->CreateRole(Root(), "r", "/", kAllowIam, "", std::nullopt),
+              HasError(ErrorCode::kMalformedPolicyDocument));
+  EXPECT_THAT(iam_->CreateRole(Root(), "r", "/", "{", "", std::nullopt),
+              HasError(ErrorCode::kMalformedPolicyDocument));
+  // The role is the trust policy's resource; naming one is not allowed.
+  EXPECT_THAT(
+      iam_->CreateRole(Root(), "r", "/", R"({"Version":"2012-10-17","Statement":[
+      {"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"sts:AssumeRole",
+       "Resource":"*"}]})",
+                       "", std::nullopt),
+      HasErrorMessage(ErrorCode::kMalformedPolicyDocument, "Has prohibited field Resource."));
+  EXPECT_THAT(iam_->CreateRole(Root(), "r", "/", trust, "", 3599),
+              HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->CreateRole(Root(), "r", "/", trust, "", 43201),
+              HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->CreateRole(Root(), "r", "/", trust, std::string(1001, 'd'), std::nullopt),
+              HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->CreateRole(Root(), "bad name", "/", trust, "", std::nullopt),
+              HasError(ErrorCode::kValidation));
+  auto role = iam_->CreateRole(Root(), "r", "/", trust, "", 43200);
+  ASSERT_THAT(role, IsOk());
+  EXPECT_EQ(role->max_session_duration, 43200);
+}
+
+TEST_F(IamServiceTest, RolePoliciesArePutReadListedAndDeleted) {
+  MakeRole("r", TrustNaming(kAccount));
+  ASSERT_THAT(iam_->PutRolePolicy(Root(), "r", "p", kAllowIam), IsOk());
+  EXPECT_EQ(iam_->GetRolePolicy(Root(), "r", "p").value(), kAllowIam);
+  EXPECT_EQ(iam_->ListRolePolicies(Root(), "r").value(), (std::vector<std::string>{"p"}));
+  EXPECT_THAT(iam_->PutRolePolicy(Root(), "r", "bad", "[]"),
+              HasError(ErrorCode::kMalformedPolicyDocument));
+  EXPECT_THAT(
+      iam_->GetRolePolicy(Root(), "r", "q"),
+      HasErrorMessage(ErrorCode::kNotFound, "The role policy with name q cannot be found."));
+  EXPECT_THAT(iam_->PutRolePolicy(Root(), "nope", "p", kAllowIam),
+              HasErrorMessage(ErrorCode::kNotFound, "The role with name nope cannot be found."));
+  ASSERT_THAT(iam_->DeleteRolePolicy(Root(), "r", "p"), IsOk());
+  EXPECT_THAT(iam_->DeleteRolePolicy(Root(), "r", "p"), HasError(ErrorCode::kNotFound));
+  EXPECT_TRUE(iam_->ListRolePolicies(Root(), "r")->empty());
+}
+
+TEST_F(IamServiceTest, DeleteRoleWithPoliciesIsDeleteConflict) {
+  MakeRole("r", TrustNaming(kAccount));
+  ASSERT_THAT(iam_->PutRolePolicy(Root(), "r", "p", kAllowIam), IsOk());
+  EXPECT_THAT(
+      iam_->DeleteRole(Root(), "r"),
+      HasErrorMessage(ErrorCode::kConflict, "Cannot delete entity, must delete policies first."));
+  ASSERT_THAT(iam_->DeleteRolePolicy(Root(), "r", "p"), IsOk());
+  ASSERT_THAT(iam_->DeleteRole(Root(), "r"), IsOk());
+  EXPECT_THAT(iam_->GetRole(Root(), "r"), HasError(ErrorCode::kNotFound));
+  EXPECT_THAT(iam_->DeleteRole(Root(), "r"),
+              HasErrorMessage(ErrorCode::kNotFound, "The role with name r cannot be found."));
+}
+
+// ---- AssumeRole ----
+
+TEST_F(IamServiceTest, RootMayNotAssumeRoles) {
+  Role role = MakeRole("r", TrustNaming(RootArn(kAccount)));
+  EXPECT_THAT(
+      iam_->AssumeRole(Root(), role.arn, "s1", std::nullopt),
+      HasErrorMessage(ErrorCode::kAccessDenied, "Roles may not be assumed by root accounts."));
+}
+
+TEST_F(IamServiceTest, TrustPolicyNamingTheUserSufficesWithoutAnIdentityPolicy) {
+  Caller alice = MakeUser("alice");
+  Role role = MakeRole("r", TrustNaming(alice.principal_arn));
+  auto session = iam_->AssumeRole(alice, role.arn, "my-session", std::nullopt);
+  ASSERT_THAT(session, IsOk());
+  EXPECT_THAT(session->access_key_id, MatchesRegex("ASIA[A-Z2-7]{16}"));
+  EXPECT_EQ(session->secret_access_key.size(), 40u);
+  EXPECT_GE(session->session_token.size(), 300u);
+  EXPECT_EQ(session->expiration, 1700000000 + 3600);
+  EXPECT_EQ(session->assumed_role_arn, "arn:aws:sts::111122223333:assumed-role/r/my-session");
+  EXPECT_EQ(session->assumed_role_id, role.role_id + ":my-session");
+}
+
+TEST_F(IamServiceTest, TrustPolicyNamingTheAccountNeedsAnIdentityPolicyAllow) {
+  Caller alice = MakeUser("alice");
+  Role role = MakeRole("r", TrustNaming(kAccount));
+  auto denied = iam_->AssumeRole(alice, role.arn, "s1", std::nullopt);
+  EXPECT_THAT(denied, HasError(ErrorCode::kAccessDenied));
+  EXPECT_THAT(denied.error().message,
+              HasSubstr("is not authorized to perform: sts:AssumeRole on resource: " + role.arn));
+  ASSERT_THAT(iam_->PutUserPolicy(Root(), "alice", "assume", R"({"Version":"2012-10-17",
+      "Statement":[{"Effect":"Allow","Action":"sts:AssumeRole",
+      "Resource":"arn:aws:iam::111122223333:role/r"}]})"),
+              IsOk());
+  EXPECT_THAT(iam_->AssumeRole(alice, role.arn, "s1", std::nullopt), IsOk());
+}
+
+TEST_F(IamServiceTest, TrustPolicyNamingSomeoneElseDeniesEvenWithAnIdentityAllow) {
+  Caller alice = MakeUser("alice", kAllowAssumeAnyRole);
+  MakeUser("bob");
+  Role role = MakeRole("r", TrustNaming("arn:aws:iam::111122223333:user/bob"));
+  EXPECT_THAT(iam_->AssumeRole(alice, role.arn, "s1", std::nullopt),
+              HasError(ErrorCode::kAccessDenied));
+}
+
+TEST_F(IamServiceTest, IdentityPolicyDenyOverridesATrustPolicyAllow) {
+  Caller alice = MakeUser("alice", R"({"Version":"2012-10-17","Statement":[
+      {"Effect":"Deny","Action":"sts:AssumeRole","Resource":"*"}]})");
+  Role role = MakeRole("r", TrustNaming(alice.principal_arn));
+  EXPECT_THAT(iam_->AssumeRole(alice, role.arn, "s1", std::nullopt),
+              HasError(ErrorCode::kAccessDenied));
+}
+
+TEST_F(IamServiceTest, UnknownRolesAndOtherAccountsRolesAreAccessDenied) {
+  Caller alice = MakeUser("alice", kAllowAssumeAnyRole);
+  EXPECT_THAT(iam_->AssumeRole(alice, "arn:aws:iam::111122223333:role/nope", "s1", std::nullopt),
+              HasError(ErrorCode::kAccessDenied));
+  MakeRole("r", TrustNaming(alice.principal_arn));
+  EXPECT_THAT(iam_->AssumeRole(alice, "arn:aws:iam::444455556666:role/r", "s1", std::nullopt),
+              HasError(ErrorCode::kAccessDenied));
+  EXPECT_THAT(
+      iam_->AssumeRole(alice, "arn:aws:iam::111122223333:role/wrong/path/r", "s1", std::nullopt),
+      HasError(ErrorCode::kAccessDenied));
+}
+
+TEST_F(IamServiceTest, AssumeRoleValidatesArnAndSessionName) {
+  Caller alice = MakeUser("alice");
+  Role role = MakeRole("r", TrustNaming(alice.principal_arn));
+  EXPECT_THAT(iam_->AssumeRole(alice, "not-an-arn-but-long-enough", "s1", std::nullopt),
+              HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->AssumeRole(alice, "arn:aws:iam::111122223333:user/alice", "s1", std::nullopt),
+              HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->AssumeRole(alice, role.arn, "s", std::nullopt),
+              HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->AssumeRole(alice, role.arn, "bad session", std::nullopt),
+              HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->AssumeRole(alice, role.arn, std::string(65, 's'), std::nullopt),
+              HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->AssumeRole(alice, role.arn, std::string(64, 's'), std::nullopt), IsOk());
+}
+
+TEST_F(IamServiceTest, AssumeRoleDurationMustFitTheRolesMaximum) {
+  Caller alice = MakeUser("alice");
+  Role short_role = MakeRole("short", TrustNaming(alice.principal_arn));
+  Role long_role = MakeRole("long", TrustNaming(alice.principal_arn), 7200);
+  EXPECT_THAT(iam_->AssumeRole(alice, short_role.arn, "s1", 899), HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->AssumeRole(alice, short_role.arn, "s1", 3601),
+              HasErrorMessage(ErrorCode::kValidation,
+                              "The requested DurationSeconds exceeds the MaxSessionDuration set "
+                              "for this role."));
+  auto brief = iam_->AssumeRole(alice, short_role.arn, "s1", 900);
+  ASSERT_THAT(brief, IsOk());
+  EXPECT_EQ(brief->expiration, 1700000000 + 900);
+  auto longest = iam_->AssumeRole(alice, long_role.arn, "s1", 7200);
+  ASSERT_THAT(longest, IsOk());
+  EXPECT_EQ(longest->expiration, 1700000000 + 7200);
+  EXPECT_THAT(iam_->AssumeRole(alice, long_role.arn, "s1", 7201), HasError(ErrorCode::kValidation));
+}
+
+TEST_F(IamServiceTest, SessionKeyResolvesWithItsTokenUntilItExpires) {
+  Caller alice = MakeUser("alice");
+  Role role = MakeRole("r", TrustNaming(alice.principal_arn));
+  auto session = iam_->AssumeRole(alice, role.arn, "s1", 900);
+  ASSERT_THAT(session, IsOk());
+
+  auto key = ids_->LookupAccessKey(session->access_key_id);
+  ASSERT_THAT(key, IsOk());
+  EXPECT_EQ(key->principal_arn, session->assumed_role_arn);
+  EXPECT_EQ(key->account_id, kAccount);
+  EXPECT_EQ(key->session_token, session->session_token);
+  EXPECT_EQ(key->expiration, session->expiration);
+  EXPECT_TRUE(key->secret_access_key == session->secret_access_key);
+
+  clock_->Advance(std::chrono::seconds(890));
+  ASSERT_THAT(ids_->LookupAccessKey(session->access_key_id), IsOk());  // cached from here on
+  clock_->Advance(std::chrono::seconds(10));  // exactly at the expiration, within the cache TTL
+  EXPECT_THAT(ids_->LookupAccessKey(session->access_key_id),
+              HasErrorMessage(ErrorCode::kExpiredToken,
+                              "The security token included in the request is expired"));
+  clock_->Advance(std::chrono::hours(1));  // and from the store
+  EXPECT_THAT(ids_->LookupAccessKey(session->access_key_id), HasError(ErrorCode::kExpiredToken));
+}
+
+TEST_F(IamServiceTest, SessionActsWithItsRolesPolicies) {
+  Caller alice = MakeUser("alice");
+  Role role = MakeRole("r", TrustNaming(alice.principal_arn));
+  auto session = iam_->AssumeRole(alice, role.arn, "s1", std::nullopt);
+  ASSERT_THAT(session, IsOk());
+  Caller as_role{kAccount, session->assumed_role_arn};
+  EXPECT_TRUE(iam_->IdentityPolicies(as_role.principal_arn)->empty());
+  EXPECT_THAT(iam_->GetRole(as_role, "r"), HasError(ErrorCode::kAccessDenied));
+
+  ASSERT_THAT(iam_->PutRolePolicy(Root(), "r", "read", R"({"Version":"2012-10-17",
+      "Statement":[{"Effect":"Allow","Action":"iam:GetRole","Resource":"*"}]})"),
+              IsOk());
+  EXPECT_EQ(iam_->IdentityPolicies(as_role.principal_arn)->size(), 1u);
+  EXPECT_THAT(iam_->GetRole(as_role, "r"), IsOk());
+  EXPECT_THAT(iam_->CreateUser(as_role, "x", "/"), HasError(ErrorCode::kAccessDenied));
+  // A role session has no user of its own.
+  EXPECT_THAT(iam_->CreateAccessKey(as_role, std::nullopt), HasError(ErrorCode::kValidation));
+
+  ASSERT_THAT(iam_->DeleteRolePolicy(Root(), "r", "read"), IsOk());
+  EXPECT_THAT(iam_->GetRole(as_role, "r"), HasError(ErrorCode::kAccessDenied));
+}
+
+TEST_F(IamServiceTest, RoleChainingIsLimitedToOneHour) {
+  Caller alice = MakeUser("alice");
+  Role first = MakeRole("first", TrustNaming(alice.principal_arn));
+  auto session = iam_->AssumeRole(alice, first.arn, "s1", std::nullopt);
+  ASSERT_THAT(session, IsOk());
+  Caller as_first{kAccount, session->assumed_role_arn};
+  Role second = MakeRole("second", TrustNaming(session->assumed_role_arn), 7200);
+  EXPECT_THAT(iam_->AssumeRole(as_first, second.arn, "s2", 7200), HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->AssumeRole(as_first, second.arn, "s2", 3600), IsOk());
+}
+
+TEST_F(IamServiceTest, LongExpiredSessionKeysArePurgedByLaterAssumeRoles) {
+  Caller alice = MakeUser("alice");
+  Role role = MakeRole("r", TrustNaming(alice.principal_arn));
+  auto old_session = iam_->AssumeRole(alice, role.arn, "s1", 900);
+  ASSERT_THAT(old_session, IsOk());
+  clock_->Advance(std::chrono::hours(48));
+  ASSERT_THAT(iam_->AssumeRole(alice, role.arn, "s2", 900), IsOk());
+  EXPECT_FALSE(store_->GetAccessKey(old_session->access_key_id).value().has_value());
+}
+
+}  // namespace
+}  // namespace scytale::iam
