@@ -156,7 +156,8 @@ int Serve(const ServeFlags& flags) {
               << " (testing only)" << std::endl;
     service_clock = FileOffsetClock(flags.testing_clock_file);
   }
-  iam::Identities identities(store->get(), root->get(), clock);
+  // Session credentials expire by the service clock, so tests can carry time forward.
+  iam::Identities identities(store->get(), root->get(), service_clock);
 
   std::optional<iam::RootCredentials> given;
   auto env_id = Env("SCYTALE_ADMIN_ACCESS_KEY_ID");
@@ -206,7 +207,7 @@ int Serve(const ServeFlags& flags) {
   };
   auto verifier = auth::SigV4Verifier::Create(lookup, region_policy, clock, {"kms", "iam", "sts"});
 
-  auto iam_service = iam::IamService::Create(store->get(), root->get(), clock, &identities);
+  auto iam_service = iam::IamService::Create(store->get(), root->get(), service_clock, &identities);
   auto query_api = api::QueryApi::Create(iam_service.get());
   auto key_service = kms::KeyService::Create(
       store->get(), root->get(), service_clock,
