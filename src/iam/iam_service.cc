@@ -3,7 +3,6 @@
 
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <string_view>
 
 #include "iam/iam.h"
@@ -263,32 +262,7 @@ Result<std::shared_ptr<const policy::CompiledPolicy>> CompileDocument(const std:
 // malformed, as in IAM.
 Result<std::shared_ptr<const policy::CompiledPolicy>> CompileTrustPolicy(
     const std::string& document) {
-  // The document as given must be valid (this also reports duplicate keys, which the JSON
-  // round trip below would hide).
-  SCY_RETURN_IF_ERROR(CompileDocument(document, policy::PolicyKind::kResource));
-  nlohmann::ordered_json json = nlohmann::ordered_json::parse(document, nullptr, false);
-  if (json.is_discarded() || !json.is_object() || !json.contains("Statement")) {
-    return MakeError(ErrorCode::kMalformedPolicyDocument, "Syntax errors in policy.");
-  }
-  nlohmann::ordered_json& statements = json["Statement"];
-  auto complete = [](nlohmann::ordered_json& statement) -> Status {
-    if (!statement.is_object()) {
-      return MakeError(ErrorCode::kMalformedPolicyDocument, "Syntax errors in policy.");
-    }
-    if (statement.contains("Resource") || statement.contains("NotResource")) {
-      return MakeError(ErrorCode::kMalformedPolicyDocument, "Has prohibited field Resource.");
-    }
-    statement["Resource"] = "*";
-    return Ok();
-  };
-  if (statements.is_array()) {
-    for (auto& statement : statements) {
-      SCY_RETURN_IF_ERROR(complete(statement));
-    }
-  } else {
-    SCY_RETURN_IF_ERROR(complete(statements));
-  }
-  return CompileDocument(json.dump(), policy::PolicyKind::kResource);
+  return CompileDocument(document, policy::PolicyKind::kTrust);
 }
 
 // Identity policies per IAM entity ("u|<account>|<name>" or "r|<account>|<name>", names

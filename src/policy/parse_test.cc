@@ -377,5 +377,31 @@ TEST(Compile, UsesKmsWordingForInvalidPrincipals) {
                               "Policy contains a statement with one or more invalid principals."));
 }
 
+TEST(TrustPolicy, StatementsApplyToTheRoleWithoutAResourceAndMayNotNameOne) {
+  auto trust = CompiledPolicy::Compile(
+      R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow",)"
+      R"("Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"sts:AssumeRole"}]})",
+      PolicyKind::kTrust);
+  ASSERT_THAT(trust, IsOk());
+  Request r;
+  r.principal_arn = "arn:aws:iam::111122223333:user/alice";
+  r.action = "sts:AssumeRole";
+  r.resource = "arn:aws:iam::111122223333:role/app";
+  EXPECT_EQ((*trust)->Evaluate(r).decision, Decision::kAllow);
+  r.principal_arn = "arn:aws:iam::111122223333:user/bob";
+  EXPECT_EQ((*trust)->Evaluate(r).decision, Decision::kNotApplicable);
+
+  EXPECT_THAT(CompiledPolicy::Compile(
+                  R"({"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole",)"
+                  R"("Resource":"*"}]})",
+                  PolicyKind::kTrust),
+              HasErrorMessage(ErrorCode::kMalformedPolicyDocument,
+                              "Has prohibited field Resource."));
+  EXPECT_THAT(CompiledPolicy::Compile(
+                  R"({"Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]})",
+                  PolicyKind::kTrust),
+              HasError(ErrorCode::kMalformedPolicyDocument));
+}
+
 }  // namespace
 }  // namespace scytale::policy

@@ -39,8 +39,10 @@ struct PolicyData;
 }
 
 // Resource-based policies (KMS key policies) must name principals in every statement;
-// identity-based policies (attached to IAM users and roles) must not.
-enum class PolicyKind { kResource, kIdentity };
+// identity-based policies (attached to IAM users and roles) must not. Role trust policies are
+// resource-based policies whose resource is always the role: they name principals and must not
+// have Resource or NotResource.
+enum class PolicyKind { kResource, kIdentity, kTrust };
 
 // The condition keys of one request and their values. Key lookup is case-insensitive; values
 // keep their case. A key may have several values (kms:EncryptionContextKeys, aws:TagKeys, ...).

@@ -378,7 +378,7 @@ PrincipalMatch EvaluateStatement(const Statement& s, PolicyKind kind, const Call
     return PrincipalMatch::kNone;
   }
   PrincipalMatch principal = PrincipalMatch::kDirect;
-  if (kind == PolicyKind::kResource) {
+  if (kind != PolicyKind::kIdentity) {
     principal = MatchPrincipal(s.principal, caller);
     if (principal == PrincipalMatch::kNone) {
       return principal;

@@ -550,7 +550,14 @@ struct Compiler {
     if (resource != s.end() && not_resource != s.end()) {
       return Malformed(where + " has both Resource and NotResource.");
     }
-    if (resource != s.end() || not_resource != s.end()) {
+    if (kind == PolicyKind::kTrust) {
+      // A trust policy's resource is the role it is attached to.
+      if (resource != s.end() || not_resource != s.end()) {
+        return Malformed("Has prohibited field Resource.");
+      }
+      out.resource.present = true;
+      out.resource.negated = true;  // NotResource of nothing: every resource
+    } else if (resource != s.end() || not_resource != s.end()) {
       const bool negated = not_resource != s.end();
       SCY_ASSIGN_OR_RETURN(out.resource,
                            Resources(negated ? *not_resource : *resource, negated, where));
