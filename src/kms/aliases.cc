@@ -16,8 +16,18 @@ std::string AliasArn(const CallContext& ctx, const std::string& alias_name) {
   return "arn:aws:kms:" + ctx.region + ":" + ctx.account_id + ":" + alias_name;
 }
 
+// The kind of key an alias may move between: same type and same usage (UpdateAlias).
+std::string KeyKind(const storage::KeyRow& row) {
+  std::string type = row.key_spec == kSymmetricDefault  ? "symmetric"
+                     : row.key_spec.starts_with("HMAC") ? "HMAC"
+                                                        : "asymmetric";
+  return type + " " + row.key_usage;
+}
+
+}  // namespace
+
 // The alias/ prefix and a name after it (the characters are the service model's pattern).
-Status CheckAliasName(const std::string& alias_name) {
+Status CheckAliasNameShape(const std::string& alias_name) {
   if (!alias_name.starts_with(kPrefix)) {
     return MakeError(ErrorCode::kValidation, "Alias must start with the prefix \"alias/\".");
   }
@@ -49,20 +59,14 @@ Status CheckNotReserved(const std::string& alias_name) {
   return Ok();
 }
 
-// The kind of key an alias may move between: same type and same usage (UpdateAlias).
-std::string KeyKind(const storage::KeyRow& row) {
-  std::string type = row.key_spec == kSymmetricDefault  ? "symmetric"
-                     : row.key_spec.starts_with("HMAC") ? "HMAC"
-                                                        : "asymmetric";
-  return type + " " + row.key_usage;
+Status CheckAliasName(const std::string& alias_name) {
+  SCY_RETURN_IF_ERROR(CheckAliasNameShape(alias_name));
+  return CheckNotReserved(alias_name);
 }
-
-}  // namespace
 
 Status CreateAlias(Core& core, const CallContext& ctx, const std::string& alias_name,
                    const std::string& target_key_id) {
   SCY_RETURN_IF_ERROR(CheckAliasName(alias_name));
-  SCY_RETURN_IF_ERROR(CheckNotReserved(alias_name));
   SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKeyIdOrArn(ctx, target_key_id));
   SCY_RETURN_IF_ERROR(core.Authorize(ctx, key, {.action = "kms:CreateAlias"}));
   SCY_RETURN_IF_ERROR(CheckKeyState("CreateAlias", key));
@@ -87,7 +91,6 @@ Status CreateAlias(Core& core, const CallContext& ctx, const std::string& alias_
 Status UpdateAlias(Core& core, const CallContext& ctx, const std::string& alias_name,
                    const std::string& target_key_id) {
   SCY_RETURN_IF_ERROR(CheckAliasName(alias_name));
-  SCY_RETURN_IF_ERROR(CheckNotReserved(alias_name));
   SCY_ASSIGN_OR_RETURN(auto alias, core.store()->GetAlias(ctx.account_id, ctx.region, alias_name));
   if (!alias) {
     return MakeError(ErrorCode::kNotFound, "Alias " + AliasArn(ctx, alias_name) + " is not found.");
@@ -125,7 +128,6 @@ Status UpdateAlias(Core& core, const CallContext& ctx, const std::string& alias_
 
 Status DeleteAlias(Core& core, const CallContext& ctx, const std::string& alias_name) {
   SCY_RETURN_IF_ERROR(CheckAliasName(alias_name));
-  SCY_RETURN_IF_ERROR(CheckNotReserved(alias_name));
   SCY_ASSIGN_OR_RETURN(auto alias, core.store()->GetAlias(ctx.account_id, ctx.region, alias_name));
   if (alias) {
     SCY_ASSIGN_OR_RETURN(auto key,

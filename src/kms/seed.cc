@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/ids.h"
+#include "kms/internal/ops.h"
 #include "kms/kms.h"
 
 namespace scytale::kms {
@@ -108,13 +109,9 @@ Result<SeedKey> ParseKey(const json& k, const std::string& default_account,
       }
       std::string name = a.get<std::string>();
       // Checked before anything is created, so a bad name creates nothing.
-      if (!name.starts_with("alias/") || name.size() == 6) {
-        return Bad(where + "alias '" + name + "' must be alias/<name>");
-      }
-      if (name.starts_with("alias/aws/")) {
-        return MakeError(ErrorCode::kInvalidAliasName,
-                         "seed file: " + where + "alias '" + name +
-                             "' is under alias/aws/, which is reserved for AWS managed keys");
+      if (Status valid = internal::CheckAliasName(name); !valid) {
+        return MakeError(valid.error().code,
+                         "seed file: " + where + "alias '" + name + "': " + valid.error().message);
       }
       out.aliases.push_back(std::move(name));
     }

@@ -41,6 +41,9 @@ Result<ListResourceTagsResponse> ListResourceTags(Core& core, const CallContext&
 Result<int> DeleteDueKeys(Core& core);
 
 // aliases.cc
+// An alias name customers may use: the alias/ prefix, the model's pattern (kValidation), not
+// under alias/aws/ (kInvalidAliasName).
+Status CheckAliasName(const std::string& alias_name);
 Status CreateAlias(Core& core, const CallContext& ctx, const std::string& alias_name,
                    const std::string& target_key_id);
 Status UpdateAlias(Core& core, const CallContext& ctx, const std::string& alias_name,
