@@ -137,7 +137,31 @@ ALTER TABLE access_keys ADD COLUMN expiration INTEGER;
 CREATE INDEX access_keys_by_expiration ON access_keys (expiration)
   WHERE expiration IS NOT NULL;
 )sql",
+    // 4: grants.
+    R"sql(
+CREATE TABLE grants (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  grant_id TEXT NOT NULL UNIQUE,
+  key_id TEXT NOT NULL REFERENCES keys (key_id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  grantee_principal TEXT NOT NULL,
+  retiring_principal TEXT NOT NULL,
+  issuing_account TEXT NOT NULL,
+  operations TEXT NOT NULL,
+  constraints TEXT NOT NULL,
+  creation_date INTEGER NOT NULL
+);
+CREATE INDEX grants_by_key ON grants (key_id, seq);
+CREATE INDEX grants_by_key_name ON grants (key_id, name) WHERE name <> '';
+CREATE INDEX grants_by_retiring_principal ON grants (retiring_principal, seq)
+  WHERE retiring_principal <> '';
+)sql",
 };
+
+constexpr const char* kSelectGrant =
+    "SELECT g.grant_id, g.key_id, g.name, g.grantee_principal, g.retiring_principal, "
+    "g.issuing_account, g.operations, g.constraints, g.creation_date, k.account_id, k.region, "
+    "g.seq FROM grants g JOIN keys k ON k.key_id = g.key_id";
 
 // IAM names compare without ASCII case.
 std::string NameKey(const std::string& name) {
@@ -462,6 +486,139 @@ class SqliteStore : public Store {
       return StepError(rc, "get key version");
     }
     return std::optional<KeyVersionRow>(ReadVersion(s));
+  }
+
+  Result<std::string> InsertGrant(const GrantRow& g, size_t max_grants_per_key) override {
+    std::lock_guard lock(mu_);
+    std::string id = g.grant_id;
+    Status done = InTransaction([&]() -> Status {
+      SCY_ASSIGN_OR_RETURN(sqlite3_stmt * k, Prepare("SELECT 1 FROM keys WHERE key_id = ?"));
+      BindText(k, 1, g.key_id);
+      int rc = sqlite3_step(k);
+      if (rc == SQLITE_DONE) {
+        return MakeError(ErrorCode::kNotFound, "key " + g.key_id + " does not exist");
+      }
+      if (rc != SQLITE_ROW) {
+        return StepError(rc, "insert grant");
+      }
+      if (!g.name.empty()) {
+        SCY_ASSIGN_OR_RETURN(
+            sqlite3_stmt * same,
+            Prepare("SELECT grant_id FROM grants WHERE key_id = ? AND name = ? AND "
+                    "grantee_principal = ? AND retiring_principal = ? AND operations = ? AND "
+                    "constraints = ? ORDER BY seq LIMIT 1"));
+        BindText(same, 1, g.key_id);
+        BindText(same, 2, g.name);
+        BindText(same, 3, g.grantee_principal);
+        BindText(same, 4, g.retiring_principal);
+        BindText(same, 5, g.operations);
+        BindText(same, 6, g.constraints);
+        rc = sqlite3_step(same);
+        if (rc == SQLITE_ROW) {
+          id = ColumnText(same, 0);
+          return Ok();
+        }
+        SCY_RETURN_IF_ERROR(StepDone(rc, "find named grant"));
+      }
+      SCY_ASSIGN_OR_RETURN(sqlite3_stmt * count,
+                           Prepare("SELECT COUNT(*) FROM grants WHERE key_id = ?"));
+      BindText(count, 1, g.key_id);
+      if ((rc = sqlite3_step(count)) != SQLITE_ROW) {
+        return StepError(rc, "count grants");
+      }
+      if (static_cast<size_t>(sqlite3_column_int64(count, 0)) >= max_grants_per_key) {
+        return MakeError(ErrorCode::kLimitExceeded,
+                         "The request was rejected because the key has reached the maximum of " +
+                             std::to_string(max_grants_per_key) + " grants.");
+      }
+      SCY_ASSIGN_OR_RETURN(
+          sqlite3_stmt * s,
+          Prepare("INSERT INTO grants (grant_id, key_id, name, grantee_principal, "
+                  "retiring_principal, issuing_account, operations, constraints, creation_date) "
+                  "VALUES (?,?,?,?,?,?,?,?,?)"));
+      BindText(s, 1, g.grant_id);
+      BindText(s, 2, g.key_id);
+      BindText(s, 3, g.name);
+      BindText(s, 4, g.grantee_principal);
+      BindText(s, 5, g.retiring_principal);
+      BindText(s, 6, g.issuing_account);
+      BindText(s, 7, g.operations);
+      BindText(s, 8, g.constraints);
+      sqlite3_bind_int64(s, 9, g.creation_date);
+      rc = sqlite3_step(s);
+      if (rc == SQLITE_CONSTRAINT) {
+        return MakeError(ErrorCode::kAlreadyExists, "grant " + g.grant_id + " already exists");
+      }
+      return StepDone(rc, "insert grant");
+    });
+    if (!done) {
+      return done.error();
+    }
+    return id;
+  }
+
+  Result<std::optional<GrantRow>> GetGrant(const std::string& key_id,
+                                           const std::string& grant_id) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare(std::string(kSelectGrant) +
+                                 " WHERE g.key_id = ? AND g.grant_id = ?"));
+    BindText(s, 1, key_id);
+    BindText(s, 2, grant_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+      return std::optional<GrantRow>();
+    }
+    if (rc != SQLITE_ROW) {
+      return StepError(rc, "get grant");
+    }
+    return std::optional<GrantRow>(ReadGrant(s));
+  }
+
+  Result<std::vector<GrantRow>> ListGrants(const std::string& key_id, const GrantFilter& filter,
+                                           int64_t after_seq, size_t limit) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        Prepare(std::string(kSelectGrant) +
+                " WHERE g.key_id = ? AND (?2 IS NULL OR g.grant_id = ?2) AND "
+                "(?3 IS NULL OR g.grantee_principal = ?3) AND g.seq > ? ORDER BY g.seq LIMIT ?"));
+    BindText(s, 1, key_id);
+    if (filter.grant_id) {
+      BindText(s, 2, *filter.grant_id);
+    }
+    if (filter.grantee_principal) {
+      BindText(s, 3, *filter.grantee_principal);
+    }
+    sqlite3_bind_int64(s, 4, after_seq);
+    sqlite3_bind_int64(s, 5, static_cast<int64_t>(limit));
+    return ReadGrants(s, "list grants");
+  }
+
+  Result<std::vector<GrantRow>> ListRetirableGrants(const std::string& retiring_principal,
+                                                    int64_t after_seq, size_t limit) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare(std::string(kSelectGrant) +
+                                 " WHERE g.retiring_principal = ? AND g.retiring_principal <> '' "
+                                 "AND g.seq > ? ORDER BY g.seq LIMIT ?"));
+    BindText(s, 1, retiring_principal);
+    sqlite3_bind_int64(s, 2, after_seq);
+    sqlite3_bind_int64(s, 3, static_cast<int64_t>(limit));
+    return ReadGrants(s, "list retirable grants");
+  }
+
+  Status DeleteGrant(const std::string& key_id, const std::string& grant_id) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare("DELETE FROM grants WHERE key_id = ? AND grant_id = ?"));
+    BindText(s, 1, key_id);
+    BindText(s, 2, grant_id);
+    SCY_RETURN_IF_ERROR(StepDone(sqlite3_step(s), "delete grant"));
+    if (sqlite3_changes(db_.get()) == 0) {
+      return MakeError(ErrorCode::kNotFound, "grant " + grant_id + " does not exist");
+    }
+    return Ok();
   }
 
   Status PutAccessKey(const AccessKeyRow& row) override {
@@ -1008,6 +1165,33 @@ class SqliteStore : public Store {
     v.wrapped_material = ColumnBlob(s, 3);
     v.rotation_type = ColumnText(s, 4);
     return v;
+  }
+
+  static GrantRow ReadGrant(sqlite3_stmt* s) {
+    GrantRow g;
+    g.grant_id = ColumnText(s, 0);
+    g.key_id = ColumnText(s, 1);
+    g.name = ColumnText(s, 2);
+    g.grantee_principal = ColumnText(s, 3);
+    g.retiring_principal = ColumnText(s, 4);
+    g.issuing_account = ColumnText(s, 5);
+    g.operations = ColumnText(s, 6);
+    g.constraints = ColumnText(s, 7);
+    g.creation_date = sqlite3_column_int64(s, 8);
+    g.key_account_id = ColumnText(s, 9);
+    g.key_region = ColumnText(s, 10);
+    g.seq = sqlite3_column_int64(s, 11);
+    return g;
+  }
+
+  Result<std::vector<GrantRow>> ReadGrants(sqlite3_stmt* s, const char* what) {
+    std::vector<GrantRow> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      out.push_back(ReadGrant(s));
+    }
+    SCY_RETURN_IF_ERROR(StepDone(rc, what));
+    return out;
   }
 
   static AccessKeyRow ReadAccessKey(sqlite3_stmt* s) {

@@ -108,6 +108,30 @@ struct InlinePolicyRow {
   std::string document;
 };
 
+// A grant: permission for one grantee principal to perform some operations with one key.
+// The store keeps operations and constraints as kms/ encodes them; it interprets neither.
+struct GrantRow {
+  std::string grant_id;
+  std::string key_id;
+  std::string name;  // "" when the grant has no name
+  std::string grantee_principal;
+  std::string retiring_principal;  // "" when none
+  std::string issuing_account;     // arn:aws:iam::<account>:root of the creator
+  std::string operations;          // encoded by kms/
+  std::string constraints;         // encoded by kms/; "" when none
+  int64_t creation_date = 0;
+  // Read-only, from the key: where the grant's key lives.
+  std::string key_account_id;
+  std::string key_region;
+  int64_t seq = 0;  // assigned by the store: creation order, used for paging
+};
+
+// Filters of ListGrants; unset members match every grant.
+struct GrantFilter {
+  std::optional<std::string> grant_id{};
+  std::optional<std::string> grantee_principal{};
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -136,7 +160,7 @@ class Store {
   virtual Status UpdateKey(const KeyRow& key) = 0;
   // UpdateKey plus a new backing version, atomically (rotation).
   virtual Status AddKeyVersion(const KeyRow& key, const KeyVersionRow& version) = 0;
-  // Destroys a key with its versions, tags and aliases. kNotFound when already gone.
+  // Destroys a key with its versions, tags, aliases and grants. kNotFound when already gone.
   virtual Status DeleteKey(const std::string& key_id) = 0;
   // Keys, of any account and region, whose deletion date is at or before `now`.
   virtual Result<std::vector<KeyRow>> ListKeysDueForDeletion(int64_t now) = 0;
@@ -160,6 +184,25 @@ class Store {
                                                     const std::optional<std::string>& key_id,
                                                     const std::string& after_name,
                                                     size_t limit) = 0;
+
+  // Grants. InsertGrant inserts `grant` unless the key already has a grant with the same
+  // non-empty name and the same grantee, retiring principal, operations and constraints, in
+  // which case it returns that grant's id instead (CreateGrant's Name idempotency); kNotFound
+  // when the key is gone, kLimitExceeded when the key already has `max_grants_per_key` grants.
+  // Returns the id of the grant that now exists.
+  virtual Result<std::string> InsertGrant(const GrantRow& grant, size_t max_grants_per_key) = 0;
+  virtual Result<std::optional<GrantRow>> GetGrant(const std::string& key_id,
+                                                   const std::string& grant_id) = 0;
+  // Up to `limit` grants of the key matching `filter` with seq > after_seq, in seq order.
+  virtual Result<std::vector<GrantRow>> ListGrants(const std::string& key_id,
+                                                   const GrantFilter& filter, int64_t after_seq,
+                                                   size_t limit) = 0;
+  // Up to `limit` grants of any key whose retiring principal is `retiring_principal`, with
+  // seq > after_seq, in seq order.
+  virtual Result<std::vector<GrantRow>> ListRetirableGrants(const std::string& retiring_principal,
+                                                            int64_t after_seq, size_t limit) = 0;
+  // kNotFound when the key has no such grant.
+  virtual Status DeleteGrant(const std::string& key_id, const std::string& grant_id) = 0;
 
   // Inserts or replaces an access key.
   virtual Status PutAccessKey(const AccessKeyRow& row) = 0;

@@ -149,7 +149,7 @@ TEST_P(StoreConformance, DataSurvivesReopen) {
   auto ak = store_->GetAccessKey("AKIA1").value();
   ASSERT_TRUE(ak.has_value());
   EXPECT_EQ(ak->wrapped_secret, (Bytes{9, 9}));
-  EXPECT_EQ(store_->SchemaVersion().value(), 3);
+  EXPECT_EQ(store_->SchemaVersion().value(), 4);
 }
 
 TEST_P(StoreConformance, AccessKeysAreReplacedAndListedPerPrincipal) {
@@ -453,6 +453,123 @@ TEST_P(StoreConformance, RolesAndTheirPoliciesRoundTrip) {
   ASSERT_TRUE(store_->DeleteRole("111122223333", "Deployer"));
   EXPECT_FALSE(store_->GetRole("111122223333", "Deployer").value().has_value());
   EXPECT_EQ(store_->DeleteRole("111122223333", "Deployer").error().code, ErrorCode::kNotFound);
+}
+
+GrantRow Grant(const std::string& key_id, const std::string& grant_id,
+               const std::string& grantee = "arn:aws:iam::111122223333:user/dev") {
+  GrantRow g;
+  g.grant_id = grant_id;
+  g.key_id = key_id;
+  g.grantee_principal = grantee;
+  g.issuing_account = "arn:aws:iam::111122223333:root";
+  g.operations = "Decrypt";
+  g.creation_date = 1700000100;
+  return g;
+}
+
+TEST_P(StoreConformance, GrantsRoundTripWithTheirKeysAccountAndRegion) {
+  ASSERT_TRUE(store_->InsertKey(Key("k1", "eu-west-1"), Version("k1")).has_value());
+  GrantRow g = Grant("k1", "g1");
+  g.name = "n";
+  g.retiring_principal = "arn:aws:iam::111122223333:role/ops";
+  g.constraints = "{\"EncryptionContextSubset\":{\"a\":\"b\"}}";
+  auto id = store_->InsertGrant(g, 10);
+  ASSERT_TRUE(id.has_value()) << id.error().message;
+  EXPECT_EQ(*id, "g1");
+  auto got = store_->GetGrant("k1", "g1").value();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->name, "n");
+  EXPECT_EQ(got->retiring_principal, "arn:aws:iam::111122223333:role/ops");
+  EXPECT_EQ(got->constraints, g.constraints);
+  EXPECT_EQ(got->operations, "Decrypt");
+  EXPECT_EQ(got->creation_date, 1700000100);
+  EXPECT_EQ(got->key_account_id, "111122223333");
+  EXPECT_EQ(got->key_region, "eu-west-1");
+  EXPECT_FALSE(store_->GetGrant("k1", "other").value().has_value());
+  EXPECT_FALSE(store_->GetGrant("k2", "g1").value().has_value());
+  store_ = Reopen();
+  EXPECT_TRUE(store_->GetGrant("k1", "g1").value().has_value());
+}
+
+TEST_P(StoreConformance, NamedGrantWithTheSameParametersIsNotDuplicated) {
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
+  GrantRow g = Grant("k1", "g1");
+  g.name = "once";
+  ASSERT_EQ(store_->InsertGrant(g, 10).value(), "g1");
+  g.grant_id = "g2";
+  EXPECT_EQ(store_->InsertGrant(g, 10).value(), "g1");
+  g.grant_id = "g3";
+  g.operations = "Decrypt,Encrypt";  // other parameters: a new grant
+  EXPECT_EQ(store_->InsertGrant(g, 10).value(), "g3");
+  GrantRow unnamed = Grant("k1", "g4");
+  ASSERT_EQ(store_->InsertGrant(unnamed, 10).value(), "g4");
+  unnamed.grant_id = "g5";
+  EXPECT_EQ(store_->InsertGrant(unnamed, 10).value(), "g5");
+  EXPECT_EQ(store_->ListGrants("k1", {}, 0, 100).value().size(), 4u);
+}
+
+TEST_P(StoreConformance, GrantLimitAndMissingKeyAreRefused) {
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
+  ASSERT_TRUE(store_->InsertGrant(Grant("k1", "g1"), 2).has_value());
+  ASSERT_TRUE(store_->InsertGrant(Grant("k1", "g2"), 2).has_value());
+  auto third = store_->InsertGrant(Grant("k1", "g3"), 2);
+  ASSERT_FALSE(third.has_value());
+  EXPECT_EQ(third.error().code, ErrorCode::kLimitExceeded);
+  auto orphan = store_->InsertGrant(Grant("nokey", "g4"), 2);
+  ASSERT_FALSE(orphan.has_value());
+  EXPECT_EQ(orphan.error().code, ErrorCode::kNotFound);
+  auto dup = store_->InsertGrant(Grant("k1", "g1"), 5);
+  ASSERT_FALSE(dup.has_value());
+  EXPECT_EQ(dup.error().code, ErrorCode::kAlreadyExists);
+}
+
+TEST_P(StoreConformance, GrantsListByFilterAndPageAndRetiringPrincipal) {
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
+  ASSERT_TRUE(store_->InsertKey(Key("k2", "us-west-2"), Version("k2")).has_value());
+  const std::string ops = "arn:aws:iam::111122223333:role/ops";
+  for (int i = 0; i < 5; ++i) {
+    GrantRow g = Grant(i < 4 ? "k1" : "k2", "g" + std::to_string(i),
+                       i % 2 == 0 ? "arn:aws:iam::111122223333:user/a"
+                                  : "arn:aws:iam::111122223333:user/b");
+    if (i != 1) {
+      g.retiring_principal = ops;
+    }
+    ASSERT_TRUE(store_->InsertGrant(g, 100).has_value());
+  }
+  auto page1 = store_->ListGrants("k1", {}, 0, 3).value();
+  ASSERT_EQ(page1.size(), 3u);
+  EXPECT_EQ(page1[0].grant_id, "g0");
+  auto page2 = store_->ListGrants("k1", {}, page1.back().seq, 3).value();
+  ASSERT_EQ(page2.size(), 1u);
+  EXPECT_EQ(page2[0].grant_id, "g3");
+  auto by_id = store_->ListGrants("k1", {.grant_id = "g2"}, 0, 10).value();
+  ASSERT_EQ(by_id.size(), 1u);
+  EXPECT_EQ(by_id[0].grant_id, "g2");
+  auto by_grantee =
+      store_->ListGrants("k1", {.grantee_principal = "arn:aws:iam::111122223333:user/b"}, 0, 10)
+          .value();
+  ASSERT_EQ(by_grantee.size(), 2u);
+  EXPECT_EQ(by_grantee[1].grant_id, "g3");
+  auto retirable = store_->ListRetirableGrants(ops, 0, 10).value();
+  ASSERT_EQ(retirable.size(), 4u);  // g0, g2, g3 on k1 and g4 on k2
+  EXPECT_EQ(retirable[3].key_region, "us-west-2");
+  EXPECT_EQ(store_->ListRetirableGrants(ops, retirable[1].seq, 10).value().size(), 2u);
+  EXPECT_TRUE(store_->ListRetirableGrants("", 0, 10).value().empty());
+}
+
+TEST_P(StoreConformance, GrantsAreDeletedOneByOneAndWithTheirKey) {
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
+  ASSERT_TRUE(store_->InsertGrant(Grant("k1", "g1"), 10).has_value());
+  ASSERT_TRUE(store_->InsertGrant(Grant("k1", "g2"), 10).has_value());
+  ASSERT_TRUE(store_->DeleteGrant("k1", "g1").has_value());
+  auto again = store_->DeleteGrant("k1", "g1");
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(store_->DeleteGrant("k2", "g2").has_value());
+  ASSERT_TRUE(store_->DeleteKey("k1").has_value());
+  EXPECT_FALSE(store_->GetGrant("k1", "g2").value().has_value());
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
+  EXPECT_TRUE(store_->ListGrants("k1", {}, 0, 10).value().empty());
 }
 
 TEST_P(StoreConformance, IamRowsSurviveReopen) {
