@@ -1,0 +1,302 @@
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "audit/internal/files.h"
+#include "audit/internal/signer.h"
+#include "audit/testing/audit_fixture.h"
+
+namespace scytale::audit {
+namespace {
+
+using ::scytale::testing::HasError;
+using ::scytale::testing::IsOk;
+using json = nlohmann::json;
+using testing::AuditFixture;
+
+class AuditLogTest : public AuditFixture {};
+
+TEST_F(AuditLogTest, EachAppendWritesOneChainedCloudTrailRecord) {
+  auto log = OpenLog();
+  ASSERT_THAT(log->Append(MakeEvent("Encrypt", 1)), IsOk());
+  ASSERT_THAT(log->Append(MakeEvent("Decrypt", 2)), IsOk());
+  auto files = LogFiles();
+  ASSERT_EQ(files.size(), 1u);
+  auto lines = ReadLines(files[0]);
+  ASSERT_EQ(lines.size(), 2u);
+  json first = json::parse(lines[0]);
+  EXPECT_EQ(first["eventVersion"], "1.08");
+  EXPECT_EQ(first["eventSource"], "kms.amazonaws.com");
+  EXPECT_EQ(first["eventName"], "Encrypt");
+  EXPECT_EQ(first["eventType"], "AwsApiCall");
+  EXPECT_EQ(first["eventTime"], "2023-11-14T22:13:21Z");
+  EXPECT_EQ(first["awsRegion"], "us-east-1");
+  EXPECT_EQ(first["requestID"], "req-1");
+  EXPECT_TRUE(first["readOnly"].get<bool>());
+  EXPECT_EQ(first["userIdentity"]["arn"], "arn:aws:iam::111122223333:root");
+  EXPECT_EQ(first["userIdentity"]["accessKeyId"], "AKIATEST");
+  EXPECT_EQ(first["requestParameters"]["keyId"], "alias/k1");
+  EXPECT_EQ(first["resources"][0]["ARN"], "arn:aws:kms:us-east-1:111122223333:key/k1");
+  EXPECT_EQ(first["resources"][0]["accountId"], "111122223333");
+  EXPECT_EQ(first["recipientAccountId"], "111122223333");
+  EXPECT_FALSE(first.contains("errorCode"));
+  EXPECT_EQ(first["eventID"].get<std::string>().size(), 36u);
+  EXPECT_EQ(first["scytaleChain"]["seq"], 1);
+  EXPECT_EQ(first["scytaleChain"]["prev"], std::string(internal::kZeroHash));
+  json second = json::parse(lines[1]);
+  EXPECT_EQ(second["scytaleChain"]["seq"], 2);
+  EXPECT_EQ(second["scytaleChain"]["prev"], internal::Sha256Hex(lines[0]));
+  EXPECT_NE(first["eventID"], second["eventID"]);
+}
+
+TEST_F(AuditLogTest, FailedCallsCarryErrorCodeAndMessage) {
+  auto log = OpenLog();
+  Event e = MakeEvent("Decrypt");
+  e.error_code = "AccessDeniedException";
+  e.error_message = "not allowed";
+  ASSERT_THAT(log->Append(e), IsOk());
+  json r = json::parse(ReadLines(LogFiles()[0])[0]);
+  EXPECT_EQ(r["errorCode"], "AccessDeniedException");
+  EXPECT_EQ(r["errorMessage"], "not allowed");
+  EXPECT_EQ(OutcomeOf(r), "denied");
+  r["errorCode"] = "NotFoundException";
+  EXPECT_EQ(OutcomeOf(r), "failure");
+}
+
+TEST_F(AuditLogTest, ChainContinuesAcrossRestartsInANewFile) {
+  {
+    auto log = OpenLog();
+    ASSERT_THAT(log->Append(MakeEvent("Encrypt", 1)), IsOk());
+    ASSERT_THAT(log->Append(MakeEvent("Encrypt", 2)), IsOk());
+    ASSERT_THAT(log->Close(), IsOk());
+  }
+  {
+    auto log = OpenLog();
+    ASSERT_THAT(log->Append(MakeEvent("Encrypt", 3)), IsOk());
+    ASSERT_THAT(log->Close(), IsOk());
+  }
+  auto files = LogFiles();
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_THAT(files[1].filename().string(), ::testing::StartsWith("audit-0000000000000003-"));
+  json third = json::parse(ReadLines(files[1])[0]);
+  EXPECT_EQ(third["scytaleChain"]["seq"], 3);
+  EXPECT_EQ(third["scytaleChain"]["prev"], internal::Sha256Hex(ReadLines(files[0])[1]));
+  auto report = VerifyLog(dir_ / "audit");
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->ok) << report->message;
+  EXPECT_EQ(report->records, 3u);
+  EXPECT_EQ(report->digests, 2u);
+  EXPECT_EQ(report->records_after_last_digest, 0u);
+}
+
+TEST_F(AuditLogTest, TornLastLineIsCutOffOnOpen) {
+  {
+    auto log = OpenLog();
+    ASSERT_THAT(log->Append(MakeEvent("Encrypt", 1)), IsOk());
+  }
+  {
+    std::ofstream out(LogFiles()[0], std::ios::app);
+    out << R"({"eventName":"half a rec)";
+  }
+  auto log = OpenLog();
+  ASSERT_THAT(log->Append(MakeEvent("Encrypt", 2)), IsOk());
+  ASSERT_THAT(log->Close(), IsOk());
+  EXPECT_EQ(ReadLines(LogFiles()[0]).size(), 1u);
+  auto report = VerifyLog(dir_ / "audit");
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->ok) << report->message;
+}
+
+TEST_F(AuditLogTest, RotatesBySizeAndSealsEachFileWithADigest) {
+  LogOptions o = Options();
+  o.max_file_bytes = 1500;
+  auto log = OpenLog(o);
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_THAT(log->Append(MakeEvent("Encrypt", i)), IsOk());
+  }
+  ASSERT_THAT(log->Close(), IsOk());
+  auto files = LogFiles();
+  EXPECT_GE(files.size(), 4u);
+  for (const auto& f : files) {
+    EXPECT_LE(std::filesystem::file_size(f), 1500u) << f;
+  }
+  auto report = VerifyLog(dir_ / "audit");
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->ok) << report->message;
+  EXPECT_EQ(report->records, 12u);
+  EXPECT_EQ(report->digests, files.size());
+}
+
+TEST_F(AuditLogTest, RotatesWhenTheDayChanges) {
+  auto log = OpenLog();
+  ASSERT_THAT(log->Append(MakeEvent("Encrypt", 1)), IsOk());
+  clock_->Advance(std::chrono::hours(24));
+  ASSERT_THAT(log->Append(MakeEvent("Encrypt", 2)), IsOk());
+  ASSERT_THAT(log->Close(), IsOk());
+  auto files = LogFiles();
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0].filename().string(), "audit-0000000000000001-20231114.jsonl");
+  EXPECT_EQ(files[1].filename().string(), "audit-0000000000000002-20231115.jsonl");
+  auto report = VerifyLog(dir_ / "audit");
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->ok) << report->message;
+}
+
+TEST_F(AuditLogTest, DigestsAreSignedWithTheKeyWrappedByTheRoot) {
+  auto log = OpenLog();
+  ASSERT_THAT(log->Append(MakeEvent("Encrypt", 1)), IsOk());
+  ASSERT_THAT(log->WriteDigest(), IsOk());
+  std::string pem = PosixEnv()->ReadFile(dir_ / "audit" / "audit-public-key.pem").value();
+  EXPECT_THAT(pem, ::testing::StartsWith("-----BEGIN PUBLIC KEY-----"));
+  json digest = json::parse(
+      PosixEnv()->ReadFile(dir_ / "audit" / "digest-0000000000000001.json").value());
+  EXPECT_EQ(digest["lastSequence"], 1);
+  EXPECT_EQ(digest["signatureAlgorithm"], "Ed25519");
+  Bytes sig = Base64Decode(digest["signature"].get<std::string>()).value();
+  EXPECT_THAT(internal::VerifySignature(pem, AsBytes(internal::DigestSigningText(digest)), sig),
+              IsOk());
+  digest["lastSequence"] = 2;
+  EXPECT_THAT(internal::VerifySignature(pem, AsBytes(internal::DigestSigningText(digest)), sig),
+              HasError(ErrorCode::kInvalidSignature));
+
+  // The stored key is wrapped: another root cannot open it.
+  log.reset();
+  keystore::SoftOptions other;
+  other.path = dir_ / "other-root.key";
+  auto other_root = keystore::OpenSoftKeystore(other).value();
+  LogOptions o = Options();
+  o.root = other_root.get();
+  EXPECT_THAT(AuditLog::Open(o), HasError(ErrorCode::kInvalidState));
+}
+
+TEST_F(AuditLogTest, FailsClosedWhileWritesFailAndRecoversAfterwards) {
+  auto log = OpenLog();
+  ASSERT_THAT(log->Append(MakeEvent("Encrypt", 1)), IsOk());
+  env_->fail_syncs = true;
+  EXPECT_THAT(log->Append(MakeEvent("Encrypt", 2)), HasError(ErrorCode::kInternal));
+  env_->fail_syncs = false;
+  env_->fail_writes = true;
+  EXPECT_THAT(log->Append(MakeEvent("Encrypt", 3)), HasError(ErrorCode::kInternal));
+  env_->fail_writes = false;
+  env_->fail_opens = true;
+  EXPECT_THAT(log->Append(MakeEvent("Encrypt", 4)), HasError(ErrorCode::kInternal));
+  env_->fail_opens = false;
+  ASSERT_THAT(log->Append(MakeEvent("Encrypt", 5)), IsOk());
+  ASSERT_THAT(log->Close(), IsOk());
+  EXPECT_EQ(log->GetStats().failures, 3u);
+  EXPECT_EQ(log->GetStats().records, 2u);
+
+  // Only the acknowledged records are in the log, and it verifies.
+  std::vector<std::string> names;
+  for (const auto& f : LogFiles()) {
+    for (const auto& line : ReadLines(f)) {
+      names.push_back(json::parse(line)["requestID"]);
+    }
+  }
+  EXPECT_THAT(names, ::testing::ElementsAre("req-1", "req-5"));
+  auto report = VerifyLog(dir_ / "audit");
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->ok) << report->message;
+}
+
+// Group commit: concurrent callers share fsyncs. Prints the figures for the report.
+TEST_F(AuditLogTest, ConcurrentAppendsShareFsyncs) {
+  LogOptions o = Options();
+  o.clock = SystemClock();
+  auto log = OpenLog(o);
+  constexpr int kThreads = 32;
+  constexpr int kPerThread = 100;
+  std::atomic<int> failures{0};
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        if (!log->Append(MakeEvent("Encrypt", t * kPerThread + i))) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(failures.load(), 0);
+  Stats stats = log->GetStats();
+  EXPECT_EQ(stats.records, uint64_t{kThreads * kPerThread});
+  EXPECT_LT(stats.batches, stats.records / 4) << "group commit did not batch";
+  std::cout << "[ figures  ] " << kThreads << " concurrent Append callers: " << stats.records
+            << " records in " << seconds << " s = " << stats.records / seconds
+            << " records/s; " << stats.batches << " fsyncs, mean batch "
+            << static_cast<double>(stats.records) / static_cast<double>(stats.batches)
+            << " records, mean write+fsync " << 1000 * stats.sync_seconds_sum / stats.batches
+            << " ms" << std::endl;
+  ASSERT_THAT(log->Close(), IsOk());
+  auto report = VerifyLog(dir_ / "audit");
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->ok) << report->message;
+  EXPECT_EQ(report->records, uint64_t{kThreads * kPerThread});
+}
+
+TEST_F(AuditLogTest, SequentialAppendsEachSync) {
+  auto log = OpenLog();
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_THAT(log->Append(MakeEvent("Encrypt", i)), IsOk());
+  }
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(log->GetStats().batches, 200u);
+  std::cout << "[ figures  ] 1 Append caller: " << 200 / seconds << " records/s" << std::endl;
+}
+
+TEST_F(AuditLogTest, BackgroundDigestsSealNewRecords) {
+  LogOptions o = Options();
+  o.digest_interval = std::chrono::seconds(1);
+  auto log = OpenLog(o);
+  ASSERT_THAT(log->Append(MakeEvent("Encrypt", 1)), IsOk());
+  for (int i = 0; i < 50 && log->GetStats().digests == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(log->GetStats().digests, 1u);
+  auto report = VerifyLog(dir_ / "audit");
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->ok) << report->message;
+  EXPECT_EQ(report->records_after_last_digest, 0u);
+}
+
+TEST_F(AuditLogTest, QueryFiltersByEventOutcomeKeyPrincipalAndTime) {
+  auto log = OpenLog();
+  ASSERT_THAT(log->Append(MakeEvent("Encrypt", 1)), IsOk());
+  Event denied = MakeEvent("Decrypt", 2);
+  denied.error_code = "AccessDeniedException";
+  denied.user_identity->arn = "arn:aws:iam::111122223333:user/alice";
+  ASSERT_THAT(log->Append(denied), IsOk());
+  Event failed = MakeEvent("DescribeKey", 3);
+  failed.error_code = "NotFoundException";
+  ASSERT_THAT(log->Append(failed), IsOk());
+  auto names = [&](QueryFilter f) {
+    std::vector<std::string> out;
+    std::vector<json> records = QueryLog(dir_ / "audit", f).value();
+    for (const json& r : records) {
+      out.push_back(r["eventName"]);
+    }
+    return out;
+  };
+  EXPECT_THAT(names({}), ::testing::ElementsAre("Encrypt", "Decrypt", "DescribeKey"));
+  EXPECT_THAT(names({.event = "Decrypt"}), ::testing::ElementsAre("Decrypt"));
+  EXPECT_THAT(names({.outcome = "denied"}), ::testing::ElementsAre("Decrypt"));
+  EXPECT_THAT(names({.outcome = "failure"}), ::testing::ElementsAre("DescribeKey"));
+  EXPECT_THAT(names({.outcome = "success"}), ::testing::ElementsAre("Encrypt"));
+  EXPECT_THAT(names({.key = "k3"}), ::testing::ElementsAre("DescribeKey"));
+  EXPECT_THAT(names({.key = "alias/k1"}), ::testing::ElementsAre("Encrypt"));
+  EXPECT_THAT(names({.principal = "alice"}), ::testing::ElementsAre("Decrypt"));
+  EXPECT_THAT(names({.from = "2023-11-14T22:13:22Z"}),
+              ::testing::ElementsAre("Decrypt", "DescribeKey"));
+  EXPECT_THAT(names({.to = "2023-11-14T22:13:22Z"}), ::testing::ElementsAre("Encrypt"));
+}
+
+}  // namespace
+}  // namespace scytale::audit

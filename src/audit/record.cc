@@ -1,0 +1,202 @@
+// CloudTrail event objects and the shared file-name formats.
+
+#include <cinttypes>
+#include <cstdio>
+#include <ctime>
+#include <set>
+
+#include "audit/audit.h"
+#include "audit/internal/files.h"
+
+namespace scytale::audit {
+namespace internal {
+namespace {
+
+std::tm UtcTm(std::chrono::system_clock::time_point t) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return tm;
+}
+
+std::optional<uint64_t> SixteenDigits(std::string_view s) {
+  if (s.size() < 16) {
+    return std::nullopt;
+  }
+  uint64_t v = 0;
+  for (char c : s.substr(0, 16)) {
+    if (c < '0' || c > '9') {
+      return std::nullopt;
+    }
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
+std::string FormatTime(std::chrono::system_clock::time_point t) {
+  std::tm tm = UtcTm(t);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string DayOf(std::chrono::system_clock::time_point t) {
+  std::tm tm = UtcTm(t);
+  char buf[16];
+  std::strftime(buf, sizeof(buf), "%Y%m%d", &tm);
+  return buf;
+}
+
+std::string LogFileName(uint64_t first_sequence, const std::string& day, int attempt) {
+  char buf[96];
+  if (attempt == 0) {
+    std::snprintf(buf, sizeof(buf), "audit-%016" PRIu64 "-%s.jsonl", first_sequence, day.c_str());
+  } else {
+    std::snprintf(buf, sizeof(buf), "audit-%016" PRIu64 "-%s.%d.jsonl", first_sequence,
+                  day.c_str(), attempt);
+  }
+  return buf;
+}
+
+std::optional<uint64_t> LogFileSequence(std::string_view name) {
+  if (!name.starts_with("audit-") || !name.ends_with(".jsonl")) {
+    return std::nullopt;
+  }
+  return SixteenDigits(name.substr(6));
+}
+
+std::string DigestFileName(uint64_t number) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "digest-%016" PRIu64 ".json", number);
+  return buf;
+}
+
+std::optional<uint64_t> DigestFileNumber(std::string_view name) {
+  if (!name.starts_with("digest-") || !name.ends_with(".json") || name.size() != 7 + 16 + 5) {
+    return std::nullopt;
+  }
+  return SixteenDigits(name.substr(7));
+}
+
+std::optional<ChainLink> ChainOf(const nlohmann::json& record) {
+  if (!record.is_object()) {
+    return std::nullopt;
+  }
+  auto it = record.find(kChainMember);
+  if (it == record.end() || !it->is_object()) {
+    return std::nullopt;
+  }
+  auto seq = it->find("seq");
+  auto prev = it->find("prev");
+  if (seq == it->end() || !seq->is_number_unsigned() || prev == it->end() ||
+      !prev->is_string()) {
+    return std::nullopt;
+  }
+  return ChainLink{seq->get<uint64_t>(), prev->get<std::string>()};
+}
+
+std::string DigestSigningText(const nlohmann::json& digest) {
+  nlohmann::json body = digest;
+  body.erase("signature");
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace internal
+
+namespace {
+
+nlohmann::json OrNull(const std::string& s) {
+  return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
+}
+
+}  // namespace
+
+nlohmann::json EventToJson(const Event& event, const std::string& event_id) {
+  using nlohmann::json;
+  json out = {
+      {"eventVersion", "1.08"},
+      {"eventTime", internal::FormatTime(event.time)},
+      {"eventSource", event.event_source},
+      {"eventName", event.event_name},
+      {"awsRegion", OrNull(event.aws_region)},
+      {"sourceIPAddress", OrNull(event.source_ip)},
+      {"userAgent", OrNull(event.user_agent)},
+      {"requestParameters", event.request_parameters},
+      {"responseElements", event.response_elements},
+      {"requestID", event.request_id},
+      {"eventID", event_id},
+      {"readOnly", event.read_only},
+      {"eventType", "AwsApiCall"},
+      {"managementEvent", true},
+      {"eventCategory", "Management"},
+      {"recipientAccountId", OrNull(event.recipient_account_id)},
+  };
+  if (event.user_identity) {
+    const UserIdentity& u = *event.user_identity;
+    json identity = {{"type", u.type}};
+    if (!u.principal_id.empty()) {
+      identity["principalId"] = u.principal_id;
+    }
+    if (!u.arn.empty()) {
+      identity["arn"] = u.arn;
+    }
+    if (!u.account_id.empty()) {
+      identity["accountId"] = u.account_id;
+    }
+    if (!u.access_key_id.empty()) {
+      identity["accessKeyId"] = u.access_key_id;
+    }
+    out["userIdentity"] = std::move(identity);
+  } else {
+    out["userIdentity"] = nullptr;
+  }
+  json resources = json::array();
+  for (const std::string& arn : event.resource_arns) {
+    // arn:aws:kms:<region>:<account>:key/<id>: the account is the fifth field.
+    std::string account;
+    size_t start = 0;
+    for (int field = 0; field < 4 && start != std::string::npos; ++field) {
+      start = arn.find(':', start);
+      start = start == std::string::npos ? start : start + 1;
+    }
+    if (start != std::string::npos) {
+      size_t end = arn.find(':', start);
+      if (end != std::string::npos) {
+        account = arn.substr(start, end - start);
+      }
+    }
+    json r = {{"ARN", arn}, {"type", "AWS::KMS::Key"}};
+    if (!account.empty()) {
+      r["accountId"] = account;
+    }
+    resources.push_back(std::move(r));
+  }
+  if (!resources.empty()) {
+    out["resources"] = std::move(resources);
+  }
+  if (!event.error_code.empty()) {
+    out["errorCode"] = event.error_code;
+    out["errorMessage"] = event.error_message;
+  }
+  return out;
+}
+
+std::string OutcomeOf(const nlohmann::json& record) {
+  auto it = record.find("errorCode");
+  if (it == record.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+    return "success";
+  }
+  static const std::set<std::string, std::less<>> kDenied = {
+      "AccessDeniedException",       "AccessDenied",
+      "UnrecognizedClientException", "InvalidSignatureException",
+      "IncompleteSignatureException", "MissingAuthenticationTokenException",
+      "MissingAuthenticationToken",  "ExpiredTokenException",
+      "ExpiredToken",                "InvalidClientTokenId",
+      "SignatureDoesNotMatch",       "IncompleteSignature",
+  };
+  return kDenied.contains(it->get_ref<const std::string&>()) ? "denied" : "failure";
+}
+
+}  // namespace scytale::audit
