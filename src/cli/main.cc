@@ -1,4 +1,4 @@
-// The `scytale` executable: `serve` and `version`.
+// The `scytale` executable: `serve`, `audit verify`, `audit query` and `version`.
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "api/api.h"
+#include "audit/audit.h"
 #include "auth/auth.h"
 #include "iam/iam.h"
 #include "keystore/keystore.h"
@@ -290,6 +291,98 @@ int Serve(const ServeFlags& flags) {
   return 0;
 }
 
+// `scytale audit verify DIR`: 0 when the log verifies, 1 when it does not (naming the first bad
+// record), 2 when it cannot be read.
+int AuditVerify(const std::string& dir, const std::string& public_key) {
+  std::optional<std::filesystem::path> pem;
+  if (!public_key.empty()) {
+    pem = public_key;
+  }
+  auto report = audit::VerifyLog(dir, pem);
+  if (!report) {
+    std::cerr << "scytale: " << report.error().message << std::endl;
+    return 2;
+  }
+  if (report->ok) {
+    std::cout << "OK: " << report->message << std::endl;
+    return 0;
+  }
+  std::cout << "FAILED: " << report->bad_file;
+  if (report->bad_line > 0) {
+    std::cout << ":" << report->bad_line;
+  }
+  if (report->bad_sequence) {
+    std::cout << " (seq " << *report->bad_sequence << ")";
+  }
+  std::cout << ": " << report->message << std::endl;
+  return 1;
+}
+
+std::string Field(const nlohmann::json& r, std::initializer_list<const char*> path) {
+  const nlohmann::json* cur = &r;
+  for (const char* p : path) {
+    if (!cur->is_object() || !cur->contains(p)) {
+      return "";
+    }
+    cur = &(*cur)[p];
+  }
+  return cur->is_string() ? cur->get<std::string>() : "";
+}
+
+int AuditQuery(const std::string& dir, const audit::QueryFilter& filter,
+               const std::string& format) {
+  auto records = audit::QueryLog(dir, filter);
+  if (!records) {
+    std::cerr << "scytale: " << records.error().message << std::endl;
+    return 2;
+  }
+  if (format == "json") {
+    for (const auto& r : *records) {
+      std::cout << r.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    }
+    std::cout << std::flush;
+    return 0;
+  }
+  std::vector<std::array<std::string, 7>> rows;
+  rows.push_back({"TIME", "EVENT", "OUTCOME", "PRINCIPAL", "KEY", "SOURCE", "REQUEST ID"});
+  for (const auto& r : *records) {
+    std::string outcome = audit::OutcomeOf(r);
+    if (outcome != "success") {
+      outcome += " (" + Field(r, {"errorCode"}) + ")";
+    }
+    std::string principal = Field(r, {"userIdentity", "arn"});
+    if (principal.empty()) {
+      principal = Field(r, {"userIdentity", "accessKeyId"});
+    }
+    std::string key;
+    if (r.contains("resources") && r["resources"].is_array() && !r["resources"].empty()) {
+      key = Field(r["resources"][0], {"ARN"});
+    } else {
+      key = Field(r, {"requestParameters", "keyId"});
+    }
+    rows.push_back({Field(r, {"eventTime"}), Field(r, {"eventName"}), outcome, principal, key,
+                    Field(r, {"sourceIPAddress"}), Field(r, {"requestID"})});
+  }
+  std::array<size_t, 7> width{};
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      width[i] = std::max(width[i], row[i].size());
+    }
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) {
+        line += std::string(width[i] - row[i].size() + 2, ' ');
+      }
+    }
+    std::cout << line << "\n";
+  }
+  std::cout << std::flush;
+  return 0;
+}
+
 }  // namespace
 }  // namespace scytale::cli
 
@@ -329,10 +422,40 @@ int main(int argc, char** argv) {
   // Hidden (empty group): shifts the key service's clock for end-to-end tests.
   serve->add_option("--testing-clock-file", flags.testing_clock_file)->group("");
   auto* version = app.add_subcommand("version", "print the version");
+  auto* audit_cmd = app.add_subcommand("audit", "check and read an audit log directory");
+  audit_cmd->require_subcommand(1);
+  std::string audit_dir;
+  std::string audit_public_key;
+  auto* verify = audit_cmd->add_subcommand(
+      "verify", "check the hash chain and the signed digests; name the first bad record");
+  verify->add_option("dir", audit_dir, "the audit directory (e.g. DATA_DIR/audit)")->required();
+  verify->add_option("--public-key", audit_public_key,
+                     "a trusted copy of the audit public key (default: DIR/audit-public-key.pem)");
+  scytale::audit::QueryFilter filter;
+  std::string format = "table";
+  auto* query = audit_cmd->add_subcommand("query", "print the records that match every filter");
+  query->add_option("dir", audit_dir, "the audit directory (e.g. DATA_DIR/audit)")->required();
+  query->add_option("--from", filter.from, "eventTime at or after (ISO 8601, e.g. 2024-05-01)");
+  query->add_option("--to", filter.to, "eventTime before (ISO 8601)");
+  query->add_option("--key", filter.key, "key id, key ARN or alias");
+  query->add_option("--principal", filter.principal,
+                    "principal ARN, its last part (user or role name), access key id or account");
+  query->add_option("--event", filter.event, "event name, e.g. Decrypt");
+  query->add_option("--outcome", filter.outcome, "success, failure or denied")
+      ->check(CLI::IsMember({"success", "failure", "denied"}));
+  query->add_option("--format", format, "json (one record per line) or table")
+      ->check(CLI::IsMember({"json", "table"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (version->parsed()) {
     std::cout << "scytale " << SCYTALE_VERSION << std::endl;
     return 0;
+  }
+  if (verify->parsed()) {
+    return scytale::cli::AuditVerify(audit_dir, audit_public_key);
+  }
+  if (query->parsed()) {
+    return scytale::cli::AuditQuery(audit_dir, filter, format);
   }
   std::cout.setf(std::ios::unitbuf);  // lines reach a pipe at once (tests read them)
   return scytale::cli::Serve(flags);
