@@ -4,17 +4,35 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "common/result.h"
 #include "kms/kms.h"
 
 namespace scytale::api {
 
+// What the audit record of a KMS call shows of it, as CloudTrail shows KMS calls: camelCase
+// request members and response elements chosen per operation (api/audit_fields.cc), never
+// plaintext, data keys, ciphertext blobs or key material.
+struct AuditDetails {
+  std::string event_name;
+  nlohmann::json request_parameters;  // null or an object
+  nlohmann::json response_elements;   // null or an object
+  std::vector<std::string> resource_arns;
+  bool read_only = false;
+  std::string error_code;  // the AWS exception name; empty on success
+  std::string error_message;
+};
+
 struct JsonResponse {
   int status = 200;
   std::string body;  // JSON; empty for operations without output
+  std::optional<AuditDetails> audit{};  // set by KmsApi::Handle on every answer
 };
 
 // The AWS error name and HTTP status for an error code, e.g. kNotFound → NotFoundException,

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api.h"
+#include "api/internal/audit_fields.h"
 #include "api/internal/validator.h"
 
 namespace scytale::api {
@@ -491,34 +492,40 @@ class KmsApiImpl : public KmsApi {
   JsonResponse Handle(const kms::CallContext& ctx, std::string_view target,
                       std::string_view body) override {
     std::string op = OperationOf(target);
+    json in;  // null until parsed
+    // Every answer carries what its audit record shows of the call (api/audit_fields.cc).
+    auto fail = [&](const Error& error) {
+      JsonResponse r = ErrorResponse(error);
+      r.audit = internal::AuditDetailsOf(op.empty() ? target : op, in, nullptr, ctx, &error);
+      return r;
+    };
     if (op.empty()) {
-      return ErrorResponse(MakeError(ErrorCode::kUnknownOperation,
-                                     "The operation '" + std::string(target.substr(0, 128)) +
-                                         "' is not known to this service."));
+      return fail(MakeError(ErrorCode::kUnknownOperation,
+                            "The operation '" + std::string(target.substr(0, 128)) +
+                                "' is not known to this service."));
     }
     // AWS JSON 1.1 allows an empty body for an operation whose input is all optional.
-    json in = body.empty() ? json::object()
-                           : json::parse(body, nullptr, /*allow_exceptions=*/false);
+    in = body.empty() ? json::object() : json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (in.is_discarded()) {
-      return ErrorResponse(
-          MakeError(ErrorCode::kSerialization, "The request body is not valid JSON."));
+      return fail(MakeError(ErrorCode::kSerialization, "The request body is not valid JSON."));
     }
     if (Status valid = validator_->Validate(op, in); !valid) {
-      return ErrorResponse(valid.error());
+      return fail(valid.error());
     }
     auto handler = handlers_.find(op);
     if (handler == handlers_.end()) {
-      return ErrorResponse(MakeError(ErrorCode::kUnsupportedOperation,
-                                     op + " is not supported by this server yet."));
+      return fail(MakeError(ErrorCode::kUnsupportedOperation,
+                            op + " is not supported by this server yet."));
     }
     Result<json> out = handler->second(ctx, in);
     if (!out) {
-      return ErrorResponse(out.error());
+      return fail(out.error());
     }
-    if (out->is_null()) {
-      return {200, ""};  // operations without output answer 200 with an empty body
-    }
-    return {200, out->dump(-1, ' ', false, json::error_handler_t::replace)};
+    // Operations without output answer 200 with an empty body.
+    JsonResponse r{200, out->is_null() ? ""
+                                       : out->dump(-1, ' ', false, json::error_handler_t::replace)};
+    r.audit = internal::AuditDetailsOf(op, in, &*out, ctx, nullptr);
+    return r;
   }
 
  private:
