@@ -36,6 +36,8 @@ AwsError ToAwsError(ErrorCode code) {
       return {"InvalidMarkerException", 400};
     case ErrorCode::kInvalidGrantToken:
       return {"InvalidGrantTokenException", 400};
+    case ErrorCode::kInvalidGrantId:
+      return {"InvalidGrantIdException", 400};
     case ErrorCode::kMalformedPolicyDocument:
       return {"MalformedPolicyDocumentException", 400};
     case ErrorCode::kTag:

@@ -216,6 +216,7 @@ QueryError ToQueryError(const Dialect& dialect, const Error& error) {
     case ErrorCode::kInvalidKeyUsage:
     case ErrorCode::kInvalidMarker:
     case ErrorCode::kInvalidGrantToken:
+    case ErrorCode::kInvalidGrantId:
     case ErrorCode::kTag:
     case ErrorCode::kDryRun:
     case ErrorCode::kCustomKeyStoreNotFound:

@@ -23,6 +23,7 @@ enum class ErrorCode {
   kInvalidKeyUsage,
   kInvalidMarker,
   kInvalidGrantToken,
+  kInvalidGrantId,
   kMalformedPolicyDocument,
   kTag,
   kLimitExceeded,

@@ -132,6 +132,26 @@ class KeyServiceImpl : public KeyService {
     return internal::ListKeyRotations(core_, ctx, req);
   }
 
+  Result<CreateGrantResponse> CreateGrant(const CallContext& ctx,
+                                          const CreateGrantRequest& req) override {
+    return internal::CreateGrant(core_, ctx, req);
+  }
+  Result<ListGrantsResponse> ListGrants(const CallContext& ctx,
+                                        const ListGrantsRequest& req) override {
+    return internal::ListGrants(core_, ctx, req);
+  }
+  Result<ListGrantsResponse> ListRetirableGrants(const CallContext& ctx,
+                                                 const ListRetirableGrantsRequest& req) override {
+    return internal::ListRetirableGrants(core_, ctx, req);
+  }
+  Status RetireGrant(const CallContext& ctx, const RetireGrantRequest& req) override {
+    return internal::RetireGrant(core_, ctx, req);
+  }
+  Status RevokeGrant(const CallContext& ctx, const std::string& key_id,
+                     const std::string& grant_id, bool dry_run) override {
+    return internal::RevokeGrant(core_, ctx, key_id, grant_id, dry_run);
+  }
+
   Result<MaintenanceReport> RunMaintenance() override {
     MaintenanceReport report;
     SCY_ASSIGN_OR_RETURN(report.keys_deleted, internal::DeleteDueKeys(core_));

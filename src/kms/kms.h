@@ -245,6 +245,70 @@ struct ListKeyPoliciesResponse {
   bool truncated = false;
 };
 
+// Grant constraints: the encryption context a request must have (Equals) or contain (Subset)
+// for the grant to allow it. Either, both or neither may be set.
+struct GrantConstraints {
+  std::optional<EncryptionContext> encryption_context_equals{};
+  std::optional<EncryptionContext> encryption_context_subset{};
+  bool empty() const { return !encryption_context_equals && !encryption_context_subset; }
+  bool operator==(const GrantConstraints&) const = default;
+};
+
+struct CreateGrantRequest {
+  std::string key_id{};
+  std::string grantee_principal{};
+  std::optional<std::string> retiring_principal{};
+  std::vector<std::string> operations{};
+  std::optional<GrantConstraints> constraints{};
+  std::optional<std::string> name{};
+  bool dry_run = false;
+};
+
+struct CreateGrantResponse {
+  std::string grant_id{};
+  std::string grant_token{};
+};
+
+struct GrantListEntry {
+  std::string key_arn{};
+  std::string grant_id{};
+  std::string name{};  // "" when none
+  int64_t creation_date = 0;
+  std::string grantee_principal{};
+  std::string retiring_principal{};  // "" when none
+  std::string issuing_account{};
+  std::vector<std::string> operations{};
+  std::optional<GrantConstraints> constraints{};
+};
+
+struct ListGrantsRequest {
+  std::string key_id{};
+  std::optional<int> limit{};
+  std::optional<std::string> marker{};
+  std::optional<std::string> grant_id{};
+  std::optional<std::string> grantee_principal{};
+};
+
+struct ListRetirableGrantsRequest {
+  std::string retiring_principal{};
+  std::optional<int> limit{};
+  std::optional<std::string> marker{};
+};
+
+struct ListGrantsResponse {
+  std::vector<GrantListEntry> grants{};
+  std::optional<std::string> next_marker{};
+  bool truncated = false;
+};
+
+// RetireGrant names its grant by token, or by key ARN and grant id.
+struct RetireGrantRequest {
+  std::optional<std::string> grant_token{};
+  std::optional<std::string> key_id{};
+  std::optional<std::string> grant_id{};
+  bool dry_run = false;
+};
+
 // What one pass of background maintenance did.
 struct MaintenanceReport {
   int keys_deleted = 0;
@@ -337,6 +401,18 @@ class KeyService {
   virtual Result<ListKeyRotationsResponse> ListKeyRotations(
       const CallContext& ctx, const ListKeyRotationsRequest& req) = 0;
 
+  // Grants. Grants take effect at once (one store): a grant token is accepted and checked but
+  // never needed.
+  virtual Result<CreateGrantResponse> CreateGrant(const CallContext& ctx,
+                                                  const CreateGrantRequest& req) = 0;
+  virtual Result<ListGrantsResponse> ListGrants(const CallContext& ctx,
+                                                const ListGrantsRequest& req) = 0;
+  virtual Result<ListGrantsResponse> ListRetirableGrants(
+      const CallContext& ctx, const ListRetirableGrantsRequest& req) = 0;
+  virtual Status RetireGrant(const CallContext& ctx, const RetireGrantRequest& req) = 0;
+  virtual Status RevokeGrant(const CallContext& ctx, const std::string& key_id,
+                             const std::string& grant_id, bool dry_run) = 0;
+
   // Background work, run periodically by the server: destroys keys whose deletion date has
   // passed and rotates keys whose rotation date has come, as of the service's clock.
   virtual Result<MaintenanceReport> RunMaintenance() = 0;
@@ -354,6 +430,9 @@ struct SeedReport {
 Result<SeedReport> ApplySeed(KeyService& service, std::string_view text,
                              const std::string& default_account,
                              const std::string& default_region);
+
+// Checks the form of a grant token as the GrantTokens member carries it (kInvalidGrantToken).
+Status CheckGrantToken(std::string_view token);
 
 // arn:aws:kms:<region>:<account>:key/<key id>
 std::string KeyArn(const std::string& region, const std::string& account_id,

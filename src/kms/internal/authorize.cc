@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "kms/internal/core.h"
+#include "kms/internal/grant.h"
 
 namespace scytale::kms::internal {
 namespace {
@@ -109,6 +110,25 @@ policy::Request Authorizer::BaseRequest(const CallContext& ctx, const AuthReques
   if (req.rotation_period_days) {
     c.Set("kms:RotationPeriodInDays", {std::to_string(*req.rotation_period_days)});
   }
+  if (req.new_grant != nullptr) {
+    const CreateGrantRequest& g = *req.new_grant;
+    c.Set("kms:GrantOperations", g.operations);
+    c.Set("kms:GranteePrincipal", {g.grantee_principal});
+    if (g.retiring_principal) {
+      c.Set("kms:RetiringPrincipal", {*g.retiring_principal});
+    }
+    std::vector<std::string> types;
+    if (g.constraints && g.constraints->encryption_context_equals) {
+      types.push_back("EncryptionContextEquals");
+    }
+    if (g.constraints && g.constraints->encryption_context_subset) {
+      types.push_back("EncryptionContextSubset");
+    }
+    if (!types.empty()) {
+      c.Set("kms:GrantConstraintType", std::move(types));
+    }
+    c.Set("kms:GrantIsForAWSResource", {"false"});
+  }
   return r;
 }
 
@@ -128,10 +148,79 @@ Status Authorizer::Authorize(const CallContext& ctx, const storage::KeyRow& key,
   SCY_ASSIGN_OR_RETURN(auto identity, IdentityPoliciesOf(ctx));
   policy::AccessDecision decision =
       policy::AuthorizeKeyAccess(*entry.compiled, identity, /*grant_allows=*/false, r);
+  if (!decision.allowed() && decision.outcome != policy::AccessOutcome::kDeniedByKeyPolicy &&
+      decision.outcome != policy::AccessOutcome::kDeniedByIdentityPolicy) {
+    SCY_ASSIGN_OR_RETURN(bool by_grant, GrantAllows(ctx, key, req, identity, r));
+    if (by_grant) {
+      decision = policy::AuthorizeKeyAccess(*entry.compiled, identity, /*grant_allows=*/true, r);
+    }
+  }
   if (!decision.allowed()) {
     return MakeError(ErrorCode::kAccessDenied, policy::AccessDeniedMessage(decision.outcome, r));
   }
   return Ok();
+}
+
+Result<bool> Authorizer::GrantAllows(const CallContext& ctx, const storage::KeyRow& key,
+                                     const AuthRequest& req, policy::PolicyList identity,
+                                     const policy::Request& r) {
+  std::string_view op = req.action;
+  if (!op.starts_with("kms:")) {
+    return false;
+  }
+  op.remove_prefix(4);
+  SCY_ASSIGN_OR_RETURN(auto grants, store_->ListGrants(key.key_id, {}, 0, kMaxGrantsPerKey));
+  static const EncryptionContext kNoContext;
+  for (const storage::GrantRow& g : grants) {
+    const GrantPrincipalMatch match = MatchGrantPrincipal(g.grantee_principal, ctx.principal_arn);
+    if (match == GrantPrincipalMatch::kNone) {
+      continue;
+    }
+    const std::vector<std::string> ops = DecodeGrantOperations(g.operations);
+    if (std::find(ops.begin(), ops.end(), op) == ops.end()) {
+      continue;
+    }
+    const GrantConstraints constraints =
+        DecodeGrantConstraints(g.constraints).value_or(GrantConstraints{});
+    if (op == "CreateGrant") {
+      // A grant that allows CreateGrant allows only narrower grants: a subset of its
+      // operations, constraints at least as strict.
+      if (req.new_grant == nullptr) {
+        continue;
+      }
+      const auto& child_ops = req.new_grant->operations;
+      const bool subset = std::all_of(child_ops.begin(), child_ops.end(), [&](const auto& o) {
+        return std::find(ops.begin(), ops.end(), o) != ops.end();
+      });
+      if (!subset || !GrantConstraintsAtLeastAsStrict(
+                         req.new_grant->constraints.value_or(GrantConstraints{}), constraints)) {
+        continue;
+      }
+    } else if (op != "DescribeKey" && op != "RetireGrant" && !constraints.empty() &&
+               !GrantConstraintsAllow(constraints,
+                                      req.context != nullptr ? *req.context : kNoContext)) {
+      continue;
+    }
+    if (match == GrantPrincipalMatch::kViaAccount &&
+        !policy::AuthorizeWithoutKeyPolicy(identity, r).allowed()) {
+      continue;
+    }
+    return true;
+  }
+  return false;
+}
+
+bool Authorizer::IdentityPoliciesAllow(const CallContext& ctx, const storage::KeyRow& key,
+                                       std::string_view action) {
+  policy::Request r = BaseRequest(ctx, {.action = action}, Arn(key));
+  if (!AddKeyConditionKeys(key, /*with_aliases=*/true, &r)) {
+    return false;
+  }
+  auto identity = IdentityPoliciesOf(ctx);
+  if (!identity) {
+    return false;
+  }
+  return policy::AuthorizeWithoutKeyPolicy(*identity, r).allowed();
 }
 
 Status Authorizer::AddKeyConditionKeys(const storage::KeyRow& key, bool with_aliases,

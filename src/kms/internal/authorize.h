@@ -26,6 +26,9 @@ struct AuthRequest {
   const std::vector<std::string>* tag_keys = nullptr;  // aws:TagKeys (UntagResource)
   std::optional<int> pending_window_days{};   // kms:ScheduleKeyDeletionPendingWindowInDays
   std::optional<int> rotation_period_days{};  // kms:RotationPeriodInDays
+  // CreateGrant: the grant asked for (kms:GrantOperations, kms:GranteePrincipal,
+  // kms:RetiringPrincipal, kms:GrantConstraintType; its constraints come as `context`).
+  const CreateGrantRequest* new_grant = nullptr;
 };
 
 // The identity policies that apply to a caller (its own, its groups', its role's). Until IAM
@@ -38,11 +41,17 @@ class Authorizer {
   Authorizer(storage::Store* store, std::shared_ptr<Clock> clock);
 
   // May the caller perform `req.action` on `key`? kAccessDenied with AWS's message otherwise.
+  // The key policy and identity policies decide first; only when they deny implicitly are the
+  // key's grants read (grants only allow; an explicit Deny still wins).
   Status Authorize(const CallContext& ctx, const storage::KeyRow& key, const AuthRequest& req);
   // The lockout safety check of CreateKey and PutKeyPolicy: would `new_policy` still let the
   // caller put a key policy on the key `key_arn`? Same condition keys as a real call.
   bool AllowsPutKeyPolicy(const CallContext& ctx, const storage::KeyRow& key,
                           const policy::CompiledPolicy& new_policy);
+  // Whether the caller's identity policies alone allow `action` on `key` (an account root:
+  // unless they deny). RetireGrant by the issuing account's principals.
+  bool IdentityPoliciesAllow(const CallContext& ctx, const storage::KeyRow& key,
+                             std::string_view action);
   // For operations on no key (CreateKey, ListKeys, ListAliases, GenerateRandom).
   Status AuthorizeWithoutKey(const CallContext& ctx, const AuthRequest& req);
 
@@ -64,6 +73,10 @@ class Authorizer {
   Result<CachedPolicy> Cached(const storage::KeyRow& key);
   policy::Request BaseRequest(const CallContext& ctx, const AuthRequest& req,
                               const std::string& resource) const;
+  // Whether a grant of `key` lets the caller do `req` (request `r` built for it).
+  Result<bool> GrantAllows(const CallContext& ctx, const storage::KeyRow& key,
+                           const AuthRequest& req, policy::PolicyList identity,
+                           const policy::Request& r);
   // Adds the key's own condition keys (kms:KeySpec, ..., aws:ResourceTag/*, kms:ResourceAliases).
   Status AddKeyConditionKeys(const storage::KeyRow& key, bool with_aliases,
                              policy::Request* request);

@@ -79,4 +79,15 @@ Result<ListKeyRotationsResponse> ListKeyRotations(Core& core, const CallContext&
 // Rotates every key whose automatic rotation is due; returns how many.
 Result<int> RotateDueKeys(Core& core);
 
+// grants.cc
+Result<CreateGrantResponse> CreateGrant(Core& core, const CallContext& ctx,
+                                        const CreateGrantRequest& req);
+Result<ListGrantsResponse> ListGrants(Core& core, const CallContext& ctx,
+                                      const ListGrantsRequest& req);
+Result<ListGrantsResponse> ListRetirableGrants(Core& core, const CallContext& ctx,
+                                               const ListRetirableGrantsRequest& req);
+Status RetireGrant(Core& core, const CallContext& ctx, const RetireGrantRequest& req);
+Status RevokeGrant(Core& core, const CallContext& ctx, const std::string& key_id,
+                   const std::string& grant_id, bool dry_run);
+
 }  // namespace scytale::kms::internal

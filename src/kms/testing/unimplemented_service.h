@@ -88,6 +88,22 @@ class UnimplementedKeyService : public KeyService {
   Result<ListKeyRotationsResponse> ListKeyRotations(const CallContext&, const ListKeyRotationsRequest&) override {
     return Unimplemented("ListKeyRotations");
   }
+  Result<CreateGrantResponse> CreateGrant(const CallContext&, const CreateGrantRequest&) override {
+    return Unimplemented("CreateGrant");
+  }
+  Result<ListGrantsResponse> ListGrants(const CallContext&, const ListGrantsRequest&) override {
+    return Unimplemented("ListGrants");
+  }
+  Result<ListGrantsResponse> ListRetirableGrants(const CallContext&,
+                                                 const ListRetirableGrantsRequest&) override {
+    return Unimplemented("ListRetirableGrants");
+  }
+  Status RetireGrant(const CallContext&, const RetireGrantRequest&) override {
+    return Unimplemented("RetireGrant");
+  }
+  Status RevokeGrant(const CallContext&, const std::string&, const std::string&, bool) override {
+    return Unimplemented("RevokeGrant");
+  }
   Result<MaintenanceReport> RunMaintenance() override {
     return Unimplemented("RunMaintenance");
   }
