@@ -50,6 +50,9 @@ struct ServeFlags {
   std::string seed_file;
   int maintenance_interval_seconds = 60;
   std::string testing_clock_file;  // hidden: end-to-end tests only
+  std::string audit_dir;           // default <data-dir>/audit
+  int audit_digest_interval_seconds = 60;
+  uint64_t audit_max_file_bytes = 64 << 20;
 };
 
 int Fail(const std::string& message) {
@@ -144,6 +147,18 @@ int Serve(const ServeFlags& flags) {
   if (!root) {
     return Fail(root.error().message);
   }
+  // The audit log opens before anything can be called: no call is served unrecorded.
+  audit::LogOptions audit_options;
+  audit_options.dir = flags.audit_dir.empty() ? dir / "audit" : std::filesystem::path(flags.audit_dir);
+  audit_options.signing_key_path = dir / "audit-signing.key";
+  audit_options.root = root->get();
+  audit_options.digest_interval = std::chrono::seconds(flags.audit_digest_interval_seconds);
+  audit_options.max_file_bytes = flags.audit_max_file_bytes;
+  auto audit_log = audit::AuditLog::Open(audit_options);
+  if (!audit_log) {
+    return Fail("cannot open the audit log in " + audit_options.dir.string() + ": " +
+                audit_log.error().message);
+  }
   auto store = storage::OpenSqliteStore(dir / "scytale.db");
   if (!store) {
     return Fail(store.error().message);
@@ -234,7 +249,8 @@ int Serve(const ServeFlags& flags) {
   if (!kms_api) {
     return Fail(kms_api.error().message);
   }
-  server::App app(verifier.get(), kms_api->get(), query_api.get());
+  server::App app(verifier.get(), kms_api->get(), query_api.get(),
+                  server::AppOptions{audit_log->get(), flags.account_id});
   auto http = server::HttpServer::Create(
       options, [&app](const server::HttpRequest& r, const std::string& id) {
         return app.Handle(r, id);
@@ -277,6 +293,7 @@ int Serve(const ServeFlags& flags) {
 
   std::cout << "keystore " << (*root)->Describe() << ", store " << (dir / "scytale.db").string()
             << ", account " << flags.account_id << std::endl;
+  std::cout << "audit log " << audit_options.dir.string() << std::endl;
   std::cout << "listening on " << options.host << ":" << (*http)->port() << std::endl;
   (*http)->Run();
   {
@@ -287,6 +304,10 @@ int Serve(const ServeFlags& flags) {
   maintenance.join();
   signal_ioc.stop();
   signal_thread.join();
+  if (Status closed = (*audit_log)->Close(); !closed) {
+    std::cerr << "scytale: the final audit digest could not be written: "
+              << closed.error().message << std::endl;
+  }
   std::cout << "stopped" << std::endl;
   return 0;
 }
@@ -419,6 +440,16 @@ int main(int argc, char** argv) {
                     "how often due deletions and rotations are carried out")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
+  serve->add_option("--audit-dir", flags.audit_dir,
+                    "directory of the audit log (default: DATA_DIR/audit)");
+  serve->add_option("--audit-digest-interval-seconds", flags.audit_digest_interval_seconds,
+                    "how often new audit records are sealed by a signed digest")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  serve->add_option("--audit-max-file-bytes", flags.audit_max_file_bytes,
+                    "an audit file is rotated before it grows past this size")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 40));
   // Hidden (empty group): shifts the key service's clock for end-to-end tests.
   serve->add_option("--testing-clock-file", flags.testing_clock_file)->group("");
   auto* version = app.add_subcommand("version", "print the version");

@@ -1,3 +1,11 @@
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <cctype>
+#include <iostream>
+#include <map>
+#include <set>
+
 #include "server/server.h"
 
 namespace scytale::server {
@@ -20,60 +28,314 @@ HttpResponse FromQuery(const api::QueryResponse& r) {
   return HttpResponse{r.status, "text/xml", r.body};
 }
 
-// The signing name in the Authorization header's credential scope ("kms", "iam", "sts"), read
-// before verification so that even an authentication failure is answered in the protocol the
-// client speaks. "" when there is none.
-std::string_view ScopeService(const HttpRequest& request) {
+// The credential scope of the Authorization header, read before verification so that even an
+// authentication failure is answered in the protocol the client speaks and recorded with the
+// access key id and region it claimed. Empty members when there is none.
+struct Scope {
+  std::string_view access_key_id;
+  std::string_view region;
+  std::string_view service;  // "kms", "iam", "sts"
+};
+
+Scope ScopeOf(const HttpRequest& request) {
   auto it = request.headers.find("authorization");
   if (it == request.headers.end()) {
-    return "";
+    return {};
   }
   std::string_view h = it->second;
+  size_t cred = h.find("Credential=");
   size_t end = h.find("/aws4_request");
-  if (end == std::string_view::npos) {
-    return "";
+  if (cred == std::string_view::npos || end == std::string_view::npos || end < cred) {
+    return {};
   }
-  size_t start = h.rfind('/', end - 1);
+  // Credential=AKID/20240501/us-east-1/kms/aws4_request
+  std::string_view c = h.substr(cred + 11, end - cred - 11);
+  Scope out;
+  size_t a = c.find('/');
+  size_t b = a == std::string_view::npos ? a : c.find('/', a + 1);
+  size_t d = b == std::string_view::npos ? b : c.find('/', b + 1);
+  if (d == std::string_view::npos) {
+    return {};
+  }
+  out.access_key_id = c.substr(0, a);
+  out.region = c.substr(b + 1, d - b - 1);
+  out.service = c.substr(d + 1);
+  return out;
+}
+
+std::string Printable(std::string_view s, size_t max) {
+  std::string out;
+  for (char c : s.substr(0, max)) {
+    out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  }
+  return out;
+}
+
+audit::UserIdentity IdentityOf(const auth::Identity& id) {
+  audit::UserIdentity u;
+  u.arn = id.principal_arn;
+  u.account_id = id.account_id;
+  u.access_key_id = id.access_key_id;
+  std::string_view arn = id.principal_arn;
+  size_t colon = arn.rfind(':');
+  std::string_view resource = colon == std::string_view::npos ? arn : arn.substr(colon + 1);
+  if (resource == "root") {
+    u.type = "Root";
+    u.principal_id = id.account_id;
+  } else if (resource.starts_with("user/")) {
+    u.type = "IAMUser";
+    u.principal_id = std::string(resource.substr(resource.rfind('/') + 1));
+  } else if (resource.starts_with("assumed-role/")) {
+    // assumed-role/<role>/<session>; CloudTrail writes <role id>:<session>.
+    u.type = "AssumedRole";
+    std::string rest(resource.substr(13));
+    std::replace(rest.begin(), rest.end(), '/', ':');
+    u.principal_id = rest;
+  } else {
+    u.type = "Unknown";
+  }
+  return u;
+}
+
+// --- IAM and STS (query protocol) -----------------------------------------------------------
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
+               HexValue(s[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// Form parameters of the query string and the body; the first occurrence of a name wins, as in
+// api::QueryApi.
+std::map<std::string, std::string> FormParams(std::string_view query, std::string_view body) {
+  std::map<std::string, std::string> out;
+  for (std::string_view text : {query, body}) {
+    while (!text.empty()) {
+      size_t amp = text.find('&');
+      std::string_view pair = text.substr(0, amp);
+      text.remove_prefix(amp == std::string_view::npos ? text.size() : amp + 1);
+      size_t eq = pair.find('=');
+      std::string name = PercentDecode(pair.substr(0, eq));
+      std::string value = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
+      out.emplace(std::move(name), std::move(value));
+    }
+  }
+  return out;
+}
+
+// IAM and STS request members that are recorded (CloudTrail's names, camelCase). Passwords,
+// secret keys, MFA codes and external ids are not among them.
+nlohmann::json QueryRequestParameters(const std::map<std::string, std::string>& params) {
+  static const std::set<std::string, std::less<>> kRecorded = {
+      "AccessKeyId",   "AssumeRolePolicyDocument", "Description",     "DurationSeconds",
+      "Marker",        "MaxItems",                 "MaxSessionDuration", "NewPath",
+      "NewUserName",   "Path",                     "PathPrefix",      "PolicyArn",
+      "PolicyDocument", "PolicyName",              "RoleArn",         "RoleName",
+      "RoleSessionName", "Status",                 "UserName",
+  };
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [k, v] : params) {
+    if (kRecorded.contains(k)) {
+      std::string name = k;
+      name[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[0])));
+      out[name] = v;
+    }
+  }
+  return out.empty() ? nlohmann::json(nullptr) : out;
+}
+
+std::string XmlUnescape(std::string_view s) {
+  static constexpr std::pair<std::string_view, char> kEntities[] = {
+      {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&quot;", '"'}, {"&apos;", '\''}};
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool replaced = false;
+    for (const auto& [entity, c] : kEntities) {
+      if (s[i] == '&' && s.substr(i).starts_with(entity)) {
+        out += c;
+        i += entity.size() - 1;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// The text of the first <tag>...</tag> of an XML document we wrote ourselves.
+std::string XmlElement(std::string_view xml, std::string_view tag) {
+  std::string open = "<" + std::string(tag) + ">";
+  std::string close = "</" + std::string(tag) + ">";
+  size_t start = xml.find(open);
   if (start == std::string_view::npos) {
     return "";
   }
-  return h.substr(start + 1, end - start - 1);
+  start += open.size();
+  size_t end = xml.find(close, start);
+  return end == std::string_view::npos ? "" : XmlUnescape(xml.substr(start, end - start));
+}
+
+void DescribeQueryAnswer(const api::QueryResponse& r, audit::Event* event) {
+  if (r.status >= 300) {
+    event->error_code = XmlElement(r.body, "Code");
+    event->error_message = XmlElement(r.body, "Message");
+    return;
+  }
+  // CreateAccessKey and AssumeRole answer a secret too; only the key id is recorded.
+  std::string key_id = XmlElement(r.body, "AccessKeyId");
+  if (!key_id.empty()) {
+    event->response_elements = {{"accessKeyId", key_id}};
+  }
+}
+
+void DescribeError(const Error& error, audit::Event* event) {
+  api::AwsError aws = api::ToAwsError(error.code);
+  event->error_code = aws.type;
+  event->error_message = aws.status >= 500 ? "internal error" : error.message;
+}
+
+std::string KmsEventName(const api::KmsApi& kms_api, std::string_view target) {
+  std::string op = kms_api.OperationOf(target);
+  if (!op.empty()) {
+    return op;
+  }
+  constexpr std::string_view kPrefix = "TrentService.";
+  if (target.starts_with(kPrefix)) {
+    target.remove_prefix(kPrefix.size());
+  }
+  return target.empty() ? "Unknown" : Printable(target, 64);
 }
 
 }  // namespace
 
-App::App(auth::SigV4Verifier* verifier, api::KmsApi* kms_api, api::QueryApi* query_api)
-    : verifier_(verifier), kms_api_(kms_api), query_api_(query_api) {}
+App::App(auth::SigV4Verifier* verifier, api::KmsApi* kms_api, api::QueryApi* query_api,
+         AppOptions options)
+    : verifier_(verifier), kms_api_(kms_api), query_api_(query_api), options_(std::move(options)) {}
 
 HttpResponse App::Handle(const HttpRequest& request, const std::string& request_id) const {
   std::string_view path = std::string_view(request.target).substr(0, request.target.find('?'));
   if (request.method == "GET" && path == "/healthz") {
     return HttpResponse{200, "application/json", R"({"status":"ok"})"};
   }
-  const std::string_view scope_service = ScopeService(request);
-  const bool query_protocol = scope_service == "iam" || scope_service == "sts";
+  audit::Event event;
+  event.time = std::chrono::system_clock::now();
+  event.source_ip = request.remote_address;
+  event.user_agent = Printable(HeaderOr(request, "user-agent", ""), 1024);
+  event.request_id = request_id;
+  event.recipient_account_id = options_.account_id;
+  HttpResponse response = HandleCall(request, request_id, &event);
+  if (options_.audit == nullptr) {
+    return response;
+  }
+  if (Status recorded = options_.audit->Append(event); !recorded) {
+    // Fail closed: no answer (and no plaintext) leaves without its durable record.
+    std::cerr << "scytale: request " << request_id
+              << " refused: its audit record could not be written: " << recorded.error().message
+              << std::endl;
+    OPENSSL_cleanse(response.body.data(), response.body.size());
+    Error internal = MakeError(ErrorCode::kInternal, "the audit record could not be written");
+    if (event.event_source != "kms.amazonaws.com") {
+      std::string service = event.event_source.substr(0, event.event_source.find('.'));
+      return FromQuery(api::QueryErrorResponse(service, internal, request_id));
+    }
+    return FromJson(api::ErrorResponse(internal));
+  }
+  return response;
+}
+
+HttpResponse App::HandleCall(const HttpRequest& request, const std::string& request_id,
+                             audit::Event* event) const {
+  const Scope scope = ScopeOf(request);
+  const bool query_protocol = scope.service == "iam" || scope.service == "sts";
+  size_t q = request.target.find('?');
+  std::string_view query =
+      q == std::string::npos ? std::string_view() : std::string_view(request.target).substr(q + 1);
+  std::map<std::string, std::string> params;
+  event->aws_region = Printable(scope.region, 64);
+  if (query_protocol) {
+    event->event_source = std::string(scope.service) + ".amazonaws.com";
+    params = FormParams(query, request.body);
+    auto action = params.find("Action");
+    event->event_name = action == params.end() ? "Unknown" : Printable(action->second, 64);
+    event->read_only =
+        event->event_name.starts_with("Get") || event->event_name.starts_with("List");
+    event->request_parameters = QueryRequestParameters(params);
+  } else {
+    event->event_name = KmsEventName(*kms_api_, HeaderOr(request, "x-amz-target", ""));
+    // As api/audit_fields.cc marks them, for calls that never reach the API (no identity).
+    for (std::string_view prefix : {"Describe", "List", "Get", "Encrypt", "Decrypt", "ReEncrypt",
+                                    "Generate", "Sign", "Verify", "DeriveSharedSecret"}) {
+      event->read_only = event->read_only || event->event_name.starts_with(prefix);
+    }
+  }
   if (request.method != "POST" && !(query_protocol && request.method == "GET")) {
-    return FromJson(api::ErrorResponse(
-        MakeError(ErrorCode::kUnknownOperation, "Only POST requests are served here.")));
+    Error error = MakeError(ErrorCode::kUnknownOperation, "Only POST requests are served here.");
+    DescribeError(error, event);
+    return FromJson(api::ErrorResponse(error));
   }
   auth::RequestView view{request.method, request.target, &request.headers, request.body};
   Result<auth::Identity> identity = verifier_->Verify(view);
   if (!identity) {
+    event->user_identity =
+        audit::UserIdentity{"Unknown", "", "", "", Printable(scope.access_key_id, 128)};
     if (query_protocol) {
-      return FromQuery(api::QueryErrorResponse(scope_service, identity.error(), request_id));
+      api::QueryResponse r =
+          api::QueryErrorResponse(scope.service, identity.error(), request_id);
+      DescribeQueryAnswer(r, event);
+      return FromQuery(r);
     }
+    DescribeError(identity.error(), event);
     return FromJson(api::ErrorResponse(identity.error()));
   }
+  event->user_identity = IdentityOf(*identity);
+  event->recipient_account_id = identity->account_id;
+  event->aws_region = identity->region;
   if (identity->service == "iam" || identity->service == "sts") {
-    size_t q = request.target.find('?');
-    std::string_view query =
-        q == std::string::npos ? std::string_view() : std::string_view(request.target).substr(q + 1);
-    return FromQuery(query_api_->Handle({identity->account_id, identity->principal_arn},
-                                        identity->service, query, request.body, request_id));
+    api::QueryResponse r = query_api_->Handle({identity->account_id, identity->principal_arn},
+                                              identity->service, query, request.body, request_id);
+    DescribeQueryAnswer(r, event);
+    return FromQuery(r);
   }
   kms::CallContext ctx{identity->account_id, identity->region, identity->principal_arn,
                        request_id, request.remote_address, /*secure_transport=*/false};
-  return FromJson(kms_api_->Handle(ctx, HeaderOr(request, "x-amz-target", ""), request.body));
+  api::JsonResponse r = kms_api_->Handle(ctx, HeaderOr(request, "x-amz-target", ""), request.body);
+  if (r.audit) {
+    event->event_name = std::move(r.audit->event_name);
+    event->request_parameters = std::move(r.audit->request_parameters);
+    event->response_elements = std::move(r.audit->response_elements);
+    event->resource_arns = std::move(r.audit->resource_arns);
+    event->read_only = r.audit->read_only;
+    event->error_code = std::move(r.audit->error_code);
+    event->error_message = std::move(r.audit->error_message);
+  }
+  // Moved, not copied: the body may carry a plaintext, and the server wipes its one copy.
+  return HttpResponse{r.status, "application/x-amz-json-1.1", std::move(r.body)};
 }
 
 }  // namespace scytale::server

@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "api/iam_query.h"
+#include "audit/audit.h"
 #include "auth/auth.h"
 #include "common/result.h"
 
@@ -64,18 +65,34 @@ class HttpServer {
   virtual void Stop() = 0;
 };
 
+struct AppOptions {
+  // Where every call is recorded before it is answered; nullptr records nothing (unit tests).
+  audit::AuditLog* audit = nullptr;
+  // recipientAccountId of records whose caller is unknown (failed authentication).
+  std::string account_id{};
+};
+
 // The application: /healthz, SigV4 verification, then the API of the service the request was
-// signed for: KMS (AWS JSON 1.1), or IAM and STS (query protocol, XML).
+// signed for: KMS (AWS JSON 1.1), or IAM and STS (query protocol, XML). Every call but /healthz
+// is recorded in the audit log, allowed, denied, failed or unauthenticated, and answered only
+// once its record is durable; when the record cannot be written the call answers
+// KMSInternalException (500) (InternalFailure for IAM and STS) instead.
 class App {
  public:
   // All must outlive the App.
-  App(auth::SigV4Verifier* verifier, api::KmsApi* kms_api, api::QueryApi* query_api);
+  App(auth::SigV4Verifier* verifier, api::KmsApi* kms_api, api::QueryApi* query_api,
+      AppOptions options = {});
   HttpResponse Handle(const HttpRequest& request, const std::string& request_id) const;
 
  private:
+  // Serves one call and describes it in `event` (everything but the time, source and ids).
+  HttpResponse HandleCall(const HttpRequest& request, const std::string& request_id,
+                          audit::Event* event) const;
+
   auth::SigV4Verifier* verifier_;
   api::KmsApi* kms_api_;
   api::QueryApi* query_api_;
+  AppOptions options_;
 };
 
 }  // namespace scytale::server
