@@ -1,8 +1,12 @@
 // OsslPtr<T>: a unique_ptr that frees an OpenSSL object with its own free function.
 #pragma once
 
+#include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
+#include <openssl/param_build.h>
+#include <openssl/x509.h>
 
 #include <memory>
 #include <string>
@@ -34,6 +38,54 @@ struct OsslDeleter<EVP_MAC> {
 template <>
 struct OsslDeleter<EVP_MAC_CTX> {
   void operator()(EVP_MAC_CTX* p) const { EVP_MAC_CTX_free(p); }
+};
+
+template <>
+struct OsslDeleter<EVP_PKEY> {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+template <>
+struct OsslDeleter<EVP_PKEY_CTX> {
+  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
+};
+template <>
+struct OsslDeleter<EVP_MD_CTX> {
+  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
+};
+template <>
+struct OsslDeleter<EVP_MD> {
+  void operator()(EVP_MD* p) const { EVP_MD_free(p); }
+};
+// Big numbers may hold private scalars: always wipe.
+template <>
+struct OsslDeleter<BIGNUM> {
+  void operator()(BIGNUM* p) const { BN_clear_free(p); }
+};
+template <>
+struct OsslDeleter<BN_CTX> {
+  void operator()(BN_CTX* p) const { BN_CTX_free(p); }
+};
+template <>
+struct OsslDeleter<EC_GROUP> {
+  void operator()(EC_GROUP* p) const { EC_GROUP_free(p); }
+};
+template <>
+struct OsslDeleter<EC_POINT> {
+  void operator()(EC_POINT* p) const { EC_POINT_free(p); }
+};
+template <>
+struct OsslDeleter<OSSL_PARAM_BLD> {
+  void operator()(OSSL_PARAM_BLD* p) const { OSSL_PARAM_BLD_free(p); }
+};
+// OSSL_PARAM_free wipes the secure block that holds BN_secure_new values pushed by the builder.
+template <>
+struct OsslDeleter<OSSL_PARAM> {
+  void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); }
+};
+// The PKCS#8 structure's free wipes the private-key octet string.
+template <>
+struct OsslDeleter<PKCS8_PRIV_KEY_INFO> {
+  void operator()(PKCS8_PRIV_KEY_INFO* p) const { PKCS8_PRIV_KEY_INFO_free(p); }
 };
 
 template <class T>
