@@ -422,6 +422,14 @@ Output WithResult(std::string result) {
   return output;
 }
 
+// <IsTruncated> and, when truncated, the <Marker> that fetches the next page.
+void AppendPaging(std::string& out, bool is_truncated, const std::optional<std::string>& marker) {
+  Element(out, "IsTruncated", is_truncated ? "true" : "false");
+  if (is_truncated && marker.has_value()) {
+    Element(out, "Marker", *marker);
+  }
+}
+
 void AppendUser(std::string& out, const iam::User& user) {
   Element(out, "Path", user.path);
   Element(out, "UserName", user.user_name);
@@ -443,13 +451,13 @@ void AppendRole(std::string& out, const iam::Role& role) {
   Element(out, "MaxSessionDuration", std::to_string(role.max_session_duration));
 }
 
-void AppendPolicyNames(std::string& out, const std::vector<std::string>& names) {
+void AppendPolicyNames(std::string& out, const iam::ListPolicyNamesResult& listed) {
   Open(out, "PolicyNames");
-  for (const std::string& name : names) {
+  for (const std::string& name : listed.policy_names) {
     Element(out, "member", name);
   }
   Close(out, "PolicyNames");
-  Element(out, "IsTruncated", "false");
+  AppendPaging(out, listed.is_truncated, listed.marker);
 }
 
 // The parts of an ARN's resource ("user/path/alice" → type "user", last "alice").
@@ -635,10 +643,7 @@ class QueryApiImpl final : public QueryApi {
       Close(out, "member");
     }
     Close(out, "Users");
-    Element(out, "IsTruncated", listed.is_truncated ? "true" : "false");
-    if (listed.is_truncated && listed.marker.has_value()) {
-      Element(out, "Marker", *listed.marker);
-    }
+    AppendPaging(out, listed.is_truncated, listed.marker);
     return WithResult(std::move(out));
   }
 
@@ -669,14 +674,13 @@ class QueryApiImpl final : public QueryApi {
 
   Result<Output> ListAccessKeys(const iam::Caller& caller, const Params& params) {
     SCY_ASSIGN_OR_RETURN(std::optional<std::string> user_name, OptionalString(params, "UserName"));
-    // Accepted for the paginator's sake; a user has at most two keys, always one page.
-    SCY_RETURN_IF_ERROR(OptionalString(params, "Marker"));
-    SCY_RETURN_IF_ERROR(OptionalInt(params, "MaxItems", 1, 1000));
-    SCY_ASSIGN_OR_RETURN(std::vector<iam::AccessKeyMetadata> keys,
-                         iam_->ListAccessKeys(caller, user_name));
+    SCY_ASSIGN_OR_RETURN(std::optional<std::string> marker, OptionalString(params, "Marker"));
+    SCY_ASSIGN_OR_RETURN(std::optional<int> max_items, OptionalInt(params, "MaxItems", 1, 1000));
+    SCY_ASSIGN_OR_RETURN(iam::ListAccessKeysResult listed,
+                         iam_->ListAccessKeys(caller, user_name, marker, max_items));
     std::string out;
     Open(out, "AccessKeyMetadata");
-    for (const iam::AccessKeyMetadata& key : keys) {
+    for (const iam::AccessKeyMetadata& key : listed.keys) {
       Open(out, "member");
       Element(out, "UserName", key.user_name);
       Element(out, "AccessKeyId", key.access_key_id);
@@ -685,7 +689,7 @@ class QueryApiImpl final : public QueryApi {
       Close(out, "member");
     }
     Close(out, "AccessKeyMetadata");
-    Element(out, "IsTruncated", "false");
+    AppendPaging(out, listed.is_truncated, listed.marker);
     return WithResult(std::move(out));
   }
 
@@ -719,12 +723,12 @@ class QueryApiImpl final : public QueryApi {
 
   Result<Output> ListUserPolicies(const iam::Caller& caller, const Params& params) {
     SCY_ASSIGN_OR_RETURN(std::string user_name, RequiredString(params, "UserName"));
-    // IamService lists every name at once, so there is only ever one page.
-    SCY_RETURN_IF_ERROR(OptionalString(params, "Marker"));
-    SCY_RETURN_IF_ERROR(OptionalInt(params, "MaxItems", 1, 1000));
-    SCY_ASSIGN_OR_RETURN(std::vector<std::string> names, iam_->ListUserPolicies(caller, user_name));
+    SCY_ASSIGN_OR_RETURN(std::optional<std::string> marker, OptionalString(params, "Marker"));
+    SCY_ASSIGN_OR_RETURN(std::optional<int> max_items, OptionalInt(params, "MaxItems", 1, 1000));
+    SCY_ASSIGN_OR_RETURN(iam::ListPolicyNamesResult listed,
+                         iam_->ListUserPolicies(caller, user_name, marker, max_items));
     std::string out;
-    AppendPolicyNames(out, names);
+    AppendPolicyNames(out, listed);
     return WithResult(std::move(out));
   }
 
@@ -793,12 +797,12 @@ class QueryApiImpl final : public QueryApi {
 
   Result<Output> ListRolePolicies(const iam::Caller& caller, const Params& params) {
     SCY_ASSIGN_OR_RETURN(std::string role_name, RequiredString(params, "RoleName"));
-    // IamService lists every name at once, so there is only ever one page.
-    SCY_RETURN_IF_ERROR(OptionalString(params, "Marker"));
-    SCY_RETURN_IF_ERROR(OptionalInt(params, "MaxItems", 1, 1000));
-    SCY_ASSIGN_OR_RETURN(std::vector<std::string> names, iam_->ListRolePolicies(caller, role_name));
+    SCY_ASSIGN_OR_RETURN(std::optional<std::string> marker, OptionalString(params, "Marker"));
+    SCY_ASSIGN_OR_RETURN(std::optional<int> max_items, OptionalInt(params, "MaxItems", 1, 1000));
+    SCY_ASSIGN_OR_RETURN(iam::ListPolicyNamesResult listed,
+                         iam_->ListRolePolicies(caller, role_name, marker, max_items));
     std::string out;
-    AppendPolicyNames(out, names);
+    AppendPolicyNames(out, listed);
     return WithResult(std::move(out));
   }
 

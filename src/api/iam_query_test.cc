@@ -51,8 +51,8 @@ class FakeIam : public iam::IamService {
                  7200,
                  kCreated};
   iam::ListUsersResult listed{{}, std::nullopt, false};
-  std::vector<iam::AccessKeyMetadata> keys;
-  std::vector<std::string> policy_names{"p1", "p2"};
+  iam::ListAccessKeysResult keys;
+  iam::ListPolicyNamesResult policy_names{{"p1", "p2"}, std::nullopt, false};
   std::string document = R"({"Version": "2012-10-17", "Statement": []})";
 
   Result<iam::User> CreateUser(const iam::Caller&, const std::string& user_name,
@@ -81,9 +81,12 @@ class FakeIam : public iam::IamService {
     return iam::NewAccessKey{{"alice", "AKIAEXAMPLEKEY000001", "Active", kCreated},
                              Secret(kSecret)};
   }
-  Result<std::vector<iam::AccessKeyMetadata>> ListAccessKeys(
-      const iam::Caller&, const std::optional<std::string>& user_name) override {
-    return Answer("ListAccessKeys(" + Opt(user_name) + ")", keys);
+  Result<iam::ListAccessKeysResult> ListAccessKeys(const iam::Caller&,
+                                                   const std::optional<std::string>& user_name,
+                                                   const std::optional<std::string>& marker,
+                                                   std::optional<int> max_items) override {
+    return Answer(
+        "ListAccessKeys(" + Opt(user_name) + "," + Opt(marker) + "," + Opt(max_items) + ")", keys);
   }
   Status DeleteAccessKey(const iam::Caller&, const std::optional<std::string>& user_name,
                          const std::string& access_key_id) override {
@@ -97,9 +100,12 @@ class FakeIam : public iam::IamService {
                                     const std::string& policy_name) override {
     return Answer("GetUserPolicy(" + user_name + "," + policy_name + ")", document);
   }
-  Result<std::vector<std::string>> ListUserPolicies(const iam::Caller&,
-                                                    const std::string& user_name) override {
-    return Answer("ListUserPolicies(" + user_name + ")", policy_names);
+  Result<iam::ListPolicyNamesResult> ListUserPolicies(const iam::Caller&,
+                                                      const std::string& user_name,
+                                                      const std::optional<std::string>& marker,
+                                                      std::optional<int> max_items) override {
+    return Answer("ListUserPolicies(" + user_name + "," + Opt(marker) + "," + Opt(max_items) + ")",
+                  policy_names);
   }
   Status DeleteUserPolicy(const iam::Caller&, const std::string& user_name,
                           const std::string& policy_name) override {
@@ -127,9 +133,12 @@ class FakeIam : public iam::IamService {
                                     const std::string& policy_name) override {
     return Answer("GetRolePolicy(" + role_name + "," + policy_name + ")", document);
   }
-  Result<std::vector<std::string>> ListRolePolicies(const iam::Caller&,
-                                                    const std::string& role_name) override {
-    return Answer("ListRolePolicies(" + role_name + ")", policy_names);
+  Result<iam::ListPolicyNamesResult> ListRolePolicies(const iam::Caller&,
+                                                      const std::string& role_name,
+                                                      const std::optional<std::string>& marker,
+                                                      std::optional<int> max_items) override {
+    return Answer("ListRolePolicies(" + role_name + "," + Opt(marker) + "," + Opt(max_items) + ")",
+                  policy_names);
   }
   Status DeleteRolePolicy(const iam::Caller&, const std::string& role_name,
                           const std::string& policy_name) override {
@@ -298,9 +307,9 @@ TEST_F(QueryApiTest, DispatchesEveryIamAction) {
       {"Action=DeleteUser&UserName=alice", "DeleteUser(alice)", "DeleteUser", false},
       {"Action=CreateAccessKey", "CreateAccessKey(-)", "CreateAccessKey", true},
       {"Action=CreateAccessKey&UserName=bob", "CreateAccessKey(bob)", "CreateAccessKey", true},
-      {"Action=ListAccessKeys", "ListAccessKeys(-)", "ListAccessKeys", true},
-      {"Action=ListAccessKeys&UserName=bob&MaxItems=5", "ListAccessKeys(bob)", "ListAccessKeys",
-       true},
+      {"Action=ListAccessKeys", "ListAccessKeys(-,-,-)", "ListAccessKeys", true},
+      {"Action=ListAccessKeys&UserName=bob&MaxItems=5&Marker=m2", "ListAccessKeys(bob,m2,5)",
+       "ListAccessKeys", true},
       {"Action=DeleteAccessKey&AccessKeyId=AKIA1", "DeleteAccessKey(-,AKIA1)", "DeleteAccessKey",
        false},
       {"Action=DeleteAccessKey&AccessKeyId=AKIA1&UserName=bob", "DeleteAccessKey(bob,AKIA1)",
@@ -309,7 +318,10 @@ TEST_F(QueryApiTest, DispatchesEveryIamAction) {
        "PutUserPolicy(bob,p,{\"a\": 1})", "PutUserPolicy", false},
       {"Action=GetUserPolicy&UserName=bob&PolicyName=p", "GetUserPolicy(bob,p)", "GetUserPolicy",
        true},
-      {"Action=ListUserPolicies&UserName=bob", "ListUserPolicies(bob)", "ListUserPolicies", true},
+      {"Action=ListUserPolicies&UserName=bob", "ListUserPolicies(bob,-,-)", "ListUserPolicies",
+       true},
+      {"Action=ListUserPolicies&UserName=bob&Marker=m3&MaxItems=1000",
+       "ListUserPolicies(bob,m3,1000)", "ListUserPolicies", true},
       {"Action=DeleteUserPolicy&UserName=bob&PolicyName=p", "DeleteUserPolicy(bob,p)",
        "DeleteUserPolicy", false},
       {"Action=CreateRole&RoleName=r&AssumeRolePolicyDocument=%7B%7D", "CreateRole(r,/,{},,-)",
@@ -322,7 +334,9 @@ TEST_F(QueryApiTest, DispatchesEveryIamAction) {
       {"Action=PutRolePolicy&RoleName=r&PolicyName=p&PolicyDocument=%7B%7D",
        "PutRolePolicy(r,p,{})", "PutRolePolicy", false},
       {"Action=GetRolePolicy&RoleName=r&PolicyName=p", "GetRolePolicy(r,p)", "GetRolePolicy", true},
-      {"Action=ListRolePolicies&RoleName=r", "ListRolePolicies(r)", "ListRolePolicies", true},
+      {"Action=ListRolePolicies&RoleName=r", "ListRolePolicies(r,-,-)", "ListRolePolicies", true},
+      {"Action=ListRolePolicies&RoleName=r&MaxItems=1&Marker=m4", "ListRolePolicies(r,m4,1)",
+       "ListRolePolicies", true},
       {"Action=DeleteRolePolicy&RoleName=r&PolicyName=p", "DeleteRolePolicy(r,p)",
        "DeleteRolePolicy", false},
   };
@@ -415,7 +429,8 @@ TEST_F(QueryApiTest, CreateAccessKeyAnswersTheSecretOnce) {
 }
 
 TEST_F(QueryApiTest, ListAccessKeysListsMetadataWithoutSecrets) {
-  fake_.keys = {{"alice", "AKIA1", "Active", kCreated}, {"alice", "AKIA2", "Inactive", kCreated}};
+  fake_.keys.keys = {{"alice", "AKIA1", "Active", kCreated},
+                     {"alice", "AKIA2", "Inactive", kCreated}};
   QueryResponse response = Iam("Action=ListAccessKeys");
   pt::ptree tree = ParseXml(response.body);
   const pt::ptree& result = tree.get_child("ListAccessKeysResponse.ListAccessKeysResult");
@@ -427,7 +442,18 @@ TEST_F(QueryApiTest, ListAccessKeysListsMetadataWithoutSecrets) {
   }
   EXPECT_THAT(ids, ElementsAre("AKIA1:Active:alice", "AKIA2:Inactive:alice"));
   EXPECT_EQ(result.get<std::string>("IsTruncated"), "false");
+  EXPECT_FALSE(result.get_child_optional("Marker"));
   EXPECT_THAT(response.body, Not(HasSubstr("Secret")));
+}
+
+TEST_F(QueryApiTest, ListAccessKeysAnswersTheMarkerWhenTruncated) {
+  fake_.keys = {{{"alice", "AKIA1", "Active", kCreated}}, "next+keys/=", true};
+  pt::ptree tree = ParseXml(Iam("Action=ListAccessKeys&UserName=alice&MaxItems=1").body);
+  const pt::ptree& result = tree.get_child("ListAccessKeysResponse.ListAccessKeysResult");
+  EXPECT_EQ(result.get_child("AccessKeyMetadata").size(), 1u);
+  EXPECT_EQ(result.get<std::string>("IsTruncated"), "true");
+  EXPECT_EQ(result.get<std::string>("Marker"), "next+keys/=");
+  EXPECT_THAT(fake_.calls, ElementsAre("ListAccessKeys(alice,-,1)"));
 }
 
 TEST_F(QueryApiTest, PolicyDocumentsAreAnsweredUrlEncoded) {
@@ -480,9 +506,30 @@ TEST_F(QueryApiTest, PolicyNameListsAreMembers) {
   }
   EXPECT_THAT(names, ElementsAre("p1", "p2"));
   EXPECT_EQ(result.get<std::string>("IsTruncated"), "false");
+  EXPECT_FALSE(result.get_child_optional("Marker"));
   tree = ParseXml(Iam("Action=ListUserPolicies&UserName=u").body);
   EXPECT_EQ(tree.get_child("ListUserPoliciesResponse.ListUserPoliciesResult.PolicyNames").size(),
             2u);
+}
+
+TEST_F(QueryApiTest, PolicyNameListsAnswerTheMarkerWhenTruncated) {
+  fake_.policy_names = {{"p1"}, "more", true};
+  for (const char* action : {"ListUserPolicies&UserName=u", "ListRolePolicies&RoleName=r"}) {
+    pt::ptree tree = ParseXml(Iam(std::string("Action=") + action + "&MaxItems=1").body);
+    const std::string name = std::string(action).substr(0, 16);
+    const pt::ptree& result = tree.get_child(name + "Response." + name + "Result");
+    EXPECT_EQ(result.get_child("PolicyNames").size(), 1u) << action;
+    EXPECT_EQ(result.get<std::string>("IsTruncated"), "true") << action;
+    EXPECT_EQ(result.get<std::string>("Marker"), "more") << action;
+  }
+}
+
+TEST_F(QueryApiTest, AnInvalidMarkerIsAValidationError) {
+  fake_.error = MakeError(ErrorCode::kInvalidMarker, "Invalid Marker.");
+  QueryResponse response = Iam("Action=ListAccessKeys&Marker=bogus");
+  EXPECT_EQ(response.status, 400);
+  EXPECT_EQ(ErrorCodeOf(response), "ValidationError");
+  EXPECT_THAT(response.body, HasSubstr("<Message>Invalid Marker.</Message>"));
 }
 
 TEST_F(QueryApiTest, AssumeRoleAnswersCredentialsAndTheAssumedRoleUser) {
@@ -582,6 +629,11 @@ TEST_F(QueryApiTest, EmptyNamesAndBadNumbersAreValidationErrors) {
         "Action=ListUsers&MaxItems=1001", "Action=ListUsers&MaxItems=ten",
         "Action=ListUsers&MaxItems=", "Action=ListUsers&MaxItems=-",
         "Action=ListUsers&MaxItems=99999999999999999999", "Action=ListUsers&MaxItems=1.5",
+        "Action=ListAccessKeys&MaxItems=0", "Action=ListAccessKeys&MaxItems=1001",
+        "Action=ListAccessKeys&Marker=", "Action=ListUserPolicies&UserName=u&MaxItems=0",
+        "Action=ListUserPolicies&UserName=u&Marker=",
+        "Action=ListRolePolicies&RoleName=r&MaxItems=1001",
+        "Action=ListRolePolicies&RoleName=r&Marker=",
         "Action=CreateRole&RoleName=r&AssumeRolePolicyDocument=x&MaxSessionDuration=60"}) {
     QueryResponse response = Iam(body);
     EXPECT_EQ(response.status, 400) << body;

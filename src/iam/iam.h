@@ -51,7 +51,7 @@ class Identities {
 
   // Resolves an active access key: kUnrecognizedClient when unknown or inactive, kExpiredToken
   // when temporary credentials have expired (by the clock). Results are cached for a short time
-  // (see kCacheTtl). Thread-safe.
+  // (see kCacheTtl); Forget() ends that at once. Thread-safe.
   Result<AccessKey> LookupAccessKey(const std::string& access_key_id);
 
   // Drops a cached key so that the next lookup asks the store (after a key was deleted or
@@ -95,6 +95,20 @@ struct AccessKeyMetadata {
   std::string access_key_id;
   std::string status;  // Active | Inactive
   int64_t create_date = 0;
+};
+
+// One page of ListAccessKeys, oldest key first.
+struct ListAccessKeysResult {
+  std::vector<AccessKeyMetadata> keys;
+  std::optional<std::string> marker;  // set when truncated
+  bool is_truncated = false;
+};
+
+// One page of ListUserPolicies or ListRolePolicies, in name order.
+struct ListPolicyNamesResult {
+  std::vector<std::string> policy_names;
+  std::optional<std::string> marker;  // set when truncated
+  bool is_truncated = false;
 };
 
 // Returned once, at creation; the secret is never readable again.
@@ -154,8 +168,10 @@ class IamService {
   // Without a user name: the calling user's own keys (a root: the root's keys).
   virtual Result<NewAccessKey> CreateAccessKey(const Caller& caller,
                                                const std::optional<std::string>& user_name) = 0;
-  virtual Result<std::vector<AccessKeyMetadata>> ListAccessKeys(
-      const Caller& caller, const std::optional<std::string>& user_name) = 0;
+  virtual Result<ListAccessKeysResult> ListAccessKeys(const Caller& caller,
+                                                      const std::optional<std::string>& user_name,
+                                                      const std::optional<std::string>& marker,
+                                                      std::optional<int> max_items) = 0;
   virtual Status DeleteAccessKey(const Caller& caller, const std::optional<std::string>& user_name,
                                  const std::string& access_key_id) = 0;
 
@@ -163,8 +179,10 @@ class IamService {
                                const std::string& policy_name, const std::string& document) = 0;
   virtual Result<std::string> GetUserPolicy(const Caller& caller, const std::string& user_name,
                                             const std::string& policy_name) = 0;
-  virtual Result<std::vector<std::string>> ListUserPolicies(const Caller& caller,
-                                                            const std::string& user_name) = 0;
+  virtual Result<ListPolicyNamesResult> ListUserPolicies(const Caller& caller,
+                                                         const std::string& user_name,
+                                                         const std::optional<std::string>& marker,
+                                                         std::optional<int> max_items) = 0;
   virtual Status DeleteUserPolicy(const Caller& caller, const std::string& user_name,
                                   const std::string& policy_name) = 0;
 
@@ -178,8 +196,10 @@ class IamService {
                                const std::string& policy_name, const std::string& document) = 0;
   virtual Result<std::string> GetRolePolicy(const Caller& caller, const std::string& role_name,
                                             const std::string& policy_name) = 0;
-  virtual Result<std::vector<std::string>> ListRolePolicies(const Caller& caller,
-                                                            const std::string& role_name) = 0;
+  virtual Result<ListPolicyNamesResult> ListRolePolicies(const Caller& caller,
+                                                         const std::string& role_name,
+                                                         const std::optional<std::string>& marker,
+                                                         std::optional<int> max_items) = 0;
   virtual Status DeleteRolePolicy(const Caller& caller, const std::string& role_name,
                                   const std::string& policy_name) = 0;
 

@@ -1,6 +1,8 @@
 // IamService: the IAM user/role/policy/access-key operations and STS AssumeRole, over the
 // store, with IAM's names, limits and error messages.
 
+#include <algorithm>
+#include <charconv>
 #include <map>
 #include <mutex>
 #include <string_view>
@@ -29,6 +31,7 @@ constexpr int kMaxMaxSessionDuration = 43200;
 constexpr int kRoleChainingMaxDuration = 3600;  // a role session assuming another role
 constexpr int kDefaultMaxItems = 100;
 constexpr int kMaxMaxItems = 1000;
+constexpr size_t kMaxMarker = 320;
 // Expired session keys linger this long (answering ExpiredToken) before a purge removes them.
 constexpr int64_t kExpiredKeyRetentionSeconds = 86400;
 constexpr size_t kPolicyCacheCapacity = 10000;
@@ -116,6 +119,102 @@ Status ValidateDocumentSize(const std::string& document, const char* member) {
                                         member, "have length between 1 and 131072"));
   }
   return Ok();
+}
+
+// ---- Paging ----
+
+// MaxItems 1..1000 (default 100) and a Marker of 1..320 characters, as IAM's model bounds them.
+// Returns the page size.
+Result<size_t> ValidatePaging(const std::optional<std::string>& marker,
+                              std::optional<int> max_items) {
+  const int limit = max_items.value_or(kDefaultMaxItems);
+  if (limit < 1 || limit > kMaxMaxItems) {
+    return Validation(
+        ConstraintMessage(std::to_string(limit), "maxItems", "have value between 1 and 1000"));
+  }
+  if (marker && (marker->empty() || marker->size() > kMaxMarker)) {
+    return Validation(ConstraintMessage(*marker, "marker", "have length between 1 and 320"));
+  }
+  return static_cast<size_t>(limit);
+}
+
+Error InvalidMarker() { return MakeError(ErrorCode::kInvalidMarker, "Invalid Marker."); }
+
+// A Marker is opaque to clients: base64("<list>|<scope>|<position>"). <list> names the kind of
+// list ("users", "keys", "user-policies", "role-policies"); <scope> is 16 hex digits of the
+// SHA-256 of what was listed (the account and path prefix, whose keys, which entity's
+// policies), so that a marker handed out for one list is refused by another as IAM refuses it;
+// <position> is the sort key of the last item returned. The next page starts after that
+// position, so deleting the item between pages neither repeats nor skips anything.
+std::string MarkerScope(std::string_view scope) {
+  const std::array<uint8_t, 32> digest = crypto::Sha256(AsBytes(scope));
+  return HexEncode(std::span<const uint8_t>(digest.data(), 8));
+}
+
+std::string EncodeMarker(std::string_view list, std::string_view scope, std::string_view position) {
+  const std::string text =
+      std::string(list) + "|" + MarkerScope(scope) + "|" + std::string(position);
+  return Base64Encode(AsBytes(text));
+}
+
+// The position in a marker of `list` and `scope`; "Invalid Marker." for anything else.
+Result<std::string> DecodeMarker(const std::string& marker, std::string_view list,
+                                 std::string_view scope) {
+  std::optional<Bytes> decoded = Base64Decode(marker);
+  if (!decoded) {
+    return InvalidMarker();
+  }
+  const std::string text(decoded->begin(), decoded->end());
+  const std::string prefix = std::string(list) + "|" + MarkerScope(scope) + "|";
+  if (!text.starts_with(prefix) || text.size() == prefix.size()) {
+    return InvalidMarker();
+  }
+  return text.substr(prefix.size());
+}
+
+// Access keys are listed oldest first (ties by id), as the store lists them.
+struct AccessKeyPosition {
+  int64_t created_at = 0;
+  std::string access_key_id;
+  auto operator<=>(const AccessKeyPosition&) const = default;
+};
+
+std::string EncodeKeyPosition(const AccessKeyPosition& p) {
+  return std::to_string(p.created_at) + ":" + p.access_key_id;
+}
+
+Result<AccessKeyPosition> DecodeKeyPosition(std::string_view text) {
+  const size_t colon = text.find(':');
+  AccessKeyPosition p;
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) {
+    return InvalidMarker();
+  }
+  auto [end, ec] = std::from_chars(text.data(), text.data() + colon, p.created_at);
+  if (ec != std::errc() || end != text.data() + colon) {
+    return InvalidMarker();
+  }
+  p.access_key_id = std::string(text.substr(colon + 1));
+  return p;
+}
+
+// The items of `sorted` (ordered by `position_of`) after `after`, at most `limit`; sets
+// *out_truncated when more follow.
+template <class T, class Position, class PositionOf>
+std::vector<T> PageAfter(std::vector<T> sorted, const std::optional<Position>& after, size_t limit,
+                         PositionOf position_of, bool* out_truncated) {
+  auto first = sorted.begin();
+  if (after) {
+    first = std::find_if(sorted.begin(), sorted.end(),
+                         [&](const T& item) { return *after < position_of(item); });
+  }
+  const size_t available = static_cast<size_t>(sorted.end() - first);
+  *out_truncated = available > limit;
+  std::vector<T> page;
+  page.reserve(std::min(available, limit));
+  for (auto it = first; it != sorted.end() && page.size() < limit; ++it) {
+    page.push_back(std::move(*it));
+  }
+  return page;
 }
 
 std::string Lower(std::string_view s) {
@@ -365,24 +464,20 @@ class IamServiceImpl : public IamService {
                                     std::optional<int> max_items) override {
     const std::string prefix = path_prefix_in.empty() ? "/" : path_prefix_in;
     SCY_RETURN_IF_ERROR(ValidatePathPrefix(prefix));
-    const int limit = max_items.value_or(kDefaultMaxItems);
-    if (limit < 1 || limit > kMaxMaxItems) {
-      return Validation(
-          ConstraintMessage(std::to_string(limit), "maxItems", "have value between 1 and 1000"));
-    }
-    if (marker && (marker->empty() || marker->size() > 320)) {
-      return Validation(ConstraintMessage(*marker, "marker", "have length between 1 and 320"));
-    }
+    SCY_ASSIGN_OR_RETURN(const size_t limit, ValidatePaging(marker, max_items));
     SCY_RETURN_IF_ERROR(Authorize(caller, "iam:ListUsers", "*"));
-    // The marker is the last name of the previous page (names are unique per account).
-    SCY_ASSIGN_OR_RETURN(auto rows,
-                         store_->ListUsers(caller.account_id, prefix, marker.value_or(""),
-                                           static_cast<size_t>(limit) + 1));
+    // The position is the last name of the previous page (names are unique per account).
+    const std::string scope = caller.account_id + "|" + prefix;
+    std::string after;
+    if (marker) {
+      SCY_ASSIGN_OR_RETURN(after, DecodeMarker(*marker, "users", scope));
+    }
+    SCY_ASSIGN_OR_RETURN(auto rows, store_->ListUsers(caller.account_id, prefix, after, limit + 1));
     ListUsersResult out;
     for (const auto& row : rows) {
-      if (out.users.size() == static_cast<size_t>(limit)) {
+      if (out.users.size() == limit) {
         out.is_truncated = true;
-        out.marker = out.users.back().user_name;
+        out.marker = EncodeMarker("users", scope, out.users.back().user_name);
         break;
       }
       out.users.push_back(ToUser(row));
@@ -446,14 +541,34 @@ class IamServiceImpl : public IamService {
                         std::move(secret)};
   }
 
-  Result<std::vector<AccessKeyMetadata>> ListAccessKeys(
-      const Caller& caller, const std::optional<std::string>& user_name) override {
+  Result<ListAccessKeysResult> ListAccessKeys(const Caller& caller,
+                                              const std::optional<std::string>& user_name,
+                                              const std::optional<std::string>& marker,
+                                              std::optional<int> max_items) override {
+    SCY_ASSIGN_OR_RETURN(const size_t limit, ValidatePaging(marker, max_items));
     SCY_ASSIGN_OR_RETURN(KeyOwner owner, ResolveKeyOwner(caller, "iam:ListAccessKeys", user_name));
+    std::optional<AccessKeyPosition> after;
+    if (marker) {
+      SCY_ASSIGN_OR_RETURN(std::string position,
+                           DecodeMarker(*marker, "keys", owner.principal_arn));
+      SCY_ASSIGN_OR_RETURN(after, DecodeKeyPosition(position));
+    }
+    // A user has at most two keys: the store's whole list is paged here.
     SCY_ASSIGN_OR_RETURN(auto rows, store_->ListAccessKeys(owner.principal_arn));
-    std::vector<AccessKeyMetadata> out;
-    for (const auto& row : rows) {
-      out.push_back(
+    auto position_of = [](const storage::AccessKeyRow& row) {
+      return AccessKeyPosition{row.created_at, row.access_key_id};
+    };
+    std::sort(rows.begin(), rows.end(),
+              [&](const auto& a, const auto& b) { return position_of(a) < position_of(b); });
+    ListAccessKeysResult out;
+    auto page = PageAfter(std::move(rows), after, limit, position_of, &out.is_truncated);
+    for (const auto& row : page) {
+      out.keys.push_back(
           AccessKeyMetadata{owner.user_name, row.access_key_id, row.status, row.created_at});
+    }
+    if (out.is_truncated) {
+      out.marker =
+          EncodeMarker("keys", owner.principal_arn, EncodeKeyPosition(position_of(page.back())));
     }
     return out;
   }
@@ -502,11 +617,14 @@ class IamServiceImpl : public IamService {
     return policy->document;
   }
 
-  Result<std::vector<std::string>> ListUserPolicies(const Caller& caller,
-                                                    const std::string& user_name) override {
+  Result<ListPolicyNamesResult> ListUserPolicies(const Caller& caller, const std::string& user_name,
+                                                 const std::optional<std::string>& marker,
+                                                 std::optional<int> max_items) override {
+    SCY_ASSIGN_OR_RETURN(const size_t limit, ValidatePaging(marker, max_items));
     SCY_ASSIGN_OR_RETURN(storage::UserRow row, FindUser(caller, "iam:ListUserPolicies", user_name));
     SCY_ASSIGN_OR_RETURN(auto rows, store_->ListUserPolicies(row.account_id, row.user_name));
-    return PolicyNames(rows);
+    return PolicyNamePage(std::move(rows), "user-policies",
+                          UserCacheKey(row.account_id, row.user_name), marker, limit);
   }
 
   Status DeleteUserPolicy(const Caller& caller, const std::string& user_name,
@@ -610,11 +728,14 @@ class IamServiceImpl : public IamService {
     return policy->document;
   }
 
-  Result<std::vector<std::string>> ListRolePolicies(const Caller& caller,
-                                                    const std::string& role_name) override {
+  Result<ListPolicyNamesResult> ListRolePolicies(const Caller& caller, const std::string& role_name,
+                                                 const std::optional<std::string>& marker,
+                                                 std::optional<int> max_items) override {
+    SCY_ASSIGN_OR_RETURN(const size_t limit, ValidatePaging(marker, max_items));
     SCY_ASSIGN_OR_RETURN(storage::RoleRow row, FindRole(caller, "iam:ListRolePolicies", role_name));
     SCY_ASSIGN_OR_RETURN(auto rows, store_->ListRolePolicies(row.account_id, row.role_name));
-    return PolicyNames(rows);
+    return PolicyNamePage(std::move(rows), "role-policies",
+                          RoleCacheKey(row.account_id, row.role_name), marker, limit);
   }
 
   Status DeleteRolePolicy(const Caller& caller, const std::string& role_name,
@@ -846,13 +967,32 @@ class IamServiceImpl : public IamService {
     return KeyOwner{UserArn(row.account_id, row.path, row.user_name), row.user_name};
   }
 
-  static std::vector<std::string> PolicyNames(const std::vector<storage::InlinePolicyRow>& rows) {
+  // One page of an entity's inline policy names, in name order (byte order, as IAM sorts them).
+  // The store's whole list is paged here: an entity has a few policies at most (IAM's quota on
+  // their total size keeps it so).
+  static Result<ListPolicyNamesResult> PolicyNamePage(std::vector<storage::InlinePolicyRow> rows,
+                                                      std::string_view list,
+                                                      const std::string& scope,
+                                                      const std::optional<std::string>& marker,
+                                                      size_t limit) {
+    std::optional<std::string> after;
+    if (marker) {
+      SCY_ASSIGN_OR_RETURN(after, DecodeMarker(*marker, list, scope));
+    }
     std::vector<std::string> names;
     names.reserve(rows.size());
-    for (const auto& row : rows) {
-      names.push_back(row.policy_name);
+    for (auto& row : rows) {
+      names.push_back(std::move(row.policy_name));
     }
-    return names;
+    std::sort(names.begin(), names.end());
+    ListPolicyNamesResult out;
+    out.policy_names = PageAfter(
+        std::move(names), after, limit, [](const std::string& name) { return name; },
+        &out.is_truncated);
+    if (out.is_truncated) {
+      out.marker = EncodeMarker(list, scope, out.policy_names.back());
+    }
+    return out;
   }
 
   storage::Store* store_;

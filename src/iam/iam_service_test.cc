@@ -73,6 +73,12 @@ class IamServiceTest : public ::testing::Test {
     return *role;
   }
 
+  // The names of one page; none (and a test failure) on an error.
+  static std::vector<std::string> PolicyNames(const Result<ListPolicyNamesResult>& listed) {
+    EXPECT_THAT(listed, IsOk());
+    return listed ? listed->policy_names : std::vector<std::string>{};
+  }
+
   std::filesystem::path dir_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<keystore::RootKeystore> root_;
@@ -173,6 +179,21 @@ TEST_F(IamServiceTest, ListUsersPagesWithAMarkerAndFiltersByPathPrefix) {
   EXPECT_THAT(iam_->ListUsers(Root(), "ops", std::nullopt, 10), HasError(ErrorCode::kValidation));
 }
 
+TEST_F(IamServiceTest, ListUsersRefusesAMarkerItDidNotHandOut) {
+  MakeUser("alice");
+  MakeUser("bob");
+  auto first = iam_->ListUsers(Root(), "/", std::nullopt, 1);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_TRUE(first->marker.has_value());
+  EXPECT_THAT(iam_->ListUsers(Root(), "/", std::string("alice"), 1),
+              HasErrorMessage(ErrorCode::kInvalidMarker, "Invalid Marker."));
+  // A marker belongs to the listing it came from (here: another path prefix).
+  EXPECT_THAT(iam_->ListUsers(Root(), "/ops/", first->marker, 1),
+              HasError(ErrorCode::kInvalidMarker));
+  EXPECT_THAT(iam_->ListUsers(Root(), "/", std::string(321, 'A'), 1),
+              HasError(ErrorCode::kValidation));
+}
+
 TEST_F(IamServiceTest, DeleteUserWithAccessKeysOrPoliciesIsDeleteConflict) {
   MakeUser("alice", kAllowIam);
   auto key = iam_->CreateAccessKey(Root(), std::string("alice"));
@@ -225,10 +246,84 @@ TEST_F(IamServiceTest, ThirdAccessKeyOfAUserExceedsTheQuota) {
   EXPECT_THAT(
       iam_->CreateAccessKey(Root(), std::string("alice")),
       HasErrorMessage(ErrorCode::kLimitExceeded, "Cannot exceed quota for AccessKeysPerUser: 2"));
-  auto list = iam_->ListAccessKeys(Root(), std::string("alice"));
+  auto list = iam_->ListAccessKeys(Root(), std::string("alice"), std::nullopt, std::nullopt);
   ASSERT_THAT(list, IsOk());
-  EXPECT_EQ(list->size(), 2u);
-  EXPECT_EQ((*list)[0].user_name, "alice");
+  EXPECT_EQ(list->keys.size(), 2u);
+  EXPECT_EQ(list->keys[0].user_name, "alice");
+  EXPECT_FALSE(list->is_truncated);
+  EXPECT_FALSE(list->marker.has_value());
+}
+
+TEST_F(IamServiceTest, ListAccessKeysPagesOldestFirstWithAMarker) {
+  MakeUser("alice");
+  auto older = iam_->CreateAccessKey(Root(), std::string("alice"));
+  ASSERT_THAT(older, IsOk());
+  clock_->Advance(std::chrono::seconds(5));
+  auto newer = iam_->CreateAccessKey(Root(), std::string("alice"));
+  ASSERT_THAT(newer, IsOk());
+
+  auto first = iam_->ListAccessKeys(Root(), std::string("alice"), std::nullopt, 1);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_EQ(first->keys.size(), 1u);
+  EXPECT_EQ(first->keys[0].access_key_id, older->metadata.access_key_id);
+  EXPECT_TRUE(first->is_truncated);
+  ASSERT_TRUE(first->marker.has_value());
+  EXPECT_LE(first->marker->size(), 320u);
+
+  auto second = iam_->ListAccessKeys(Root(), std::string("alice"), first->marker, 1);
+  ASSERT_THAT(second, IsOk());
+  ASSERT_EQ(second->keys.size(), 1u);
+  EXPECT_EQ(second->keys[0].access_key_id, newer->metadata.access_key_id);
+  EXPECT_FALSE(second->is_truncated);
+  EXPECT_FALSE(second->marker.has_value());
+
+  // Exactly MaxItems left: not truncated.
+  auto all = iam_->ListAccessKeys(Root(), std::string("alice"), std::nullopt, 2);
+  ASSERT_THAT(all, IsOk());
+  EXPECT_EQ(all->keys.size(), 2u);
+  EXPECT_FALSE(all->is_truncated);
+
+  // The marker still resumes after its key once that key is gone.
+  ASSERT_THAT(iam_->DeleteAccessKey(Root(), std::string("alice"), older->metadata.access_key_id),
+              IsOk());
+  auto resumed = iam_->ListAccessKeys(Root(), std::string("alice"), first->marker, 1);
+  ASSERT_THAT(resumed, IsOk());
+  ASSERT_EQ(resumed->keys.size(), 1u);
+  EXPECT_EQ(resumed->keys[0].access_key_id, newer->metadata.access_key_id);
+}
+
+TEST_F(IamServiceTest, ListAccessKeysValidatesMaxItemsAndMarker) {
+  MakeUser("alice");
+  MakeUser("bob");
+  ASSERT_THAT(iam_->CreateAccessKey(Root(), std::string("alice")), IsOk());
+  ASSERT_THAT(iam_->CreateAccessKey(Root(), std::string("alice")), IsOk());
+  const std::optional<std::string> alice("alice");
+  EXPECT_THAT(iam_->ListAccessKeys(Root(), alice, std::nullopt, 0),
+              HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->ListAccessKeys(Root(), alice, std::nullopt, 1001),
+              HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->ListAccessKeys(Root(), alice, std::nullopt, 1000), IsOk());
+  EXPECT_THAT(iam_->ListAccessKeys(Root(), alice, std::string(""), 1),
+              HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->ListAccessKeys(Root(), alice, std::string(321, 'A'), 1),
+              HasError(ErrorCode::kValidation));
+  for (const std::string bad :
+       {"bogus", "AKIAEXAMPLE", "Zm9vYmFy" /* "foobar" */, "a2V5c3w=" /* "keys|" */}) {
+    EXPECT_THAT(iam_->ListAccessKeys(Root(), alice, bad, 1),
+                HasErrorMessage(ErrorCode::kInvalidMarker, "Invalid Marker."))
+        << bad;
+  }
+  auto page = iam_->ListAccessKeys(Root(), alice, std::nullopt, 1);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_TRUE(page->marker.has_value());
+  // Another user's listing, or the caller's own keys, are other lists.
+  EXPECT_THAT(iam_->ListAccessKeys(Root(), std::string("bob"), page->marker, 1),
+              HasError(ErrorCode::kInvalidMarker));
+  EXPECT_THAT(iam_->ListAccessKeys(Root(), std::nullopt, page->marker, 1),
+              HasError(ErrorCode::kInvalidMarker));
+  // An unknown user is reported before the marker is looked at.
+  EXPECT_THAT(iam_->ListAccessKeys(Root(), std::string("nobody"), std::string("bogus"), 1),
+              HasError(ErrorCode::kNotFound));
 }
 
 TEST_F(IamServiceTest, AccessKeyOfAnUnknownUserIsNoSuchEntity) {
@@ -237,16 +332,17 @@ TEST_F(IamServiceTest, AccessKeyOfAnUnknownUserIsNoSuchEntity) {
 }
 
 TEST_F(IamServiceTest, RootManagesItsOwnKeysWithoutAUserName) {
-  auto before = iam_->ListAccessKeys(Root(), std::nullopt);
+  auto before = iam_->ListAccessKeys(Root(), std::nullopt, std::nullopt, std::nullopt);
   ASSERT_THAT(before, IsOk());
-  ASSERT_EQ(before->size(), 1u);  // the bootstrap key
-  EXPECT_EQ((*before)[0].user_name, "");
+  ASSERT_EQ(before->keys.size(), 1u);  // the bootstrap key
+  EXPECT_EQ(before->keys[0].user_name, "");
   auto key = iam_->CreateAccessKey(Root(), std::nullopt);
   ASSERT_THAT(key, IsOk());
   EXPECT_EQ(ids_->LookupAccessKey(key->metadata.access_key_id)->principal_arn, RootArn(kAccount));
   EXPECT_THAT(iam_->CreateAccessKey(Root(), std::nullopt), HasError(ErrorCode::kLimitExceeded));
   ASSERT_THAT(iam_->DeleteAccessKey(Root(), std::nullopt, key->metadata.access_key_id), IsOk());
-  EXPECT_EQ(iam_->ListAccessKeys(Root(), std::nullopt)->size(), 1u);
+  EXPECT_EQ(iam_->ListAccessKeys(Root(), std::nullopt, std::nullopt, std::nullopt)->keys.size(),
+            1u);
 }
 
 TEST_F(IamServiceTest, DeletedAccessKeyStopsResolvingAtOnce) {
@@ -277,7 +373,7 @@ TEST_F(IamServiceTest, UserManagesItsOwnKeysWhenItsPolicyAllows) {
   auto key = iam_->CreateAccessKey(alice, std::nullopt);
   ASSERT_THAT(key, IsOk());
   EXPECT_EQ(key->metadata.user_name, "alice");
-  EXPECT_EQ(iam_->ListAccessKeys(alice, std::nullopt)->size(), 1u);
+  EXPECT_EQ(iam_->ListAccessKeys(alice, std::nullopt, std::nullopt, std::nullopt)->keys.size(), 1u);
 }
 
 // ---- User policies ----
@@ -289,7 +385,8 @@ TEST_F(IamServiceTest, UserPoliciesArePutReadListedAndDeleted) {
   EXPECT_EQ(iam_->GetUserPolicy(Root(), "alice", "a").value(), kAllowAssumeAnyRole);
   ASSERT_THAT(iam_->PutUserPolicy(Root(), "alice", "a", kAllowIam), IsOk());
   EXPECT_EQ(iam_->GetUserPolicy(Root(), "alice", "a").value(), kAllowIam);
-  EXPECT_EQ(iam_->ListUserPolicies(Root(), "alice").value(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(PolicyNames(iam_->ListUserPolicies(Root(), "alice", std::nullopt, std::nullopt)),
+            (std::vector<std::string>{"a", "b"}));
   ASSERT_THAT(iam_->DeleteUserPolicy(Root(), "alice", "a"), IsOk());
   EXPECT_THAT(
       iam_->GetUserPolicy(Root(), "alice", "a"),
@@ -299,6 +396,48 @@ TEST_F(IamServiceTest, UserPoliciesArePutReadListedAndDeleted) {
       HasErrorMessage(ErrorCode::kNotFound, "The user policy with name a cannot be found."));
   EXPECT_THAT(iam_->PutUserPolicy(Root(), "nobody", "a", kAllowIam),
               HasErrorMessage(ErrorCode::kNotFound, "The user with name nobody cannot be found."));
+}
+
+TEST_F(IamServiceTest, ListUserPoliciesPagesInNameOrderWithAMarker) {
+  MakeUser("alice");
+  MakeUser("bob");
+  for (const char* name : {"e", "B", "c", "a", "d"}) {
+    ASSERT_THAT(iam_->PutUserPolicy(Root(), "alice", name, kAllowIam), IsOk());
+  }
+  ASSERT_THAT(iam_->PutUserPolicy(Root(), "bob", "a", kAllowIam), IsOk());
+  std::vector<std::string> seen;
+  std::optional<std::string> marker;
+  int pages = 0;
+  do {
+    auto page = iam_->ListUserPolicies(Root(), "alice", marker, 2);
+    ASSERT_THAT(page, IsOk());
+    EXPECT_LE(page->policy_names.size(), 2u);
+    seen.insert(seen.end(), page->policy_names.begin(), page->policy_names.end());
+    EXPECT_EQ(page->is_truncated, page->marker.has_value());
+    marker = page->marker;
+    ++pages;
+  } while (marker && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen, (std::vector<std::string>{"B", "a", "c", "d", "e"}));
+
+  // A page's last policy deleted before the next page is asked for: nothing repeats or is lost.
+  auto first = iam_->ListUserPolicies(Root(), "alice", std::nullopt, 2);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_EQ(first->policy_names, (std::vector<std::string>{"B", "a"}));
+  ASSERT_THAT(iam_->DeleteUserPolicy(Root(), "alice", "a"), IsOk());
+  EXPECT_EQ(PolicyNames(iam_->ListUserPolicies(Root(), "alice", first->marker, 2)),
+            (std::vector<std::string>{"c", "d"}));
+
+  // Markers are checked, and belong to one user's list.
+  EXPECT_THAT(iam_->ListUserPolicies(Root(), "alice", std::string("c"), 2),
+              HasErrorMessage(ErrorCode::kInvalidMarker, "Invalid Marker."));
+  EXPECT_THAT(iam_->ListUserPolicies(Root(), "bob", first->marker, 2),
+              HasError(ErrorCode::kInvalidMarker));
+  EXPECT_THAT(iam_->ListUserPolicies(Root(), "ALICE", first->marker, 2), IsOk());
+  EXPECT_THAT(iam_->ListUserPolicies(Root(), "alice", std::nullopt, 0),
+              HasError(ErrorCode::kValidation));
+  EXPECT_THAT(iam_->ListUserPolicies(Root(), "alice", std::nullopt, 1001),
+              HasError(ErrorCode::kValidation));
 }
 
 TEST_F(IamServiceTest, MalformedUserPolicyIsRejected) {
@@ -312,7 +451,8 @@ TEST_F(IamServiceTest, MalformedUserPolicyIsRejected) {
   EXPECT_THAT(iam_->PutUserPolicy(Root(), "alice", std::string(129, 'p'), kAllowIam),
               HasError(ErrorCode::kValidation));
   EXPECT_THAT(iam_->PutUserPolicy(Root(), "alice", std::string(128, 'p'), kAllowIam), IsOk());
-  EXPECT_TRUE(iam_->ListUserPolicies(Root(), "alice")->size() == 1u);
+  EXPECT_EQ(PolicyNames(iam_->ListUserPolicies(Root(), "alice", std::nullopt, std::nullopt)).size(),
+            1u);
 }
 
 TEST_F(IamServiceTest, IdentityPoliciesAreRefreshedWhenUserPoliciesChange) {
@@ -444,7 +584,8 @@ TEST_F(IamServiceTest, RolePoliciesArePutReadListedAndDeleted) {
   MakeRole("r", TrustNaming(kAccount));
   ASSERT_THAT(iam_->PutRolePolicy(Root(), "r", "p", kAllowIam), IsOk());
   EXPECT_EQ(iam_->GetRolePolicy(Root(), "r", "p").value(), kAllowIam);
-  EXPECT_EQ(iam_->ListRolePolicies(Root(), "r").value(), (std::vector<std::string>{"p"}));
+  EXPECT_EQ(PolicyNames(iam_->ListRolePolicies(Root(), "r", std::nullopt, std::nullopt)),
+            (std::vector<std::string>{"p"}));
   EXPECT_THAT(iam_->PutRolePolicy(Root(), "r", "bad", "[]"),
               HasError(ErrorCode::kMalformedPolicyDocument));
   EXPECT_THAT(
@@ -454,7 +595,39 @@ TEST_F(IamServiceTest, RolePoliciesArePutReadListedAndDeleted) {
               HasErrorMessage(ErrorCode::kNotFound, "The role with name nope cannot be found."));
   ASSERT_THAT(iam_->DeleteRolePolicy(Root(), "r", "p"), IsOk());
   EXPECT_THAT(iam_->DeleteRolePolicy(Root(), "r", "p"), HasError(ErrorCode::kNotFound));
-  EXPECT_TRUE(iam_->ListRolePolicies(Root(), "r")->empty());
+  EXPECT_TRUE(PolicyNames(iam_->ListRolePolicies(Root(), "r", std::nullopt, std::nullopt)).empty());
+}
+
+TEST_F(IamServiceTest, ListRolePoliciesPagesWithAMarker) {
+  MakeRole("r", TrustNaming(kAccount));
+  MakeRole("s", TrustNaming(kAccount));
+  MakeUser("r");  // a user of the same name is another list
+  for (const char* name : {"p3", "p1", "p2"}) {
+    ASSERT_THAT(iam_->PutRolePolicy(Root(), "r", name, kAllowIam), IsOk());
+  }
+  auto first = iam_->ListRolePolicies(Root(), "r", std::nullopt, 2);
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->policy_names, (std::vector<std::string>{"p1", "p2"}));
+  EXPECT_TRUE(first->is_truncated);
+  ASSERT_TRUE(first->marker.has_value());
+  auto second = iam_->ListRolePolicies(Root(), "r", first->marker, 2);
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(second->policy_names, (std::vector<std::string>{"p3"}));
+  EXPECT_FALSE(second->is_truncated);
+  EXPECT_FALSE(second->marker.has_value());
+  auto whole = iam_->ListRolePolicies(Root(), "r", std::nullopt, std::nullopt);
+  ASSERT_THAT(whole, IsOk());
+  EXPECT_EQ(whole->policy_names.size(), 3u);
+  EXPECT_FALSE(whole->is_truncated);
+
+  EXPECT_THAT(iam_->ListRolePolicies(Root(), "s", first->marker, 2),
+              HasError(ErrorCode::kInvalidMarker));
+  EXPECT_THAT(iam_->ListUserPolicies(Root(), "r", first->marker, 2),
+              HasError(ErrorCode::kInvalidMarker));
+  EXPECT_THAT(iam_->ListRolePolicies(Root(), "r", std::string("%%%%"), 2),
+              HasErrorMessage(ErrorCode::kInvalidMarker, "Invalid Marker."));
+  EXPECT_THAT(iam_->ListRolePolicies(Root(), "nope", std::string("%%%%"), 2),
+              HasError(ErrorCode::kNotFound));
 }
 
 TEST_F(IamServiceTest, DeleteRoleWithPoliciesIsDeleteConflict) {

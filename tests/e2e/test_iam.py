@@ -342,6 +342,95 @@ class IdentityManagementTest(IamTestBase):
             self.iam.get_role(RoleName=role)
 
 
+class PagingTest(IamTestBase):
+    """ListAccessKeys, ListUserPolicies and ListRolePolicies page as IAM does: MaxItems,
+    IsTruncated, an opaque Marker; boto3's paginators walk them."""
+
+    def test_list_user_policies_pages_with_marker(self):
+        name = uniq("pager")
+        self.iam.create_user(UserName=name)
+        names = [f"p{i}" for i in range(5)]
+        for n in reversed(names):
+            self.iam.put_user_policy(UserName=name, PolicyName=n,
+                                     PolicyDocument=policy(allow("kms:Encrypt")))
+        first = self.iam.list_user_policies(UserName=name, MaxItems=2)
+        self.assertEqual(["p0", "p1"], first["PolicyNames"])
+        self.assertTrue(first["IsTruncated"])
+        self.assertTrue(first["Marker"])
+        second = self.iam.list_user_policies(UserName=name, MaxItems=2, Marker=first["Marker"])
+        self.assertEqual(["p2", "p3"], second["PolicyNames"])
+        self.assertTrue(second["IsTruncated"])
+        last = self.iam.list_user_policies(UserName=name, MaxItems=2, Marker=second["Marker"])
+        self.assertEqual(["p4"], last["PolicyNames"])
+        self.assertFalse(last["IsTruncated"])
+        self.assertNotIn("Marker", last)
+
+        pages = list(self.iam.get_paginator("list_user_policies").paginate(
+            UserName=name, PaginationConfig={"PageSize": 2}))
+        self.assertEqual(3, len(pages))
+        self.assertEqual(names, [n for page in pages for n in page["PolicyNames"]])
+        whole = self.iam.list_user_policies(UserName=name)
+        self.assertEqual(names, whole["PolicyNames"])
+        self.assertFalse(whole["IsTruncated"])
+
+    def test_list_role_policies_pages_with_marker(self):
+        role = uniq("pagerole")
+        self.iam.create_role(RoleName=role, AssumeRolePolicyDocument=policy(
+            {"Effect": "Allow", "Principal": {"AWS": ROOT_ARN}, "Action": "sts:AssumeRole"}))
+        for n in ("c", "a", "b"):
+            self.iam.put_role_policy(RoleName=role, PolicyName=n,
+                                     PolicyDocument=policy(allow("kms:Encrypt")))
+        pages = list(self.iam.get_paginator("list_role_policies").paginate(
+            RoleName=role, PaginationConfig={"PageSize": 1}))
+        self.assertEqual([["a"], ["b"], ["c"]], [p["PolicyNames"] for p in pages])
+        self.assertEqual([True, True, False], [p["IsTruncated"] for p in pages])
+
+    def test_list_access_keys_pages_with_marker(self):
+        name = uniq("pagekeys")
+        self.iam.create_user(UserName=name)
+        k1 = self.iam.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"]
+        k2 = self.iam.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"]
+        first = self.iam.list_access_keys(UserName=name, MaxItems=1)
+        self.assertEqual(1, len(first["AccessKeyMetadata"]))
+        self.assertTrue(first["IsTruncated"])
+        second = self.iam.list_access_keys(UserName=name, MaxItems=1, Marker=first["Marker"])
+        self.assertEqual(1, len(second["AccessKeyMetadata"]))
+        self.assertFalse(second["IsTruncated"])
+        got = [m["AccessKeyId"] for r in (first, second) for m in r["AccessKeyMetadata"]]
+        self.assertEqual({k1, k2}, set(got))
+        pages = list(self.iam.get_paginator("list_access_keys").paginate(
+            UserName=name, PaginationConfig={"PageSize": 1}))
+        self.assertEqual(got, [m["AccessKeyId"] for p in pages for m in p["AccessKeyMetadata"]])
+
+    def test_bad_marker_and_max_items(self):
+        name = uniq("badmarker")
+        self.iam.create_user(UserName=name)
+        self.iam.put_user_policy(UserName=name, PolicyName="a",
+                                 PolicyDocument=policy(allow("kms:Encrypt")))
+        self.iam.put_user_policy(UserName=name, PolicyName="b",
+                                 PolicyDocument=policy(allow("kms:Encrypt")))
+        for call in (lambda m: self.iam.list_user_policies(UserName=name, Marker=m),
+                     lambda m: self.iam.list_access_keys(UserName=name, Marker=m),
+                     lambda m: self.iam.list_users(Marker=m)):
+            e = self.assertIamError("ValidationError", call, "not-a-marker")
+            self.assertEqual("Invalid Marker.", e.response["Error"]["Message"])
+            self.assertEqual(400, e.response["ResponseMetadata"]["HTTPStatusCode"])
+        # A marker belongs to the list it came from.
+        marker = self.iam.list_user_policies(UserName=name, MaxItems=1)["Marker"]
+        self.assertIamError("ValidationError", self.iam.list_access_keys, UserName=name,
+                            Marker=marker)
+        for bad in (0, 1001):
+            with self.subTest(max_items=bad):
+                try:
+                    self.iam.list_user_policies(UserName=name, MaxItems=bad)
+                except botocore.exceptions.ClientError as e:
+                    self.assertEqual("ValidationError", error_code(e), e.response)
+                except botocore.exceptions.ParamValidationError:
+                    pass  # botocore itself rejects MaxItems < 1
+                else:
+                    self.fail(f"MaxItems={bad} accepted")
+
+
 # --------------------------------------------------------------------------------------
 # STS
 # --------------------------------------------------------------------------------------
@@ -503,6 +592,16 @@ class CliTest(IamTestBase):
                     access_key=ak, secret_key=sk)
         self.assertNotEqual(0, r.returncode, str(r))
         self.assertEqual("AccessDenied", r.error_code, str(r))
+        # The CLI follows IsTruncated/Marker across pages of one item each.
+        for p in ("b", "a", "c"):
+            r = run_aws(cli, self.server, ["put-user-policy", "--user-name", name, "--policy-name",
+                                           p, "--policy-document", policy(allow("kms:Encrypt"))],
+                        service="iam")
+            self.assertEqual(0, r.returncode, str(r))
+        r = run_aws(cli, self.server, ["list-user-policies", "--user-name", name,
+                                       "--page-size", "1"], service="iam")
+        self.assertEqual(0, r.returncode, str(r))
+        self.assertEqual(["a", "b", "c"], r.json["PolicyNames"])
 
     def test_cli_v1(self):
         cli = harness.aws_cli_v1_path()
