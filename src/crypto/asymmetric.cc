@@ -11,7 +11,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include <array>
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <string>
@@ -217,11 +217,19 @@ Result<PublicKey> PublicKey::FromDer(std::span<const uint8_t> spki) {
   }
   const uint8_t* p = spki.data();
   OsslPtr<EVP_PKEY> pkey(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size())));
-  // Trailing bytes are refused: a DER encoding has exactly one reading.
   if (!pkey || p != spki.data() + spki.size()) {
     return Rejected(ErrorCode::kValidation, "public key is not a DER SubjectPublicKeyInfo");
   }
-  return PublicKey(Hold(std::move(pkey)));
+  // d2i_PUBKEY reads BER (long-form and indefinite lengths, unused bits, undefined tags) and
+  // skips some garbage; DER has exactly one encoding per key, so a key is taken only when it
+  // encodes back to the same bytes. Compressed points stay compressed and pass.
+  PublicKey key(Hold(std::move(pkey)));
+  auto canonical = key.ToDer();
+  if (!canonical.has_value() || !std::equal(canonical->begin(), canonical->end(), spki.begin(),
+                                            spki.end())) {
+    return Rejected(ErrorCode::kValidation, "public key is not a DER SubjectPublicKeyInfo");
+  }
+  return key;
 }
 
 Result<PublicKey> PublicKey::FromRawEd25519(std::span<const uint8_t> raw) {

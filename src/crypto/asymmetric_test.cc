@@ -6,12 +6,14 @@
 #include <openssl/rsa.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/testing/matchers.h"
@@ -155,6 +157,16 @@ TEST(PrivateKey, FromPkcs8RefusesGarbageAndEmptyInput) {
 TEST(PublicKey, FromDerRefusesGarbageAndEmptyInput) {
   EXPECT_THAT(PublicKey::FromDer({}), HasError(ErrorCode::kValidation));
   EXPECT_THAT(PublicKey::FromDer(AsBytes("not a key")), HasError(ErrorCode::kValidation));
+}
+
+TEST(PublicKey, FromDerRefusesBerThatIsNotDer) {
+  Bytes spki = KeyFor(KeyPairType::kEcP256).Public().ToDer().value();
+  ASSERT_EQ(spki[0], 0x30);
+  ASSERT_EQ(spki[1], 0x59);
+  // The same SEQUENCE with a long-form length (0x81 0x59): valid BER, not DER.
+  Bytes ber = {0x30, 0x81};
+  ber.insert(ber.end(), spki.begin() + 1, spki.end());
+  EXPECT_THAT(PublicKey::FromDer(ber), HasError(ErrorCode::kValidation));
 }
 
 TEST(PublicKey, KeysOutsideTheKmsTypesParseWithoutAType) {
@@ -366,10 +378,8 @@ TEST_P(EverySignCase, SignsAndVerifiesRawMessagesAndDigests) {
 
 TEST_P(EverySignCase, RefusesDigestsOfTheWrongLength) {
   const auto [type, scheme, hash] = GetParam();
-  if (scheme == SignatureScheme::kEd25519) {
-    GTEST_SKIP() << "Ed25519 takes no DIGEST input (see EdDsa tests)";
-  }
   const PrivateKey& key = KeyFor(type);
+  // (Ed25519 refuses DIGEST input of every length, the right one included.)
   for (size_t len : {DigestSize(hash) - 1, DigestSize(hash) + 1, size_t{0}}) {
     Bytes digest(len, 0xab);
     EXPECT_THAT(Sign(key, scheme, hash, digest, true), HasError(ErrorCode::kValidation)) << len;
@@ -460,6 +470,31 @@ TEST(EdDsa, MatchesRfc8032KnownAnswers) {
             .value());
   }
   EXPECT_THAT(PublicKey::FromRawEd25519(Bytes(31, 1)), HasError(ErrorCode::kValidation));
+}
+
+// PrivateKey and PublicKey are shared across request threads: concurrent use of one key.
+TEST(Sign, OneKeyServesManyThreadsAtOnce) {
+  const PrivateKey& key = KeyFor(KeyPairType::kEcP256);
+  PublicKey pub = key.Public();
+  std::atomic<int> verified{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        Bytes msg = {static_cast<uint8_t>(t), static_cast<uint8_t>(i)};
+        auto sig = Sign(key, SignatureScheme::kEcdsa, HashAlgorithm::kSha256, msg, false);
+        if (sig.has_value() &&
+            Verify(pub, SignatureScheme::kEcdsa, HashAlgorithm::kSha256, msg, false, *sig)
+                .value_or(false)) {
+          ++verified;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(verified.load(), 8 * 50);
 }
 
 // ---------------------------------------------------------------------------------------------
