@@ -38,6 +38,10 @@ AwsError ToAwsError(ErrorCode code) {
       return {"InvalidGrantTokenException", 400};
     case ErrorCode::kInvalidGrantId:
       return {"InvalidGrantIdException", 400};
+    case ErrorCode::kKmsInvalidSignature:
+      return {"KMSInvalidSignatureException", 400};
+    case ErrorCode::kKmsInvalidMac:
+      return {"KMSInvalidMacException", 400};
     case ErrorCode::kMalformedPolicyDocument:
       return {"MalformedPolicyDocumentException", 400};
     case ErrorCode::kTag:

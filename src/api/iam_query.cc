@@ -217,6 +217,8 @@ QueryError ToQueryError(const Dialect& dialect, const Error& error) {
     case ErrorCode::kInvalidMarker:
     case ErrorCode::kInvalidGrantToken:
     case ErrorCode::kInvalidGrantId:
+    case ErrorCode::kKmsInvalidSignature:
+    case ErrorCode::kKmsInvalidMac:
     case ErrorCode::kTag:
     case ErrorCode::kDryRun:
     case ErrorCode::kCustomKeyStoreNotFound:

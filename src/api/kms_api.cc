@@ -116,6 +116,15 @@ json MetadataToJson(const kms::KeyMetadata& m) {
   if (!m.encryption_algorithms.empty()) {
     out["EncryptionAlgorithms"] = m.encryption_algorithms;
   }
+  if (!m.signing_algorithms.empty()) {
+    out["SigningAlgorithms"] = m.signing_algorithms;
+  }
+  if (!m.mac_algorithms.empty()) {
+    out["MacAlgorithms"] = m.mac_algorithms;
+  }
+  if (!m.key_agreement_algorithms.empty()) {
+    out["KeyAgreementAlgorithms"] = m.key_agreement_algorithms;
+  }
   if (!m.current_key_material_id.empty()) {
     out["CurrentKeyMaterialId"] = m.current_key_material_id;
   }
@@ -561,6 +570,122 @@ Status CheckGrantTokens(const json& in) {
   return Ok();
 }
 
+Bytes BlobOf(const json& in, const char* name) { return OptBlob(in, name).value_or(Bytes()); }
+
+Result<json> Sign(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  kms::SignRequest req;
+  req.key_id = KeyIdOf(in);
+  req.message = BlobOf(in, "Message");
+  req.message_type = OptString(in, "MessageType").value_or("RAW");
+  req.signing_algorithm = in.at("SigningAlgorithm").get<std::string>();
+  req.dry_run = OptBool(in, "DryRun");
+  SCY_ASSIGN_OR_RETURN(kms::SignResponse r, s->Sign(ctx, req));
+  return json{{"KeyId", r.key_arn},
+              {"Signature", Base64Encode(r.signature)},
+              {"SigningAlgorithm", r.signing_algorithm}};
+}
+
+Result<json> Verify(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  kms::VerifyRequest req;
+  req.key_id = KeyIdOf(in);
+  req.message = BlobOf(in, "Message");
+  req.message_type = OptString(in, "MessageType").value_or("RAW");
+  req.signature = BlobOf(in, "Signature");
+  req.signing_algorithm = in.at("SigningAlgorithm").get<std::string>();
+  req.dry_run = OptBool(in, "DryRun");
+  SCY_ASSIGN_OR_RETURN(kms::VerifyResponse r, s->Verify(ctx, req));
+  return json{{"KeyId", r.key_arn},
+              {"SignatureValid", r.signature_valid},
+              {"SigningAlgorithm", r.signing_algorithm}};
+}
+
+Result<json> GetPublicKey(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  SCY_ASSIGN_OR_RETURN(kms::GetPublicKeyResponse r, s->GetPublicKey(ctx, KeyIdOf(in)));
+  json out = {{"KeyId", r.key_arn},
+              {"PublicKey", Base64Encode(r.public_key)},
+              {"CustomerMasterKeySpec", r.key_spec},
+              {"KeySpec", r.key_spec},
+              {"KeyUsage", r.key_usage}};
+  if (!r.encryption_algorithms.empty()) {
+    out["EncryptionAlgorithms"] = r.encryption_algorithms;
+  }
+  if (!r.signing_algorithms.empty()) {
+    out["SigningAlgorithms"] = r.signing_algorithms;
+  }
+  if (!r.key_agreement_algorithms.empty()) {
+    out["KeyAgreementAlgorithms"] = r.key_agreement_algorithms;
+  }
+  return out;
+}
+
+kms::MacRequest MacRequestOf(const json& in) {
+  kms::MacRequest req;
+  req.key_id = KeyIdOf(in);
+  req.message = BlobOf(in, "Message");
+  req.mac_algorithm = in.at("MacAlgorithm").get<std::string>();
+  req.mac = BlobOf(in, "Mac");
+  req.dry_run = OptBool(in, "DryRun");
+  return req;
+}
+
+Result<json> GenerateMac(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  SCY_ASSIGN_OR_RETURN(kms::MacResponse r, s->GenerateMac(ctx, MacRequestOf(in)));
+  return json{{"Mac", Base64Encode(r.mac)},
+              {"MacAlgorithm", r.mac_algorithm},
+              {"KeyId", r.key_arn}};
+}
+
+Result<json> VerifyMac(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  SCY_ASSIGN_OR_RETURN(kms::MacResponse r, s->VerifyMac(ctx, MacRequestOf(in)));
+  return json{{"KeyId", r.key_arn}, {"MacValid", true}, {"MacAlgorithm", r.mac_algorithm}};
+}
+
+Result<json> DeriveSharedSecret(kms::KeyService* s, const kms::CallContext& ctx,
+                                const json& in) {
+  kms::DeriveSharedSecretRequest req;
+  req.key_id = KeyIdOf(in);
+  req.key_agreement_algorithm = in.at("KeyAgreementAlgorithm").get<std::string>();
+  req.public_key = BlobOf(in, "PublicKey");
+  req.has_recipient = Present(in, "Recipient");
+  req.dry_run = OptBool(in, "DryRun");
+  SCY_ASSIGN_OR_RETURN(kms::DeriveSharedSecretResponse r, s->DeriveSharedSecret(ctx, req));
+  return json{{"KeyId", r.key_arn},
+              {"SharedSecret", SecretToBase64(r.shared_secret)},
+              {"KeyAgreementAlgorithm", r.key_agreement_algorithm},
+              {"KeyOrigin", r.key_origin}};
+}
+
+Result<json> DataKeyPair(kms::KeyService* s, const kms::CallContext& ctx, const json& in,
+                         bool with_plaintext) {
+  kms::GenerateDataKeyPairRequest req;
+  req.key_id = KeyIdOf(in);
+  req.context = Context(in, "EncryptionContext");
+  req.key_pair_spec = in.at("KeyPairSpec").get<std::string>();
+  req.has_recipient = Present(in, "Recipient");
+  req.dry_run = OptBool(in, "DryRun");
+  SCY_ASSIGN_OR_RETURN(kms::GenerateDataKeyPairResponse r,
+                       s->GenerateDataKeyPair(ctx, req, with_plaintext));
+  json out = {{"PrivateKeyCiphertextBlob", Base64Encode(r.private_key_ciphertext_blob)},
+              {"PublicKey", Base64Encode(r.public_key)},
+              {"KeyId", r.key_arn},
+              {"KeyPairSpec", r.key_pair_spec},
+              {"KeyMaterialId", r.key_material_id}};
+  if (with_plaintext) {
+    out["PrivateKeyPlaintext"] = SecretToBase64(r.private_key_plaintext);
+  }
+  return out;
+}
+
+Result<json> GenerateDataKeyPair(kms::KeyService* s, const kms::CallContext& ctx,
+                                 const json& in) {
+  return DataKeyPair(s, ctx, in, /*with_plaintext=*/true);
+}
+
+Result<json> GenerateDataKeyPairWithoutPlaintext(kms::KeyService* s,
+                                                 const kms::CallContext& ctx, const json& in) {
+  return DataKeyPair(s, ctx, in, /*with_plaintext=*/false);
+}
+
 class KmsApiImpl : public KmsApi {
  public:
   KmsApiImpl(kms::KeyService* service, std::unique_ptr<internal::ModelValidator> validator)
@@ -599,6 +724,14 @@ class KmsApiImpl : public KmsApi {
     handlers_["PutKeyPolicy"] = bind(PutKeyPolicy);
     handlers_["GetKeyPolicy"] = bind(GetKeyPolicy);
     handlers_["ListKeyPolicies"] = bind(ListKeyPolicies);
+    handlers_["Sign"] = bind(Sign);
+    handlers_["Verify"] = bind(Verify);
+    handlers_["GetPublicKey"] = bind(GetPublicKey);
+    handlers_["GenerateMac"] = bind(GenerateMac);
+    handlers_["VerifyMac"] = bind(VerifyMac);
+    handlers_["DeriveSharedSecret"] = bind(DeriveSharedSecret);
+    handlers_["GenerateDataKeyPair"] = bind(GenerateDataKeyPair);
+    handlers_["GenerateDataKeyPairWithoutPlaintext"] = bind(GenerateDataKeyPairWithoutPlaintext);
     handlers_["CreateGrant"] = bind(CreateGrant);
     handlers_["ListGrants"] = bind(ListGrants);
     handlers_["ListRetirableGrants"] = bind(ListRetirableGrants);

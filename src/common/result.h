@@ -24,6 +24,8 @@ enum class ErrorCode {
   kInvalidMarker,
   kInvalidGrantToken,
   kInvalidGrantId,
+  kKmsInvalidSignature,  // Verify: the signature does not verify
+  kKmsInvalidMac,        // VerifyMac: the MAC does not verify
   kMalformedPolicyDocument,
   kTag,
   kLimitExceeded,

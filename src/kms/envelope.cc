@@ -1,6 +1,7 @@
 // Envelope encryption: Encrypt, Decrypt, ReEncrypt, data keys, random bytes.
 #include "kms/internal/ciphertext.h"
 #include "kms/internal/key_id.h"
+#include "kms/internal/key_spec.h"
 #include "kms/internal/ops.h"
 
 namespace scytale::kms::internal {
@@ -42,6 +43,44 @@ AuthRequest Auth(std::string_view action, const EncryptionContext& context,
   r.encryption_algorithm = algorithm.value_or(kSymmetricDefault);
   r.request_alias = RequestAlias(key_id);
   return r;
+}
+
+// An RSA key of usage ENCRYPT_DECRYPT: Encrypt and Decrypt use RSAES-OAEP, with no header, no
+// encryption context, and the algorithm named in every request.
+bool IsAsymmetricEncryption(const storage::KeyRow& row) {
+  return row.key_usage == "ENCRYPT_DECRYPT" && row.key_spec != kSymmetricDefault;
+}
+
+Result<crypto::HashAlgorithm> OaepHashFor(const storage::KeyRow& row,
+                                          const std::optional<std::string>& algo,
+                                          const EncryptionContext& context) {
+  const std::string name = algo.value_or(kSymmetricDefault);
+  std::optional<crypto::HashAlgorithm> hash = FindOaepAlgorithm(name);
+  if (!hash) {
+    return MakeError(ErrorCode::kInvalidKeyUsage,
+                     "The encryption algorithm " + name + " is not valid for KMS key " +
+                         Arn(row) + ", whose KeySpec is " + row.key_spec + ".");
+  }
+  if (!context.empty()) {
+    return MakeError(ErrorCode::kValidation,
+                     "EncryptionContext is not supported with asymmetric KMS keys.");
+  }
+  return *hash;
+}
+
+// RSAES-OAEP under the key's public key.
+Result<Bytes> SealAsymmetric(Core& core, const storage::KeyRow& key, crypto::HashAlgorithm hash,
+                             std::span<const uint8_t> plaintext) {
+  SCY_ASSIGN_OR_RETURN(auto private_key, core.PrivateKeyOf(key));
+  const crypto::PublicKey public_key = private_key->Public();
+  const size_t max = crypto::RsaOaepMaxPlaintext(public_key, hash);
+  if (plaintext.size() > max) {
+    return MakeError(ErrorCode::kValidation,
+                     "The plaintext is " + std::to_string(plaintext.size()) +
+                         " bytes; KMS key " + Arn(key) + " with this algorithm takes at most " +
+                         std::to_string(max) + " bytes.");
+  }
+  return crypto::RsaOaepEncrypt(public_key, hash, plaintext);
 }
 
 // State and usage, as the key state table and the key's spec decide.
@@ -86,6 +125,19 @@ Result<Opened> Open(Core& core, const CallContext& ctx, std::span<const uint8_t>
   std::optional<storage::KeyRow> named;
   if (key_id) {
     SCY_ASSIGN_OR_RETURN(named, core.ResolveKey(ctx, *key_id));
+  }
+  if (named && IsAsymmetricEncryption(*named)) {
+    SCY_RETURN_IF_ERROR(core.Authorize(
+        ctx, *named,
+        Auth(operation == "Decrypt" ? "kms:Decrypt" : "kms:ReEncryptFrom", context, algorithm,
+             key_id)));
+    SCY_RETURN_IF_ERROR(CheckKeyState(operation, *named));
+    SCY_ASSIGN_OR_RETURN(crypto::HashAlgorithm hash, OaepHashFor(*named, algorithm, context));
+    SCY_ASSIGN_OR_RETURN(auto private_key, core.PrivateKeyOf(*named));
+    SCY_ASSIGN_OR_RETURN(auto current, core.store()->GetCurrentKeyVersion(named->key_id));
+    SCY_ASSIGN_OR_RETURN(crypto::SecretBytes plaintext,
+                         crypto::RsaOaepDecrypt(*private_key, hash, blob));
+    return Opened{std::move(plaintext), Arn(*named), current ? current->version_id : ""};
   }
   SCY_ASSIGN_OR_RETURN(ParsedBlob parsed, ParseBlob(blob));
   auto ref = ParseArn(parsed.header.key_arn);
@@ -144,6 +196,16 @@ Result<EncryptResponse> Encrypt(Core& core, const CallContext& ctx, const Encryp
   SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKey(ctx, req.key_id));
   SCY_RETURN_IF_ERROR(
       core.Authorize(ctx, key, Auth("kms:Encrypt", req.context, req.algorithm, req.key_id)));
+  if (IsAsymmetricEncryption(key)) {
+    SCY_RETURN_IF_ERROR(CheckKeyState("Encrypt", key));
+    SCY_ASSIGN_OR_RETURN(crypto::HashAlgorithm hash, OaepHashFor(key, req.algorithm, req.context));
+    if (req.dry_run) {
+      return DryRunSucceeded();
+    }
+    SCY_ASSIGN_OR_RETURN(Bytes blob, SealAsymmetric(core, key, hash,
+                                                    req.plaintext.Reveal(crypto::KeyAccess::Grant())));
+    return EncryptResponse{std::move(blob), Arn(key), *req.algorithm};
+  }
   SCY_RETURN_IF_ERROR(CheckUsable(key, req.algorithm, "Encrypt"));
   if (req.dry_run) {
     return DryRunSucceeded();
@@ -170,8 +232,8 @@ Result<DecryptResponse> Decrypt(Core& core, const CallContext& ctx, const Decryp
   if (req.dry_run) {
     return DryRunSucceeded();
   }
-  return DecryptResponse{opened.key_arn, std::move(opened.plaintext), kSymmetricDefault,
-                         opened.version_id};
+  return DecryptResponse{opened.key_arn, std::move(opened.plaintext),
+                         req.algorithm.value_or(kSymmetricDefault), opened.version_id};
 }
 
 Result<ReEncryptResponse> ReEncrypt(Core& core, const CallContext& ctx,
@@ -180,7 +242,14 @@ Result<ReEncryptResponse> ReEncrypt(Core& core, const CallContext& ctx,
   SCY_RETURN_IF_ERROR(core.Authorize(ctx, destination,
                                      Auth("kms:ReEncryptTo", req.destination_context,
                                           req.destination_algorithm, req.destination_key_id)));
-  SCY_RETURN_IF_ERROR(CheckUsable(destination, req.destination_algorithm, "ReEncrypt"));
+  std::optional<crypto::HashAlgorithm> destination_hash;
+  if (IsAsymmetricEncryption(destination)) {
+    SCY_RETURN_IF_ERROR(CheckKeyState("ReEncrypt", destination));
+    SCY_ASSIGN_OR_RETURN(destination_hash, OaepHashFor(destination, req.destination_algorithm,
+                                                       req.destination_context));
+  } else {
+    SCY_RETURN_IF_ERROR(CheckUsable(destination, req.destination_algorithm, "ReEncrypt"));
+  }
   if (req.dry_run && req.dry_run_ignore_ciphertext) {
     SCY_RETURN_IF_ERROR(
         DryRunWithoutCiphertext(core, ctx, req.source_key_id, req.source_algorithm, "ReEncrypt"));
@@ -192,11 +261,22 @@ Result<ReEncryptResponse> ReEncrypt(Core& core, const CallContext& ctx,
   if (req.dry_run) {
     return DryRunSucceeded();
   }
+  const std::string source_algorithm = req.source_algorithm.value_or(kSymmetricDefault);
+  if (destination_hash) {
+    SCY_ASSIGN_OR_RETURN(Bytes blob,
+                         SealAsymmetric(core, destination, *destination_hash,
+                                        opened.plaintext.Reveal(crypto::KeyAccess::Grant())));
+    SCY_ASSIGN_OR_RETURN(auto current, core.store()->GetCurrentKeyVersion(destination.key_id));
+    return ReEncryptResponse{std::move(blob),      opened.key_arn,
+                             Arn(destination),     source_algorithm,
+                             *req.destination_algorithm, opened.version_id,
+                             current ? current->version_id : ""};
+  }
   SCY_ASSIGN_OR_RETURN(Sealed sealed,
                        Seal(core, destination, opened.plaintext.Reveal(crypto::KeyAccess::Grant()),
                             req.destination_context));
   return ReEncryptResponse{std::move(sealed.blob), opened.key_arn,     sealed.key_arn,
-                           kSymmetricDefault,      kSymmetricDefault,  opened.version_id,
+                           source_algorithm,       kSymmetricDefault,  opened.version_id,
                            sealed.version_id};
 }
 
@@ -232,6 +312,45 @@ Result<GenerateDataKeyResponse> GenerateDataKey(Core& core, const CallContext& c
   out.key_material_id = sealed.version_id;
   if (with_plaintext) {
     out.plaintext = std::move(data_key);
+  }
+  return out;
+}
+
+Result<GenerateDataKeyPairResponse> GenerateDataKeyPair(Core& core, const CallContext& ctx,
+                                                        const GenerateDataKeyPairRequest& req,
+                                                        bool with_plaintext) {
+  if (req.has_recipient) {
+    return RecipientUnsupported();
+  }
+  SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKey(ctx, req.key_id));
+  std::string_view operation =
+      with_plaintext ? "GenerateDataKeyPair" : "GenerateDataKeyPairWithoutPlaintext";
+  AuthRequest auth = Auth(with_plaintext ? "kms:GenerateDataKeyPair"
+                                         : "kms:GenerateDataKeyPairWithoutPlaintext",
+                          req.context, std::nullopt, req.key_id);
+  auth.key_pair_spec = req.key_pair_spec;
+  SCY_RETURN_IF_ERROR(core.Authorize(ctx, key, auth));
+  SCY_RETURN_IF_ERROR(CheckUsable(key, std::nullopt, operation));
+  std::optional<crypto::KeyPairType> type = crypto::KeyPairTypeFromSpec(req.key_pair_spec);
+  if (!type) {
+    return MakeError(ErrorCode::kUnsupportedOperation,
+                     "KeyPairSpec " + req.key_pair_spec + " is not supported by this server.");
+  }
+  if (req.dry_run) {
+    return DryRunSucceeded();
+  }
+  SCY_ASSIGN_OR_RETURN(crypto::PrivateKey pair, crypto::PrivateKey::Generate(*type));
+  SCY_ASSIGN_OR_RETURN(crypto::SecretBytes pkcs8, pair.ToPkcs8());
+  SCY_ASSIGN_OR_RETURN(Sealed sealed,
+                       Seal(core, key, pkcs8.Reveal(crypto::KeyAccess::Grant()), req.context));
+  GenerateDataKeyPairResponse out;
+  out.private_key_ciphertext_blob = std::move(sealed.blob);
+  SCY_ASSIGN_OR_RETURN(out.public_key, pair.Public().ToDer());
+  out.key_arn = sealed.key_arn;
+  out.key_pair_spec = req.key_pair_spec;
+  out.key_material_id = sealed.version_id;
+  if (with_plaintext) {
+    out.private_key_plaintext = std::move(pkcs8);
   }
   return out;
 }

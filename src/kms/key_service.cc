@@ -132,6 +132,32 @@ class KeyServiceImpl : public KeyService {
     return internal::ListKeyRotations(core_, ctx, req);
   }
 
+  Result<SignResponse> Sign(const CallContext& ctx, const SignRequest& req) override {
+    return internal::Sign(core_, ctx, req);
+  }
+  Result<VerifyResponse> Verify(const CallContext& ctx, const VerifyRequest& req) override {
+    return internal::Verify(core_, ctx, req);
+  }
+  Result<GetPublicKeyResponse> GetPublicKey(const CallContext& ctx,
+                                            const std::string& key_id) override {
+    return internal::GetPublicKey(core_, ctx, key_id);
+  }
+  Result<MacResponse> GenerateMac(const CallContext& ctx, const MacRequest& req) override {
+    return internal::GenerateMac(core_, ctx, req);
+  }
+  Result<MacResponse> VerifyMac(const CallContext& ctx, const MacRequest& req) override {
+    return internal::VerifyMac(core_, ctx, req);
+  }
+  Result<DeriveSharedSecretResponse> DeriveSharedSecret(
+      const CallContext& ctx, const DeriveSharedSecretRequest& req) override {
+    return internal::DeriveSharedSecret(core_, ctx, req);
+  }
+  Result<GenerateDataKeyPairResponse> GenerateDataKeyPair(const CallContext& ctx,
+                                                          const GenerateDataKeyPairRequest& req,
+                                                          bool with_plaintext) override {
+    return internal::GenerateDataKeyPair(core_, ctx, req, with_plaintext);
+  }
+
   Result<CreateGrantResponse> CreateGrant(const CallContext& ctx,
                                           const CreateGrantRequest& req) override {
     return internal::CreateGrant(core_, ctx, req);

@@ -67,9 +67,10 @@ TEST_F(KeyServiceTest, DescribeKeyRejectsUnknownForms) {
 }
 
 TEST_F(KeyServiceTest, CreateKeyRejectsWhatIsNotSupportedYet) {
-  CreateKeyRequest rsa;
-  rsa.key_spec = "RSA_2048";
-  EXPECT_EQ(service_->CreateKey(Ctx(), rsa).error().code, ErrorCode::kUnsupportedOperation);
+  CreateKeyRequest ml_dsa;
+  ml_dsa.key_spec = "ML_DSA_65";
+  ml_dsa.key_usage = "SIGN_VERIFY";
+  EXPECT_EQ(service_->CreateKey(Ctx(), ml_dsa).error().code, ErrorCode::kUnsupportedOperation);
   CreateKeyRequest both;
   both.key_spec = "SYMMETRIC_DEFAULT";
   both.customer_master_key_spec = "SYMMETRIC_DEFAULT";

@@ -1,5 +1,6 @@
 // CreateKey, DescribeKey, ListKeys.
 #include "common/ids.h"
+#include "kms/internal/key_spec.h"
 #include "kms/internal/ops.h"
 
 namespace scytale::kms {
@@ -53,14 +54,10 @@ Result<KeyMetadata> CreateKey(Core& core, const CallContext& ctx, const CreateKe
     return MakeError(ErrorCode::kUnsupportedOperation,
                      "Origin " + origin + " is not supported by this server yet.");
   }
-  if (spec != kSymmetricDefault) {
-    return MakeError(ErrorCode::kUnsupportedOperation,
-                     "KeySpec " + spec + " is not supported in this region.");
-  }
   std::string usage = req.key_usage.value_or("ENCRYPT_DECRYPT");
-  if (usage != "ENCRYPT_DECRYPT") {
-    return MakeError(ErrorCode::kValidation,
-                     "KeyUsage " + usage + " is not compatible with KeySpec " + spec + ".");
+  SCY_RETURN_IF_ERROR(CheckSpecAndUsage(spec, usage));
+  if (req.material_for_seeding && spec != kSymmetricDefault) {
+    return MakeError(ErrorCode::kValidation, "Seeded material is for symmetric keys only.");
   }
   if (req.multi_region) {
     return MakeError(ErrorCode::kUnsupportedOperation,

@@ -70,6 +70,9 @@ struct KeyMetadata {
   std::string key_manager;
   std::string key_spec;  // also returned as the deprecated CustomerMasterKeySpec
   std::vector<std::string> encryption_algorithms;
+  std::vector<std::string> signing_algorithms;
+  std::vector<std::string> mac_algorithms;
+  std::vector<std::string> key_agreement_algorithms;
   bool multi_region = false;
   std::string current_key_material_id;
 };
@@ -245,6 +248,95 @@ struct ListKeyPoliciesResponse {
   bool truncated = false;
 };
 
+// Signatures (SIGN_VERIFY keys).
+struct SignRequest {
+  std::string key_id{};
+  Bytes message{};
+  std::string message_type = "RAW";  // RAW | DIGEST | EXTERNAL_MU
+  std::string signing_algorithm{};
+  bool dry_run = false;
+};
+
+struct SignResponse {
+  std::string key_arn{};
+  Bytes signature{};
+  std::string signing_algorithm{};
+};
+
+struct VerifyRequest {
+  std::string key_id{};
+  Bytes message{};
+  std::string message_type = "RAW";
+  Bytes signature{};
+  std::string signing_algorithm{};
+  bool dry_run = false;
+};
+
+struct VerifyResponse {
+  std::string key_arn{};
+  bool signature_valid = false;  // always true: an invalid signature is kKmsInvalidSignature
+  std::string signing_algorithm{};
+};
+
+struct GetPublicKeyResponse {
+  std::string key_arn{};
+  Bytes public_key{};  // DER SubjectPublicKeyInfo
+  std::string key_spec{};
+  std::string key_usage{};
+  std::vector<std::string> encryption_algorithms{};
+  std::vector<std::string> signing_algorithms{};
+  std::vector<std::string> key_agreement_algorithms{};
+};
+
+// HMAC (GENERATE_VERIFY_MAC keys).
+struct MacRequest {
+  std::string key_id{};
+  Bytes message{};
+  std::string mac_algorithm{};
+  Bytes mac{};  // VerifyMac only
+  bool dry_run = false;
+};
+
+struct MacResponse {
+  std::string key_arn{};
+  Bytes mac{};  // GenerateMac only
+  std::string mac_algorithm{};
+};
+
+// Key agreement (KEY_AGREEMENT keys).
+struct DeriveSharedSecretRequest {
+  std::string key_id{};
+  std::string key_agreement_algorithm{};
+  Bytes public_key{};  // the peer's, DER SubjectPublicKeyInfo
+  bool has_recipient = false;
+  bool dry_run = false;
+};
+
+struct DeriveSharedSecretResponse {
+  std::string key_arn{};
+  crypto::SecretBytes shared_secret{};
+  std::string key_agreement_algorithm{};
+  std::string key_origin{};
+};
+
+// Data key pairs, the private key encrypted under a symmetric KMS key.
+struct GenerateDataKeyPairRequest {
+  std::string key_id{};
+  EncryptionContext context{};
+  std::string key_pair_spec{};
+  bool has_recipient = false;
+  bool dry_run = false;
+};
+
+struct GenerateDataKeyPairResponse {
+  Bytes private_key_ciphertext_blob{};
+  crypto::SecretBytes private_key_plaintext{};  // empty for ...WithoutPlaintext
+  Bytes public_key{};
+  std::string key_arn{};
+  std::string key_pair_spec{};
+  std::string key_material_id{};
+};
+
 // Grant constraints: the encryption context a request must have (Equals) or contain (Subset)
 // for the grant to allow it. Either, both or neither may be set.
 struct GrantConstraints {
@@ -400,6 +492,20 @@ class KeyService {
                                                 const std::string& key_id) = 0;
   virtual Result<ListKeyRotationsResponse> ListKeyRotations(
       const CallContext& ctx, const ListKeyRotationsRequest& req) = 0;
+
+  // Asymmetric and HMAC keys.
+  virtual Result<SignResponse> Sign(const CallContext& ctx, const SignRequest& req) = 0;
+  // An invalid signature is kKmsInvalidSignature.
+  virtual Result<VerifyResponse> Verify(const CallContext& ctx, const VerifyRequest& req) = 0;
+  virtual Result<GetPublicKeyResponse> GetPublicKey(const CallContext& ctx,
+                                                    const std::string& key_id) = 0;
+  virtual Result<MacResponse> GenerateMac(const CallContext& ctx, const MacRequest& req) = 0;
+  // An invalid MAC is kKmsInvalidMac.
+  virtual Result<MacResponse> VerifyMac(const CallContext& ctx, const MacRequest& req) = 0;
+  virtual Result<DeriveSharedSecretResponse> DeriveSharedSecret(
+      const CallContext& ctx, const DeriveSharedSecretRequest& req) = 0;
+  virtual Result<GenerateDataKeyPairResponse> GenerateDataKeyPair(
+      const CallContext& ctx, const GenerateDataKeyPairRequest& req, bool with_plaintext) = 0;
 
   // Grants. Grants take effect at once (one store): a grant token is accepted and checked but
   // never needed.

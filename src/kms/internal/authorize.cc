@@ -91,6 +91,21 @@ policy::Request Authorizer::BaseRequest(const CallContext& ctx, const AuthReques
   if (req.request_alias) {
     c.Set("kms:RequestAlias", {*req.request_alias});
   }
+  if (req.signing_algorithm) {
+    c.Set("kms:SigningAlgorithm", {*req.signing_algorithm});
+  }
+  if (req.message_type) {
+    c.Set("kms:MessageType", {*req.message_type});
+  }
+  if (req.mac_algorithm) {
+    c.Set("kms:MacAlgorithm", {*req.mac_algorithm});
+  }
+  if (req.key_pair_spec) {
+    c.Set("kms:DataKeyPairSpec", {*req.key_pair_spec});
+  }
+  if (req.key_agreement_algorithm) {
+    c.Set("kms:KeyAgreementAlgorithm", {*req.key_agreement_algorithm});
+  }
   std::vector<std::string> tag_keys;
   if (req.request_tags != nullptr) {
     for (const Tag& t : *req.request_tags) {

@@ -22,6 +22,11 @@ struct AuthRequest {
   const EncryptionContext* context = nullptr;     // kms:EncryptionContext:*, ...Keys
   std::optional<std::string> encryption_algorithm{};  // kms:EncryptionAlgorithm
   std::optional<std::string> request_alias{};         // kms:RequestAlias
+  std::optional<std::string> signing_algorithm{};     // kms:SigningAlgorithm
+  std::optional<std::string> message_type{};          // kms:MessageType
+  std::optional<std::string> mac_algorithm{};         // kms:MacAlgorithm
+  std::optional<std::string> key_pair_spec{};         // kms:DataKeyPairSpec
+  std::optional<std::string> key_agreement_algorithm{};  // kms:KeyAgreementAlgorithm
   const std::vector<Tag>* request_tags = nullptr;  // aws:RequestTag/*, aws:TagKeys
   const std::vector<std::string>* tag_keys = nullptr;  // aws:TagKeys (UntagResource)
   std::optional<int> pending_window_days{};   // kms:ScheduleKeyDeletionPendingWindowInDays

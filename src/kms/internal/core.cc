@@ -6,6 +6,7 @@
 #include "common/encoding.h"
 #include "common/ids.h"
 #include "kms/internal/key_id.h"
+#include "kms/internal/key_spec.h"
 
 namespace scytale::kms::internal {
 namespace {
@@ -14,6 +15,7 @@ constexpr size_t kBackingKeyCacheEntries = 10000;
 constexpr std::chrono::seconds kBackingKeyCacheTtl{300};
 constexpr int kUpdateAttempts = 5;
 constexpr std::string_view kMarkerPrefix = "scy1:";
+constexpr size_t kPrivateKeyCacheEntries = 1000;
 
 // Characters, as AWS counts lengths, of UTF-8 text: every byte that does not continue one.
 size_t CodePoints(std::string_view utf8) {
@@ -124,12 +126,44 @@ Result<storage::KeyVersionRow> Core::NewBackingVersion(const storage::KeyRow& ke
   version.rotation_type = std::move(rotation_type);
   crypto::SecretBytes fresh;
   if (material == nullptr) {
-    SCY_ASSIGN_OR_RETURN(fresh, crypto::RandomSecret(kBackingKeySize));
+    SCY_ASSIGN_OR_RETURN(fresh, NewKeyMaterial(key.key_spec));
     material = &fresh;
   }
   SCY_ASSIGN_OR_RETURN(version.wrapped_material,
                        root_->Wrap(*material, BackingKeyAad(Arn(key), version.version_id)));
   return version;
+}
+
+Result<Core::CurrentMaterial> Core::CurrentKeyMaterial(const storage::KeyRow& key) {
+  SCY_ASSIGN_OR_RETURN(auto current, store_->GetCurrentKeyVersion(key.key_id));
+  if (!current) {
+    return MakeError(ErrorCode::kInternal, "key " + key.key_id + " has no backing key");
+  }
+  SCY_ASSIGN_OR_RETURN(auto material, BackingKey(Arn(key), *current));
+  return CurrentMaterial{current->version_id, std::move(material)};
+}
+
+Result<std::shared_ptr<const crypto::PrivateKey>> Core::PrivateKeyOf(const storage::KeyRow& key) {
+  SCY_ASSIGN_OR_RETURN(auto current, store_->GetCurrentKeyVersion(key.key_id));
+  if (!current) {
+    return MakeError(ErrorCode::kInternal, "key " + key.key_id + " has no backing key");
+  }
+  {
+    std::lock_guard lock(private_keys_mu_);
+    auto it = private_keys_.find(current->version_id);
+    if (it != private_keys_.end()) {
+      return it->second;
+    }
+  }
+  SCY_ASSIGN_OR_RETURN(auto material, BackingKey(Arn(key), *current));
+  SCY_ASSIGN_OR_RETURN(crypto::PrivateKey parsed, crypto::PrivateKey::FromPkcs8(*material));
+  auto shared = std::make_shared<const crypto::PrivateKey>(std::move(parsed));
+  std::lock_guard lock(private_keys_mu_);
+  if (private_keys_.size() >= kPrivateKeyCacheEntries) {
+    private_keys_.clear();  // bounded; the store is the truth
+  }
+  private_keys_[current->version_id] = shared;
+  return shared;
 }
 
 Result<KeyMetadata> Core::Metadata(const storage::KeyRow& row) {
@@ -147,9 +181,10 @@ Result<KeyMetadata> Core::Metadata(const storage::KeyRow& row) {
   m.origin = row.origin;
   m.key_manager = row.key_manager;
   m.key_spec = row.key_spec;
-  if (row.key_spec == kSymmetricDefault) {
-    m.encryption_algorithms = {kSymmetricDefault};
-  }
+  m.encryption_algorithms = EncryptionAlgorithmsOf(row.key_spec, row.key_usage);
+  m.signing_algorithms = SigningAlgorithmsOf(row.key_spec, row.key_usage);
+  m.mac_algorithms = MacAlgorithmsOf(row.key_spec, row.key_usage);
+  m.key_agreement_algorithms = KeyAgreementAlgorithmsOf(row.key_spec, row.key_usage);
   m.multi_region = row.multi_region;
   if (!versions.empty()) {
     m.current_key_material_id = versions.back().version_id;

@@ -10,6 +10,10 @@
 #include <string>
 #include <string_view>
 
+#include <mutex>
+#include <unordered_map>
+
+#include "crypto/asymmetric.h"
 #include "kms/internal/authorize.h"
 #include "kms/internal/key_cache.h"
 #include "kms/kms.h"
@@ -58,6 +62,15 @@ class Core {
       const storage::KeyRow& key, std::string rotation_type,
       const crypto::SecretBytes* material = nullptr);
 
+  // The private key of an asymmetric key (its current backing version), parsed once and cached.
+  Result<std::shared_ptr<const crypto::PrivateKey>> PrivateKeyOf(const storage::KeyRow& key);
+  // The material of a key's current backing version (symmetric and HMAC keys).
+  struct CurrentMaterial {
+    std::string version_id;
+    std::shared_ptr<const crypto::SecretBytes> material;
+  };
+  Result<CurrentMaterial> CurrentKeyMaterial(const storage::KeyRow& key);
+
   // KeyMetadata of a row (reads the current backing version).
   Result<KeyMetadata> Metadata(const storage::KeyRow& row);
 
@@ -67,6 +80,8 @@ class Core {
   std::shared_ptr<Clock> clock_;
   BackingKeyCache cache_;
   Authorizer authorizer_;
+  std::mutex private_keys_mu_;
+  std::unordered_map<std::string, std::shared_ptr<const crypto::PrivateKey>> private_keys_;
 };
 
 std::string Arn(const storage::KeyRow& row);

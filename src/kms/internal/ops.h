@@ -79,6 +79,20 @@ Result<ListKeyRotationsResponse> ListKeyRotations(Core& core, const CallContext&
 // Rotates every key whose automatic rotation is due; returns how many.
 Result<int> RotateDueKeys(Core& core);
 
+// asymmetric.cc
+Result<SignResponse> Sign(Core& core, const CallContext& ctx, const SignRequest& req);
+Result<VerifyResponse> Verify(Core& core, const CallContext& ctx, const VerifyRequest& req);
+Result<GetPublicKeyResponse> GetPublicKey(Core& core, const CallContext& ctx,
+                                          const std::string& key_id);
+Result<MacResponse> GenerateMac(Core& core, const CallContext& ctx, const MacRequest& req);
+Result<MacResponse> VerifyMac(Core& core, const CallContext& ctx, const MacRequest& req);
+Result<DeriveSharedSecretResponse> DeriveSharedSecret(Core& core, const CallContext& ctx,
+                                                      const DeriveSharedSecretRequest& req);
+// envelope.cc, beside GenerateDataKey: the private key sealed like a data key.
+Result<GenerateDataKeyPairResponse> GenerateDataKeyPair(Core& core, const CallContext& ctx,
+                                                        const GenerateDataKeyPairRequest& req,
+                                                        bool with_plaintext);
+
 // grants.cc
 Result<CreateGrantResponse> CreateGrant(Core& core, const CallContext& ctx,
                                         const CreateGrantRequest& req);

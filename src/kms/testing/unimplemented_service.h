@@ -88,6 +88,30 @@ class UnimplementedKeyService : public KeyService {
   Result<ListKeyRotationsResponse> ListKeyRotations(const CallContext&, const ListKeyRotationsRequest&) override {
     return Unimplemented("ListKeyRotations");
   }
+  Result<SignResponse> Sign(const CallContext&, const SignRequest&) override {
+    return Unimplemented("Sign");
+  }
+  Result<VerifyResponse> Verify(const CallContext&, const VerifyRequest&) override {
+    return Unimplemented("Verify");
+  }
+  Result<GetPublicKeyResponse> GetPublicKey(const CallContext&, const std::string&) override {
+    return Unimplemented("GetPublicKey");
+  }
+  Result<MacResponse> GenerateMac(const CallContext&, const MacRequest&) override {
+    return Unimplemented("GenerateMac");
+  }
+  Result<MacResponse> VerifyMac(const CallContext&, const MacRequest&) override {
+    return Unimplemented("VerifyMac");
+  }
+  Result<DeriveSharedSecretResponse> DeriveSharedSecret(const CallContext&,
+                                                        const DeriveSharedSecretRequest&) override {
+    return Unimplemented("DeriveSharedSecret");
+  }
+  Result<GenerateDataKeyPairResponse> GenerateDataKeyPair(const CallContext&,
+                                                          const GenerateDataKeyPairRequest&,
+                                                          bool) override {
+    return Unimplemented("GenerateDataKeyPair");
+  }
   Result<CreateGrantResponse> CreateGrant(const CallContext&, const CreateGrantRequest&) override {
     return Unimplemented("CreateGrant");
   }
