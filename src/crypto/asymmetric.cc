@@ -177,9 +177,25 @@ std::optional<KeyPairType> TypeOf(const EVP_PKEY* pkey) {
   return std::nullopt;
 }
 
+Bytes EncodeSpki(const EVP_PKEY* pkey) {
+  int len = i2d_PUBKEY(pkey, nullptr);
+  if (len <= 0) {
+    ERR_clear_error();
+    return {};
+  }
+  Bytes out(static_cast<size_t>(len));
+  uint8_t* p = out.data();
+  if (i2d_PUBKEY(pkey, &p) != len) {
+    ERR_clear_error();
+    return {};
+  }
+  return out;
+}
+
 std::shared_ptr<const PkeyHolder> Hold(OsslPtr<EVP_PKEY> pkey) {
   auto holder = std::make_shared<PkeyHolder>();
   holder->type = TypeOf(pkey.get());
+  holder->spki = EncodeSpki(pkey.get());
   holder->pkey = std::move(pkey);
   return holder;
 }
@@ -223,13 +239,11 @@ Result<PublicKey> PublicKey::FromDer(std::span<const uint8_t> spki) {
   // d2i_PUBKEY reads BER (long-form and indefinite lengths, unused bits, undefined tags) and
   // skips some garbage; DER has exactly one encoding per key, so a key is taken only when it
   // encodes back to the same bytes. Compressed points stay compressed and pass.
-  PublicKey key(Hold(std::move(pkey)));
-  auto canonical = key.ToDer();
-  if (!canonical.has_value() || !std::equal(canonical->begin(), canonical->end(), spki.begin(),
-                                            spki.end())) {
+  auto holder = Hold(std::move(pkey));
+  if (!std::equal(holder->spki.begin(), holder->spki.end(), spki.begin(), spki.end())) {
     return Rejected(ErrorCode::kValidation, "public key is not a DER SubjectPublicKeyInfo");
   }
-  return key;
+  return PublicKey(std::move(holder));
 }
 
 Result<PublicKey> PublicKey::FromRawEd25519(std::span<const uint8_t> raw) {
@@ -247,16 +261,10 @@ Result<PublicKey> PublicKey::FromRawEd25519(std::span<const uint8_t> raw) {
 std::optional<KeyPairType> PublicKey::type() const { return pkey_->type; }
 
 Result<Bytes> PublicKey::ToDer() const {
-  int len = i2d_PUBKEY(pkey_->pkey.get(), nullptr);
-  if (len <= 0) {
-    return OsslError("i2d_PUBKEY");
+  if (pkey_->spki.empty()) {
+    return MakeError(ErrorCode::kInternal, "public key could not be encoded");
   }
-  Bytes out(static_cast<size_t>(len));
-  uint8_t* p = out.data();
-  if (i2d_PUBKEY(pkey_->pkey.get(), &p) != len) {
-    return OsslError("i2d_PUBKEY");
-  }
-  return out;
+  return pkey_->spki;
 }
 
 // ---- PrivateKey ----
