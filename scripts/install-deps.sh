@@ -13,6 +13,7 @@ PACKAGES=(
   libpcre2-dev           # the service model's Java-style patterns (validation)
   libgtest-dev libgmock-dev libbenchmark-dev   # unit tests, microbenchmarks
   python3 python3-boto3 awscli                 # e2e clients (Debian's boto3, AWS CLI v2)
+  python3-cryptography openssl                 # e2e: independent verifiers of signatures, OAEP, ECDH
   curl ca-certificates procps
 )
 
