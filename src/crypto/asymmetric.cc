@@ -119,8 +119,8 @@ std::optional<KeyPairType> EcTypeOf(const EVP_PKEY* pkey, bool is_sm2_key) {
   // named curve: RFC 5480 requires namedCurve, and AWS KMS returns and accepts only that form.
   char encoding[32] = {};
   size_t len = 0;
-  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING, encoding,
-                                     sizeof(encoding), &len) != 1 ||
+  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING, encoding, sizeof(encoding),
+                                     &len) != 1 ||
       std::strcmp(encoding, OSSL_PKEY_EC_ENCODING_GROUP) != 0) {
     ERR_clear_error();
     return std::nullopt;
@@ -521,10 +521,9 @@ Result<OsslPtr<EVP_MD_CTX>> MessageContext(EVP_PKEY* pkey, SignatureScheme schem
   }
   const char* md_name = scheme == SignatureScheme::kSm2 ? "SM3" : nullptr;
   EVP_PKEY_CTX* pctx = nullptr;  // owned by md_ctx
-  int rc = sign ? EVP_DigestSignInit_ex(md_ctx.get(), &pctx, md_name, nullptr, nullptr, pkey,
-                                        nullptr)
-                : EVP_DigestVerifyInit_ex(md_ctx.get(), &pctx, md_name, nullptr, nullptr, pkey,
-                                          nullptr);
+  int rc =
+      sign ? EVP_DigestSignInit_ex(md_ctx.get(), &pctx, md_name, nullptr, nullptr, pkey, nullptr)
+           : EVP_DigestVerifyInit_ex(md_ctx.get(), &pctx, md_name, nullptr, nullptr, pkey, nullptr);
   if (rc != 1) {
     return OsslError("EVP_DigestSignInit");
   }
@@ -778,9 +777,9 @@ Result<Bytes> Hmac(HashAlgorithm hash, const SecretBytes& key, std::span<const u
   if (!ctx) {
     return OsslError("HMAC fetch");
   }
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                          const_cast<char*>(digest_name), 0),
-                         OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest_name), 0),
+      OSSL_PARAM_construct_end()};
   auto key_bytes = key.Reveal(KeyAccess::Grant());
   // A null key means "keep the previous key" to OpenSSL; an empty key is a valid HMAC key.
   // The MAC context wipes its copy of the key when freed.
@@ -796,8 +795,8 @@ Result<Bytes> Hmac(HashAlgorithm hash, const SecretBytes& key, std::span<const u
   return out;
 }
 
-Result<bool> HmacVerify(HashAlgorithm hash, const SecretBytes& key,
-                        std::span<const uint8_t> data, std::span<const uint8_t> tag) {
+Result<bool> HmacVerify(HashAlgorithm hash, const SecretBytes& key, std::span<const uint8_t> data,
+                        std::span<const uint8_t> tag) {
   SCY_ASSIGN_OR_RETURN(Bytes expected, Hmac(hash, key, data));
   // Truncated tags are refused: a shorter tag is easier to forge.
   bool ok = ConstantTimeEquals(expected, tag);

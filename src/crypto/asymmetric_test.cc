@@ -204,24 +204,22 @@ TEST(PrivateKey, FromEcScalarOneGivesTheGenerator) {
             "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
             "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5");
   // The key it makes signs like any other.
-  Bytes sig = Sign(*key, SignatureScheme::kEcdsa, HashAlgorithm::kSha256, AsBytes("m"), false)
-                  .value();
-  EXPECT_TRUE(Verify(key->Public(), SignatureScheme::kEcdsa, HashAlgorithm::kSha256,
-                     AsBytes("m"), false, sig)
+  Bytes sig =
+      Sign(*key, SignatureScheme::kEcdsa, HashAlgorithm::kSha256, AsBytes("m"), false).value();
+  EXPECT_TRUE(Verify(key->Public(), SignatureScheme::kEcdsa, HashAlgorithm::kSha256, AsBytes("m"),
+                     false, sig)
                   .value());
 }
 
 TEST(PrivateKey, FromEcScalarRefusesOutOfRangeScalarsAndNonEcTypes) {
   EXPECT_THAT(PrivateKey::FromEcScalar(KeyPairType::kEcP256, Bytes(32, 0)),
               HasError(ErrorCode::kValidation));
-  EXPECT_THAT(PrivateKey::FromEcScalar(KeyPairType::kEcP256, {}),
-              HasError(ErrorCode::kValidation));
+  EXPECT_THAT(PrivateKey::FromEcScalar(KeyPairType::kEcP256, {}), HasError(ErrorCode::kValidation));
   // The group order n of P-256 itself is out of range.
-  EXPECT_THAT(
-      PrivateKey::FromEcScalar(
-          KeyPairType::kEcP256,
-          Hex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551")),
-      HasError(ErrorCode::kValidation));
+  EXPECT_THAT(PrivateKey::FromEcScalar(
+                  KeyPairType::kEcP256,
+                  Hex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551")),
+              HasError(ErrorCode::kValidation));
   EXPECT_THAT(PrivateKey::FromEcScalar(KeyPairType::kRsa2048, Bytes(32, 1)),
               HasError(ErrorCode::kValidation));
   EXPECT_THAT(PrivateKey::FromEcScalar(KeyPairType::kEd25519, Bytes(32, 1)),
@@ -428,8 +426,8 @@ TEST(EdDsa, RefusesDigestInput) {
   Bytes digest(64, 1);
   EXPECT_THAT(Sign(key, SignatureScheme::kEd25519, HashAlgorithm::kSha512, digest, true),
               HasError(ErrorCode::kValidation));
-  EXPECT_THAT(Verify(key.Public(), SignatureScheme::kEd25519, HashAlgorithm::kSha512, digest,
-                     true, Bytes(64, 1)),
+  EXPECT_THAT(Verify(key.Public(), SignatureScheme::kEd25519, HashAlgorithm::kSha512, digest, true,
+                     Bytes(64, 1)),
               HasError(ErrorCode::kValidation));
 }
 
@@ -544,8 +542,7 @@ TEST_P(EveryOaepCase, EncryptsUpToTheDocumentedLimitAndDecrypts) {
   HashAlgorithm other_hash =
       hash == HashAlgorithm::kSha1 ? HashAlgorithm::kSha256 : HashAlgorithm::kSha1;
   EXPECT_THAT(RsaOaepDecrypt(key, other_hash, ct), HasError(ErrorCode::kInvalidCiphertext));
-  EXPECT_THAT(RsaOaepDecrypt(OtherKeyFor(type), hash, ct),
-              HasError(ErrorCode::kInvalidCiphertext));
+  EXPECT_THAT(RsaOaepDecrypt(OtherKeyFor(type), hash, ct), HasError(ErrorCode::kInvalidCiphertext));
 }
 
 INSTANTIATE_TEST_SUITE_P(
