@@ -151,7 +151,10 @@ std::array<uint8_t, 32> Sha256(std::span<const uint8_t> data) {
 std::array<uint8_t, 32> HmacSha256(std::span<const uint8_t> key, std::span<const uint8_t> data) {
   std::array<uint8_t, 32> out{};
   unsigned int len = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(),
+  // OpenSSL 3.0 refuses a null key pointer even with length 0; an empty key is a valid HMAC key.
+  static const uint8_t kEmpty = 0;
+  const uint8_t* key_ptr = key.empty() ? &kEmpty : key.data();
+  if (HMAC(EVP_sha256(), key_ptr, static_cast<int>(key.size()), data.data(), data.size(),
            out.data(), &len) == nullptr) {
     throw std::runtime_error("HMAC-SHA256 failed: " + DrainErrors());
   }

@@ -145,5 +145,12 @@ TEST(Scrypt, MatchesRfc7914Vector) {
             "2eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640");
 }
 
+TEST(HmacSha256Test, EmptyKeyIsAValidKey) {
+  // RFC 2104 pads a short key with zeros to the block size, so an empty key and a one-byte
+  // zero key give the same tag.
+  const Bytes data = {'a', 'b', 'c'};
+  EXPECT_EQ(HmacSha256({}, data), HmacSha256(Bytes{0}, data));
+}
+
 }  // namespace
 }  // namespace scytale::crypto
