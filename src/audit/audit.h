@@ -194,5 +194,8 @@ Result<std::vector<nlohmann::json>> QueryLog(const std::filesystem::path& dir,
 
 // "success", "denied" or "failure" for a record.
 std::string OutcomeOf(const nlohmann::json& record);
+// The same from an errorCode ("" = success): "denied" for authentication and authorization
+// errors, "failure" for any other.
+std::string OutcomeOfErrorCode(std::string_view error_code);
 
 }  // namespace scytale::audit

@@ -183,9 +183,8 @@ nlohmann::json EventToJson(const Event& event, const std::string& event_id) {
   return out;
 }
 
-std::string OutcomeOf(const nlohmann::json& record) {
-  auto it = record.find("errorCode");
-  if (it == record.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+std::string OutcomeOfErrorCode(std::string_view error_code) {
+  if (error_code.empty()) {
     return "success";
   }
   static const std::set<std::string, std::less<>> kDenied = {
@@ -196,7 +195,15 @@ std::string OutcomeOf(const nlohmann::json& record) {
       "ExpiredToken",                "InvalidClientTokenId",
       "SignatureDoesNotMatch",       "IncompleteSignature",
   };
-  return kDenied.contains(it->get_ref<const std::string&>()) ? "denied" : "failure";
+  return kDenied.contains(error_code) ? "denied" : "failure";
+}
+
+std::string OutcomeOf(const nlohmann::json& record) {
+  auto it = record.find("errorCode");
+  if (it == record.end() || !it->is_string()) {
+    return "success";
+  }
+  return OutcomeOfErrorCode(it->get_ref<const std::string&>());
 }
 
 }  // namespace scytale::audit

@@ -53,6 +53,7 @@ struct ServeFlags {
   std::string audit_dir;           // default <data-dir>/audit
   int audit_digest_interval_seconds = 60;
   uint64_t audit_max_file_bytes = 64 << 20;
+  std::string log_level = "info";
 };
 
 int Fail(const std::string& message) {
@@ -249,8 +250,14 @@ int Serve(const ServeFlags& flags) {
   if (!kms_api) {
     return Fail(kms_api.error().message);
   }
-  server::App app(verifier.get(), kms_api->get(), query_api.get(),
-                  server::AppOptions{audit_log->get(), flags.account_id});
+  server::Metrics metrics;
+  server::AppOptions app_options{audit_log->get(), flags.account_id, &metrics};
+  app_options.request_log = true;
+  app_options.log_level = flags.log_level == "debug"  ? server::LogLevel::kDebug
+                          : flags.log_level == "warn" ? server::LogLevel::kWarn
+                          : flags.log_level == "error" ? server::LogLevel::kError
+                                                       : server::LogLevel::kInfo;
+  server::App app(verifier.get(), kms_api->get(), query_api.get(), std::move(app_options));
   auto http = server::HttpServer::Create(
       options, [&app](const server::HttpRequest& r, const std::string& id) {
         return app.Handle(r, id);
@@ -450,6 +457,11 @@ int main(int argc, char** argv) {
                     "an audit file is rotated before it grows past this size")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 40));
+  serve->add_option("--log-level", flags.log_level,
+                    "level of the JSON request log on stderr (one line per request; 5xx at "
+                    "error, others at info)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   // Hidden (empty group): shifts the key service's clock for end-to-end tests.
   serve->add_option("--testing-clock-file", flags.testing_clock_file)->group("");
   auto* version = app.add_subcommand("version", "print the version");

@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <set>
 
 #include "server/server.h"
@@ -232,6 +236,43 @@ std::string KmsEventName(const api::KmsApi& kms_api, std::string_view target) {
   return target.empty() ? "Unknown" : Printable(target, 64);
 }
 
+std::string LogTime(std::chrono::system_clock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof(buf) - n, ".%03dZ", static_cast<int>(ms % 1000));
+  return buf;
+}
+
+const char* LevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+  }
+  return "info";
+}
+
+// One structured line on stderr. Lines are written whole under a lock, so concurrent requests
+// never interleave. Never given secrets: ids, names, codes and timings only.
+void LogLine(LogLevel level, nlohmann::json fields) {
+  static std::mutex mu;
+  fields["time"] = LogTime(std::chrono::system_clock::now());
+  fields["level"] = LevelName(level);
+  std::string line = fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::lock_guard lock(mu);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
 }  // namespace
 
 App::App(auth::SigV4Verifier* verifier, api::KmsApi* kms_api, api::QueryApi* query_api,
@@ -243,6 +284,15 @@ HttpResponse App::Handle(const HttpRequest& request, const std::string& request_
   if (request.method == "GET" && path == "/healthz") {
     return HttpResponse{200, "application/json", R"({"status":"ok"})"};
   }
+  if (request.method == "GET" && path == "/metrics" && options_.metrics != nullptr) {
+    std::optional<audit::Stats> stats;
+    if (options_.audit != nullptr) {
+      stats = options_.audit->GetStats();
+    }
+    return HttpResponse{200, "text/plain; version=0.0.4",
+                        options_.metrics->Render(stats ? &*stats : nullptr)};
+  }
+  const auto started = std::chrono::steady_clock::now();
   audit::Event event;
   event.time = std::chrono::system_clock::now();
   event.source_ip = request.remote_address;
@@ -250,21 +300,49 @@ HttpResponse App::Handle(const HttpRequest& request, const std::string& request_
   event.request_id = request_id;
   event.recipient_account_id = options_.account_id;
   HttpResponse response = HandleCall(request, request_id, &event);
-  if (options_.audit == nullptr) {
-    return response;
-  }
-  if (Status recorded = options_.audit->Append(event); !recorded) {
-    // Fail closed: no answer (and no plaintext) leaves without its durable record.
-    std::cerr << "scytale: request " << request_id
-              << " refused: its audit record could not be written: " << recorded.error().message
-              << std::endl;
-    OPENSSL_cleanse(response.body.data(), response.body.size());
-    Error internal = MakeError(ErrorCode::kInternal, "the audit record could not be written");
-    if (event.event_source != "kms.amazonaws.com") {
-      std::string service = event.event_source.substr(0, event.event_source.find('.'));
-      return FromQuery(api::QueryErrorResponse(service, internal, request_id));
+  if (options_.audit != nullptr) {
+    if (Status recorded = options_.audit->Append(event); !recorded) {
+      // Fail closed: no answer (and no plaintext) leaves without its durable record.
+      LogLine(LogLevel::kError, {{"msg", "call refused: its audit record could not be written"},
+                                 {"requestId", request_id},
+                                 {"operation", event.event_name},
+                                 {"error", recorded.error().message}});
+      OPENSSL_cleanse(response.body.data(), response.body.size());
+      Error internal = MakeError(ErrorCode::kInternal, "the audit record could not be written");
+      if (event.event_source != "kms.amazonaws.com") {
+        std::string service = event.event_source.substr(0, event.event_source.find('.'));
+        response = FromQuery(api::QueryErrorResponse(service, internal, request_id));
+        event.error_code = XmlElement(response.body, "Code");
+      } else {
+        response = FromJson(api::ErrorResponse(internal));
+        event.error_code = "KMSInternalException";
+      }
     }
-    return FromJson(api::ErrorResponse(internal));
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const std::string outcome = audit::OutcomeOfErrorCode(event.error_code);
+  if (options_.metrics != nullptr) {
+    options_.metrics->ObserveRequest(event.event_name, outcome, seconds);
+  }
+  const LogLevel level = response.status >= 500 ? LogLevel::kError : LogLevel::kInfo;
+  if (options_.request_log && level >= options_.log_level) {
+    nlohmann::json line = {{"msg", "request"},
+                           {"requestId", request_id},
+                           {"service", event.event_source.substr(0, event.event_source.find('.'))},
+                           {"operation", event.event_name},
+                           {"status", response.status},
+                           {"outcome", outcome},
+                           {"durationMs", seconds * 1000},
+                           {"remoteAddress", request.remote_address}};
+    if (!event.error_code.empty()) {
+      line["errorCode"] = event.error_code;
+    }
+    if (event.user_identity) {
+      line["principal"] = event.user_identity->arn.empty() ? event.user_identity->access_key_id
+                                                           : event.user_identity->arn;
+    }
+    LogLine(level, std::move(line));
   }
   return response;
 }

@@ -4,11 +4,13 @@
 // request into one response (health, SigV4, the KMS JSON API) and knows nothing of sockets.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -65,11 +67,42 @@ class HttpServer {
   virtual void Stop() = 0;
 };
 
+// Prometheus counters and histograms of the requests served. Thread-safe.
+class Metrics {
+ public:
+  static constexpr std::array<double, 12> kLatencyBounds = {
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
+  // Operation names come from requests; past this many distinct ones, new names count as
+  // "other", so a client cannot grow the series without bound.
+  static constexpr size_t kMaxOperations = 256;
+
+  void ObserveRequest(const std::string& operation, const std::string& outcome, double seconds);
+  // The text exposition format (version 0.0.4) of the request series and, when given, the
+  // audit log's (records, fsyncs and their latency, batch sizes, failures, digests).
+  std::string Render(const audit::Stats* audit) const;
+
+ private:
+  struct Latency {
+    uint64_t count = 0;
+    double sum = 0;
+    std::array<uint64_t, kLatencyBounds.size() + 1> buckets{};
+  };
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, uint64_t> requests_;
+  std::map<std::string, Latency> latency_;
+};
+
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+
 struct AppOptions {
   // Where every call is recorded before it is answered; nullptr records nothing (unit tests).
   audit::AuditLog* audit = nullptr;
   // recipientAccountId of records whose caller is unknown (failed authentication).
   std::string account_id{};
+  Metrics* metrics = nullptr;  // when set, GET /metrics serves it
+  // One JSON line per request on stderr: 5xx at error, others at info; nothing below the level.
+  LogLevel log_level = LogLevel::kInfo;
+  bool request_log = false;
 };
 
 // The application: /healthz, SigV4 verification, then the API of the service the request was

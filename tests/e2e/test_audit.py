@@ -211,6 +211,22 @@ class AuditRecordsTest(ScytaleTestCase):
         self.assertEqual({"userName": user}, record_of("CreateUser")["requestParameters"])
         self.assertEqual({"accessKeyId": user_ak}, record_of("CreateAccessKey")["responseElements"])
 
+        # Operations signals: /metrics counts the calls; the log has one JSON line per call.
+        status, _, metrics = harness.http_get(server.host, server.port, "/metrics")
+        self.assertEqual(200, status)
+        metrics = metrics.decode() if isinstance(metrics, bytes) else metrics
+        self.assertIn('scytale_requests_total{operation="Encrypt",outcome="denied"} 1', metrics)
+        self.assertIn('scytale_requests_total{operation="Decrypt",outcome="failure"} 2', metrics)
+        self.assertIn(f"scytale_audit_records_total {len(got)}", metrics)
+        self.assertIn("scytale_audit_fsync_seconds_count", metrics)
+        log_lines = [json.loads(line) for line in server.log_text().splitlines()
+                     if line.startswith("{")]
+        logged = {l["requestId"]: l for l in log_lines if l.get("msg") == "request"}
+        for request_id, _, name, code in calls.expected:
+            self.assertEqual(name, logged[request_id]["operation"])
+            self.assertEqual(code, logged[request_id].get("errorCode"))
+            self.assertEqual("info", logged[request_id]["level"])
+
         # Chain: seq 1..n, each prev the SHA-256 of the previous line.
         self.assertEqual(list(range(1, len(got) + 1)), [r["scytaleChain"]["seq"] for r in got])
 

@@ -1,0 +1,109 @@
+// Prometheus text exposition (format 0.0.4) of the request and audit series.
+
+#include <cstdio>
+#include <sstream>
+
+#include "server/server.h"
+
+namespace scytale::server {
+namespace {
+
+// Label values are operation names and fixed outcome words; escape anyway (\\, ", newline).
+std::string Label(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string Number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.9g", v);
+  return buf;
+}
+
+template <size_t N>
+void Histogram(std::ostringstream& out, const std::string& name, const std::string& labels,
+               const std::array<double, N>& bounds, const std::array<uint64_t, N + 1>& buckets,
+               uint64_t count, double sum) {
+  std::string sep = labels.empty() ? "" : ",";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < N; ++i) {
+    cumulative += buckets[i];
+    out << name << "_bucket{" << labels << sep << "le=\"" << Number(bounds[i]) << "\"} "
+        << cumulative << "\n";
+  }
+  out << name << "_bucket{" << labels << sep << "le=\"+Inf\"} " << count << "\n";
+  std::string braces = labels.empty() ? "" : "{" + labels + "}";
+  out << name << "_sum" << braces << " " << Number(sum) << "\n";
+  out << name << "_count" << braces << " " << count << "\n";
+}
+
+}  // namespace
+
+void Metrics::ObserveRequest(const std::string& operation, const std::string& outcome,
+                             double seconds) {
+  std::lock_guard lock(mu_);
+  std::string op = operation;
+  if (!latency_.contains(op) && latency_.size() >= kMaxOperations) {
+    op = "other";
+  }
+  ++requests_[{op, outcome}];
+  Latency& l = latency_[op];
+  ++l.count;
+  l.sum += seconds;
+  size_t i = 0;
+  while (i < kLatencyBounds.size() && seconds > kLatencyBounds[i]) {
+    ++i;
+  }
+  ++l.buckets[i];
+}
+
+std::string Metrics::Render(const audit::Stats* audit) const {
+  std::ostringstream out;
+  {
+    std::lock_guard lock(mu_);
+    out << "# HELP scytale_requests_total API calls answered, by operation and outcome "
+           "(success, failure, denied).\n# TYPE scytale_requests_total counter\n";
+    for (const auto& [key, n] : requests_) {
+      out << "scytale_requests_total{operation=\"" << Label(key.first) << "\",outcome=\""
+          << Label(key.second) << "\"} " << n << "\n";
+    }
+    out << "# HELP scytale_request_duration_seconds Time from request to answer, audit record "
+           "included.\n# TYPE scytale_request_duration_seconds histogram\n";
+    for (const auto& [op, l] : latency_) {
+      Histogram(out, "scytale_request_duration_seconds", "operation=\"" + Label(op) + "\"",
+                kLatencyBounds, l.buckets, l.count, l.sum);
+    }
+  }
+  if (audit != nullptr) {
+    out << "# HELP scytale_audit_records_total Audit records made durable.\n"
+           "# TYPE scytale_audit_records_total counter\n"
+        << "scytale_audit_records_total " << audit->records << "\n"
+        << "# HELP scytale_audit_failures_total Audit records that could not be written (their "
+           "calls answered 500).\n# TYPE scytale_audit_failures_total counter\n"
+        << "scytale_audit_failures_total " << audit->failures << "\n"
+        << "# HELP scytale_audit_digests_total Signed digests written.\n"
+           "# TYPE scytale_audit_digests_total counter\n"
+        << "scytale_audit_digests_total " << audit->digests << "\n"
+        << "# HELP scytale_audit_fsync_seconds Write+fsync time of one group commit.\n"
+           "# TYPE scytale_audit_fsync_seconds histogram\n";
+    Histogram(out, "scytale_audit_fsync_seconds", "", audit::Stats::kSyncSecondsBounds,
+              audit->sync_seconds_buckets, audit->batches, audit->sync_seconds_sum);
+    out << "# HELP scytale_audit_batch_records Records per group commit (one fsync).\n"
+           "# TYPE scytale_audit_batch_records histogram\n";
+    Histogram(out, "scytale_audit_batch_records", "", audit::Stats::kBatchSizeBounds,
+              audit->batch_size_buckets, audit->batches, static_cast<double>(audit->records));
+  }
+  return out.str();
+}
+
+}  // namespace scytale::server

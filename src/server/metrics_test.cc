@@ -1,0 +1,68 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "server/server.h"
+
+namespace scytale::server {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(MetricsTest, CountsRequestsByOperationAndOutcomeWithCumulativeLatencyBuckets) {
+  Metrics m;
+  m.ObserveRequest("Encrypt", "success", 0.0004);
+  m.ObserveRequest("Encrypt", "success", 0.003);
+  m.ObserveRequest("Decrypt", "denied", 0.02);
+  std::string text = m.Render(nullptr);
+  EXPECT_THAT(text, HasSubstr("# TYPE scytale_requests_total counter\n"));
+  EXPECT_THAT(text, HasSubstr("scytale_requests_total{operation=\"Encrypt\",outcome=\"success\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("scytale_requests_total{operation=\"Decrypt\",outcome=\"denied\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr(
+      "scytale_request_duration_seconds_bucket{operation=\"Encrypt\",le=\"0.001\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr(
+      "scytale_request_duration_seconds_bucket{operation=\"Encrypt\",le=\"0.005\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr(
+      "scytale_request_duration_seconds_bucket{operation=\"Encrypt\",le=\"+Inf\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("scytale_request_duration_seconds_count{operation=\"Encrypt\"} 2\n"));
+  EXPECT_THAT(text, Not(HasSubstr("scytale_audit_")));
+}
+
+TEST(MetricsTest, RendersAuditFsyncLatencyAndBatchSizes) {
+  Metrics m;
+  audit::Stats s;
+  s.records = 40;
+  s.batches = 3;
+  s.failures = 2;
+  s.sync_seconds_sum = 0.006;
+  s.sync_seconds_buckets[2] = 3;  // <= 2.5 ms
+  s.batch_size_buckets[5] = 3;    // <= 32 records
+  std::string text = m.Render(&s);
+  EXPECT_THAT(text, HasSubstr("scytale_audit_records_total 40\n"));
+  EXPECT_THAT(text, HasSubstr("scytale_audit_failures_total 2\n"));
+  EXPECT_THAT(text, HasSubstr("scytale_audit_fsync_seconds_bucket{le=\"0.001\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("scytale_audit_fsync_seconds_bucket{le=\"0.0025\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("scytale_audit_fsync_seconds_count 3\n"));
+  EXPECT_THAT(text, HasSubstr("scytale_audit_batch_records_bucket{le=\"16\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("scytale_audit_batch_records_bucket{le=\"32\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("scytale_audit_batch_records_sum 40\n"));
+}
+
+TEST(MetricsTest, OperationNamesBeyondTheCapCountAsOther) {
+  Metrics m;
+  for (size_t i = 0; i < Metrics::kMaxOperations + 10; ++i) {
+    m.ObserveRequest("Op" + std::to_string(i), "failure", 0.001);
+  }
+  std::string text = m.Render(nullptr);
+  EXPECT_THAT(text, HasSubstr("scytale_requests_total{operation=\"other\",outcome=\"failure\"} 10\n"));
+  EXPECT_THAT(text, Not(HasSubstr("operation=\"Op260\"")));
+}
+
+TEST(MetricsTest, LabelValuesAreEscaped) {
+  Metrics m;
+  m.ObserveRequest("a\"b\\c\nd", "failure", 0.001);
+  EXPECT_THAT(m.Render(nullptr), HasSubstr("operation=\"a\\\"b\\\\c\\nd\""));
+}
+
+}  // namespace
+}  // namespace scytale::server
