@@ -124,9 +124,13 @@ int Serve(const ServeFlags& flags) {
   if (!SplitHostPort(flags.listen, &options.host, &options.port)) {
     return Fail("--listen must be HOST:PORT, e.g. 127.0.0.1:8080");
   }
-  options.threads = flags.threads > 0 ? flags.threads
-                                      : static_cast<int>(std::max(1u,
-                                                                  std::thread::hardware_concurrency()));
+  // A worker spends most of a call waiting for the audit group commit (an fsync), not on a
+  // core; enough workers must wait at once for one fsync to carry many records. With one worker
+  // per core (2 here) Encrypt ran at ~460 calls/s, with 32 at ~3800 calls/s.
+  options.threads =
+      flags.threads > 0
+          ? flags.threads
+          : static_cast<int>(std::max(32u, 4 * std::thread::hardware_concurrency()));
   options.max_body_bytes = flags.max_body_bytes;
   options.max_header_bytes = flags.max_header_bytes;
   options.read_timeout = std::chrono::seconds(flags.header_timeout_seconds);
@@ -427,7 +431,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--regions", flags.regions,
                     "comma-separated regions to serve (default: any valid region name)");
-  serve->add_option("--threads", flags.threads, "worker threads (default: one per core)");
+  serve->add_option("--threads", flags.threads,
+                    "worker threads (default: 4 per core, at least 32: calls wait on the audit "
+                    "group commit)");
   serve->add_option("--max-body-bytes", flags.max_body_bytes, "largest request body")
       ->capture_default_str();
   serve->add_option("--max-header-bytes", flags.max_header_bytes, "largest request header")
