@@ -508,6 +508,7 @@ class QueryApiImpl final : public QueryApi {
         {"DeleteUser", &QueryApiImpl::DeleteUser},
         {"CreateAccessKey", &QueryApiImpl::CreateAccessKey},
         {"ListAccessKeys", &QueryApiImpl::ListAccessKeys},
+        {"UpdateAccessKey", &QueryApiImpl::UpdateAccessKey},
         {"DeleteAccessKey", &QueryApiImpl::DeleteAccessKey},
         {"PutUserPolicy", &QueryApiImpl::PutUserPolicy},
         {"GetUserPolicy", &QueryApiImpl::GetUserPolicy},
@@ -693,6 +694,14 @@ class QueryApiImpl final : public QueryApi {
     Close(out, "AccessKeyMetadata");
     AppendPaging(out, listed.is_truncated, listed.marker);
     return WithResult(std::move(out));
+  }
+
+  Result<Output> UpdateAccessKey(const iam::Caller& caller, const Params& params) {
+    SCY_ASSIGN_OR_RETURN(std::optional<std::string> user_name, OptionalString(params, "UserName"));
+    SCY_ASSIGN_OR_RETURN(std::string access_key_id, RequiredString(params, "AccessKeyId"));
+    SCY_ASSIGN_OR_RETURN(std::string status, RequiredString(params, "Status"));
+    SCY_RETURN_IF_ERROR(iam_->UpdateAccessKey(caller, user_name, access_key_id, status));
+    return NoResult();
   }
 
   Result<Output> DeleteAccessKey(const iam::Caller& caller, const Params& params) {

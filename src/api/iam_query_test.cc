@@ -88,6 +88,10 @@ class FakeIam : public iam::IamService {
     return Answer(
         "ListAccessKeys(" + Opt(user_name) + "," + Opt(marker) + "," + Opt(max_items) + ")", keys);
   }
+  Status UpdateAccessKey(const iam::Caller&, const std::optional<std::string>& user_name,
+                         const std::string& access_key_id, const std::string& status) override {
+    return Done("UpdateAccessKey(" + Opt(user_name) + "," + access_key_id + "," + status + ")");
+  }
   Status DeleteAccessKey(const iam::Caller&, const std::optional<std::string>& user_name,
                          const std::string& access_key_id) override {
     return Done("DeleteAccessKey(" + Opt(user_name) + "," + access_key_id + ")");
@@ -310,6 +314,10 @@ TEST_F(QueryApiTest, DispatchesEveryIamAction) {
       {"Action=ListAccessKeys", "ListAccessKeys(-,-,-)", "ListAccessKeys", true},
       {"Action=ListAccessKeys&UserName=bob&MaxItems=5&Marker=m2", "ListAccessKeys(bob,m2,5)",
        "ListAccessKeys", true},
+      {"Action=UpdateAccessKey&AccessKeyId=AKIA1&Status=Inactive",
+       "UpdateAccessKey(-,AKIA1,Inactive)", "UpdateAccessKey", false},
+      {"Action=UpdateAccessKey&AccessKeyId=AKIA1&Status=Active&UserName=bob",
+       "UpdateAccessKey(bob,AKIA1,Active)", "UpdateAccessKey", false},
       {"Action=DeleteAccessKey&AccessKeyId=AKIA1", "DeleteAccessKey(-,AKIA1)", "DeleteAccessKey",
        false},
       {"Action=DeleteAccessKey&AccessKeyId=AKIA1&UserName=bob", "DeleteAccessKey(bob,AKIA1)",
@@ -602,6 +610,8 @@ TEST_F(QueryApiTest, MissingRequiredParametersAreValidationErrors) {
       {"Action=CreateUser", "userName"},
       {"Action=DeleteUser", "userName"},
       {"Action=DeleteAccessKey&UserName=bob", "accessKeyId"},
+      {"Action=UpdateAccessKey&UserName=bob&Status=Active", "accessKeyId"},
+      {"Action=UpdateAccessKey&AccessKeyId=AKIA1", "status"},
       {"Action=PutUserPolicy&UserName=bob&PolicyName=p", "policyDocument"},
       {"Action=GetUserPolicy&UserName=bob", "policyName"},
       {"Action=CreateRole&RoleName=r", "assumeRolePolicyDocument"},

@@ -55,18 +55,27 @@ struct Identities::CacheEntry {
   std::chrono::system_clock::time_point fetched;
 };
 
+// Looked-up keys by id. Erase() bumps a generation counter, and Put() of a lookup that started
+// before an Erase() is dropped: otherwise a lookup racing with UpdateAccessKey (or a delete)
+// could cache the row it read before the change, and an Inactive key would keep working until
+// the entry aged out.
 class Identities::Cache {
  public:
-  std::optional<AccessKey> Get(const std::string& id, std::chrono::system_clock::time_point now) {
+  std::optional<AccessKey> Get(const std::string& id, std::chrono::system_clock::time_point now,
+                               uint64_t* out_generation) {
     std::lock_guard lock(mu_);
+    *out_generation = generation_;
     auto it = entries_.find(id);
     if (it == entries_.end() || now - it->second.fetched > kCacheTtl) {
       return std::nullopt;
     }
     return CopyKey(it->second.key);
   }
-  void Put(const AccessKey& k, std::chrono::system_clock::time_point now) {
+  void Put(const AccessKey& k, std::chrono::system_clock::time_point now, uint64_t generation) {
     std::lock_guard lock(mu_);
+    if (generation != generation_) {
+      return;
+    }
     if (entries_.size() >= kCacheCapacity) {
       entries_.clear();  // crude but bounded; the store is the truth
     }
@@ -75,10 +84,12 @@ class Identities::Cache {
   void Erase(const std::string& id) {
     std::lock_guard lock(mu_);
     entries_.erase(id);
+    ++generation_;
   }
 
  private:
   std::mutex mu_;
+  uint64_t generation_ = 0;
   std::map<std::string, CacheEntry> entries_;
 };
 
@@ -124,7 +135,8 @@ Result<RootCredentials> Identities::BootstrapAccount(const std::string& account_
 Result<AccessKey> Identities::LookupAccessKey(const std::string& access_key_id) {
   auto now = clock_->Now();
   const int64_t now_seconds = clock_->NowSeconds();
-  if (auto hit = cache_->Get(access_key_id, now)) {
+  uint64_t generation = 0;
+  if (auto hit = cache_->Get(access_key_id, now, &generation)) {
     if (hit->expiration != 0 && now_seconds >= hit->expiration) {
       return MakeError(ErrorCode::kExpiredToken, kExpired);
     }
@@ -141,7 +153,7 @@ Result<AccessKey> Identities::LookupAccessKey(const std::string& access_key_id) 
                        root_->Unwrap(row->wrapped_secret, WrapAad(row->access_key_id)));
   AccessKey key{row->access_key_id, row->account_id,    row->principal_arn,
                 std::move(secret),  row->session_token, row->expiration.value_or(0)};
-  cache_->Put(key, now);
+  cache_->Put(key, now, generation);
   return key;
 }
 

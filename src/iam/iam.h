@@ -172,6 +172,11 @@ class IamService {
                                                       const std::optional<std::string>& user_name,
                                                       const std::optional<std::string>& marker,
                                                       std::optional<int> max_items) = 0;
+  // Sets a key's status ("Active" | "Inactive"). An Inactive key fails authentication at once
+  // (InvalidClientTokenId; for KMS UnrecognizedClientException) until it is made Active again,
+  // and still counts toward the quota. kNotFound when the owner has no such key.
+  virtual Status UpdateAccessKey(const Caller& caller, const std::optional<std::string>& user_name,
+                                 const std::string& access_key_id, const std::string& status) = 0;
   virtual Status DeleteAccessKey(const Caller& caller, const std::optional<std::string>& user_name,
                                  const std::string& access_key_id) = 0;
 

@@ -24,6 +24,8 @@ constexpr size_t kMaxPath = 512;
 constexpr size_t kMaxPolicyDocument = 131072;  // the API member's bound; quotas are lower
 constexpr size_t kMaxDescription = 1000;
 constexpr int kMaxAccessKeysPerUser = 2;
+constexpr const char* kActive = "Active";
+constexpr const char* kInactive = "Inactive";
 constexpr int kMinSessionDuration = 900;
 constexpr int kDefaultSessionDuration = 3600;
 constexpr int kMinMaxSessionDuration = 3600;
@@ -488,6 +490,8 @@ class IamServiceImpl : public IamService {
   Status DeleteUser(const Caller& caller, const std::string& user_name) override {
     SCY_ASSIGN_OR_RETURN(storage::UserRow row, FindUser(caller, "iam:DeleteUser", user_name));
     const std::string arn = UserArn(row.account_id, row.path, row.user_name);
+    // No CreateAccessKey between the check and the delete.
+    std::lock_guard lock(key_mutation_mu_);
     SCY_ASSIGN_OR_RETURN(auto keys, store_->ListAccessKeys(arn));
     if (!keys.empty()) {
       return MakeError(ErrorCode::kConflict,
@@ -510,8 +514,16 @@ class IamServiceImpl : public IamService {
   Result<NewAccessKey> CreateAccessKey(const Caller& caller,
                                        const std::optional<std::string>& user_name) override {
     SCY_ASSIGN_OR_RETURN(KeyOwner owner, ResolveKeyOwner(caller, "iam:CreateAccessKey", user_name));
-    // Serializes the count-then-insert of the per-user quota.
-    std::lock_guard lock(key_creation_mu_);
+    // Serializes the count-then-insert of the per-user quota, and the insert with DeleteUser.
+    std::lock_guard lock(key_mutation_mu_);
+    if (!owner.user_name.empty()) {
+      // The user may have been deleted since it was looked up; a key written now would outlive
+      // it, and sign as a later user of the same name.
+      SCY_ASSIGN_OR_RETURN(auto user, store_->GetUser(caller.account_id, owner.user_name));
+      if (!user || UserArn(user->account_id, user->path, user->user_name) != owner.principal_arn) {
+        return NoSuchUser(owner.user_name);
+      }
+    }
     SCY_ASSIGN_OR_RETURN(auto existing, store_->ListAccessKeys(owner.principal_arn));
     if (existing.size() >= static_cast<size_t>(kMaxAccessKeysPerUser)) {
       return MakeError(ErrorCode::kLimitExceeded, "Cannot exceed quota for AccessKeysPerUser: " +
@@ -531,13 +543,13 @@ class IamServiceImpl : public IamService {
     row.access_key_id = id;
     row.account_id = caller.account_id;
     row.principal_arn = owner.principal_arn;
-    row.status = "Active";
+    row.status = kActive;
     row.created_at = clock_->NowSeconds();
     row.wrapped_secret = std::move(wrapped);
     row.user_name = owner.user_name;
     SCY_RETURN_IF_ERROR(store_->PutAccessKey(row));
     identities_->Forget(id);
-    return NewAccessKey{AccessKeyMetadata{owner.user_name, id, "Active", row.created_at},
+    return NewAccessKey{AccessKeyMetadata{owner.user_name, id, kActive, row.created_at},
                         std::move(secret)};
   }
 
@@ -573,10 +585,35 @@ class IamServiceImpl : public IamService {
     return out;
   }
 
+  Status UpdateAccessKey(const Caller& caller, const std::optional<std::string>& user_name,
+                         const std::string& access_key_id, const std::string& status) override {
+    SCY_RETURN_IF_ERROR(ValidateName(access_key_id, "accessKeyId", 16, 128));
+    if (status != kActive && status != kInactive) {
+      return Validation(
+          ConstraintMessage(status, "status", "satisfy enum value set: [Active, Inactive]"));
+    }
+    SCY_ASSIGN_OR_RETURN(KeyOwner owner, ResolveKeyOwner(caller, "iam:UpdateAccessKey", user_name));
+    // Read-modify-write of the whole row: a DeleteAccessKey in between must not see its key
+    // written back.
+    std::lock_guard lock(key_mutation_mu_);
+    SCY_ASSIGN_OR_RETURN(auto row, store_->GetAccessKey(access_key_id));
+    if (!row || row->principal_arn != owner.principal_arn) {
+      return NoSuchAccessKey(access_key_id);
+    }
+    if (row->status != status) {
+      row->status = status;
+      SCY_RETURN_IF_ERROR(store_->PutAccessKey(*row));
+    }
+    // The next request signed with the key sees the new status, not a cached one.
+    identities_->Forget(access_key_id);
+    return Ok();
+  }
+
   Status DeleteAccessKey(const Caller& caller, const std::optional<std::string>& user_name,
                          const std::string& access_key_id) override {
     SCY_RETURN_IF_ERROR(ValidateName(access_key_id, "accessKeyId", 16, 128));
     SCY_ASSIGN_OR_RETURN(KeyOwner owner, ResolveKeyOwner(caller, "iam:DeleteAccessKey", user_name));
+    std::lock_guard lock(key_mutation_mu_);
     SCY_ASSIGN_OR_RETURN(auto row, store_->GetAccessKey(access_key_id));
     if (!row || row->principal_arn != owner.principal_arn) {
       return NoSuchAccessKey(access_key_id);
@@ -838,7 +875,7 @@ class IamServiceImpl : public IamService {
     key.access_key_id = id;
     key.account_id = caller.account_id;
     key.principal_arn = out.assumed_role_arn;
-    key.status = "Active";
+    key.status = kActive;
     key.created_at = now;
     key.wrapped_secret = std::move(wrapped);
     key.session_token = out.session_token;
@@ -999,7 +1036,8 @@ class IamServiceImpl : public IamService {
   keystore::RootKeystore* root_;
   std::shared_ptr<Clock> clock_;
   Identities* identities_;
-  std::mutex key_creation_mu_;
+  // Held by every write of an IAM user's or root's access keys, and by DeleteUser.
+  std::mutex key_mutation_mu_;
   PolicyCache policies_;
 };
 

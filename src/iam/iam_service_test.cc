@@ -358,6 +358,111 @@ TEST_F(IamServiceTest, DeletedAccessKeyStopsResolvingAtOnce) {
       HasErrorMessage(ErrorCode::kNotFound, "The Access Key with id " + id + " cannot be found."));
 }
 
+TEST_F(IamServiceTest, InactiveAccessKeyStopsResolvingUntilReactivated) {
+  MakeUser("alice");
+  auto key = iam_->CreateAccessKey(Root(), std::string("alice"));
+  ASSERT_THAT(key, IsOk());
+  const std::string id = key->metadata.access_key_id;
+  ASSERT_THAT(ids_->LookupAccessKey(id), IsOk());  // now cached
+
+  ASSERT_THAT(iam_->UpdateAccessKey(Root(), std::string("alice"), id, "Inactive"), IsOk());
+  EXPECT_THAT(ids_->LookupAccessKey(id),
+              HasErrorMessage(ErrorCode::kUnrecognizedClient,
+                              "The security token included in the request is invalid."));
+  auto listed = iam_->ListAccessKeys(Root(), std::string("alice"), std::nullopt, std::nullopt);
+  ASSERT_THAT(listed, IsOk());
+  ASSERT_EQ(listed->keys.size(), 1u);
+  EXPECT_EQ(listed->keys[0].status, "Inactive");
+  EXPECT_EQ(listed->keys[0].create_date, key->metadata.create_date);
+  // Setting the status it already has changes nothing.
+  ASSERT_THAT(iam_->UpdateAccessKey(Root(), std::string("alice"), id, "Inactive"), IsOk());
+  EXPECT_THAT(ids_->LookupAccessKey(id), HasError(ErrorCode::kUnrecognizedClient));
+
+  ASSERT_THAT(iam_->UpdateAccessKey(Root(), std::string("alice"), id, "Active"), IsOk());
+  auto back = ids_->LookupAccessKey(id);
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(back->principal_arn, "arn:aws:iam::111122223333:user/alice");
+  EXPECT_TRUE(back->secret_access_key == key->secret_access_key);
+}
+
+TEST_F(IamServiceTest, InactiveAccessKeysCountTowardTheQuota) {
+  MakeUser("alice");
+  auto first = iam_->CreateAccessKey(Root(), std::string("alice"));
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(iam_->CreateAccessKey(Root(), std::string("alice")), IsOk());
+  ASSERT_THAT(iam_->UpdateAccessKey(Root(), std::string("alice"), first->metadata.access_key_id,
+                                    "Inactive"),
+              IsOk());
+  EXPECT_THAT(iam_->CreateAccessKey(Root(), std::string("alice")),
+              HasError(ErrorCode::kLimitExceeded));
+}
+
+TEST_F(IamServiceTest, UpdateAccessKeyValidatesStatusAndOwner) {
+  MakeUser("alice");
+  MakeUser("bob");
+  auto key = iam_->CreateAccessKey(Root(), std::string("alice"));
+  ASSERT_THAT(key, IsOk());
+  const std::string id = key->metadata.access_key_id;
+  for (const char* bad : {"", "active", "INACTIVE", "Expired", "Disabled"}) {
+    EXPECT_THAT(iam_->UpdateAccessKey(Root(), std::string("alice"), id, bad),
+                HasError(ErrorCode::kValidation))
+        << bad;
+  }
+  EXPECT_THAT(iam_->UpdateAccessKey(Root(), std::string("alice"), id, "Pending"),
+              HasErrorMessage(ErrorCode::kValidation,
+                              "1 validation error detected: Value 'Pending' at 'status' failed to "
+                              "satisfy constraint: Member must satisfy enum value set: [Active, "
+                              "Inactive]"));
+  EXPECT_THAT(iam_->UpdateAccessKey(Root(), std::string("alice"), "short", "Inactive"),
+              HasError(ErrorCode::kValidation));
+  // Another user's key, the root's own keys, an unknown id: no such key.
+  EXPECT_THAT(
+      iam_->UpdateAccessKey(Root(), std::string("bob"), id, "Inactive"),
+      HasErrorMessage(ErrorCode::kNotFound, "The Access Key with id " + id + " cannot be found."));
+  EXPECT_THAT(iam_->UpdateAccessKey(Root(), std::nullopt, id, "Inactive"),
+              HasError(ErrorCode::kNotFound));
+  EXPECT_THAT(iam_->UpdateAccessKey(Root(), std::string("alice"), "AKIAUNKNOWNKEY000000", "Active"),
+              HasError(ErrorCode::kNotFound));
+  EXPECT_THAT(iam_->UpdateAccessKey(Root(), std::string("nobody"), id, "Inactive"),
+              HasError(ErrorCode::kNotFound));
+  EXPECT_THAT(ids_->LookupAccessKey(id), IsOk());
+}
+
+TEST_F(IamServiceTest, UpdateAccessKeyIsAuthorizedByIamPolicy) {
+  MakeUser("alice");
+  Caller bob = MakeUser("bob");
+  auto key = iam_->CreateAccessKey(Root(), std::string("alice"));
+  ASSERT_THAT(key, IsOk());
+  EXPECT_THAT(
+      iam_->UpdateAccessKey(bob, std::string("alice"), key->metadata.access_key_id, "Inactive"),
+      HasError(ErrorCode::kAccessDenied));
+  EXPECT_THAT(ids_->LookupAccessKey(key->metadata.access_key_id), IsOk());
+
+  // A user allowed iam:UpdateAccessKey on itself deactivates its own key without a user name.
+  Caller carol = MakeUser("carol", R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+      "Action":["iam:UpdateAccessKey","iam:CreateAccessKey"],
+      "Resource":"arn:aws:iam::111122223333:user/carol"}]})");
+  auto own = iam_->CreateAccessKey(carol, std::nullopt);
+  ASSERT_THAT(own, IsOk());
+  ASSERT_THAT(iam_->UpdateAccessKey(carol, std::nullopt, own->metadata.access_key_id, "Inactive"),
+              IsOk());
+  EXPECT_THAT(ids_->LookupAccessKey(own->metadata.access_key_id),
+              HasError(ErrorCode::kUnrecognizedClient));
+  EXPECT_THAT(
+      iam_->UpdateAccessKey(carol, std::string("alice"), key->metadata.access_key_id, "Inactive"),
+      HasError(ErrorCode::kAccessDenied));
+}
+
+TEST_F(IamServiceTest, RootDeactivatesAndReactivatesItsOwnKey) {
+  auto key = iam_->CreateAccessKey(Root(), std::nullopt);
+  ASSERT_THAT(key, IsOk());
+  const std::string id = key->metadata.access_key_id;
+  ASSERT_THAT(iam_->UpdateAccessKey(Root(), std::nullopt, id, "Inactive"), IsOk());
+  EXPECT_THAT(ids_->LookupAccessKey(id), HasError(ErrorCode::kUnrecognizedClient));
+  ASSERT_THAT(iam_->UpdateAccessKey(Root(), std::nullopt, id, "Active"), IsOk());
+  EXPECT_THAT(ids_->LookupAccessKey(id), IsOk());
+}
+
 TEST_F(IamServiceTest, AccessKeyOfAnotherUserCannotBeDeletedThroughThisOne) {
   MakeUser("alice");
   MakeUser("bob");

@@ -63,6 +63,40 @@ TEST_F(IdentitiesTest, UnknownKeyIsUnrecognizedClient) {
   EXPECT_EQ(key.error().code, ErrorCode::kUnrecognizedClient);
 }
 
+TEST_F(IdentitiesTest, InactiveKeyIsUnrecognizedClient) {
+  RootCredentials given{"AKIAEXAMPLE123", SecretBytes(AsBytes("s3cr3t")), false};
+  ASSERT_TRUE(ids_->BootstrapAccount("111122223333", std::move(given)).has_value());
+  auto row = store_->GetAccessKey("AKIAEXAMPLE123").value();
+  ASSERT_TRUE(row.has_value());
+  row->status = "Inactive";
+  ASSERT_TRUE(store_->PutAccessKey(*row).has_value());
+  auto key = ids_->LookupAccessKey("AKIAEXAMPLE123");
+  ASSERT_FALSE(key.has_value());
+  EXPECT_EQ(key.error().code, ErrorCode::kUnrecognizedClient);
+  EXPECT_EQ(key.error().message, "The security token included in the request is invalid.");
+}
+
+TEST_F(IdentitiesTest, CachedKeyIsServedUntilForgotten) {
+  RootCredentials given{"AKIAEXAMPLE123", SecretBytes(AsBytes("s3cr3t")), false};
+  ASSERT_TRUE(ids_->BootstrapAccount("111122223333", std::move(given)).has_value());
+  ASSERT_TRUE(ids_->LookupAccessKey("AKIAEXAMPLE123").has_value());
+  auto row = store_->GetAccessKey("AKIAEXAMPLE123").value();
+  row->status = "Inactive";
+  ASSERT_TRUE(store_->PutAccessKey(*row).has_value());
+  // Changed behind its back, the cache answers until told (IamService always tells it)...
+  EXPECT_TRUE(ids_->LookupAccessKey("AKIAEXAMPLE123").has_value());
+  ids_->Forget("AKIAEXAMPLE123");
+  EXPECT_FALSE(ids_->LookupAccessKey("AKIAEXAMPLE123").has_value());
+  // ...or until the entry ages out.
+  row->status = "Active";
+  ASSERT_TRUE(store_->PutAccessKey(*row).has_value());
+  ASSERT_TRUE(ids_->LookupAccessKey("AKIAEXAMPLE123").has_value());
+  row->status = "Inactive";
+  ASSERT_TRUE(store_->PutAccessKey(*row).has_value());
+  clock_->Advance(Identities::kCacheTtl + std::chrono::seconds(1));
+  EXPECT_FALSE(ids_->LookupAccessKey("AKIAEXAMPLE123").has_value());
+}
+
 TEST_F(IdentitiesTest, StoredSecretIsNotInTheClear) {
   RootCredentials given{"AKIAEXAMPLE123", SecretBytes(AsBytes("very-secret-value-xyz")), false};
   ASSERT_TRUE(ids_->BootstrapAccount("111122223333", std::move(given)).has_value());

@@ -260,6 +260,56 @@ class KmsAuthorizationTest(IamTestBase):
         self.assertClientError("UnrecognizedClientException", c.encrypt, KeyId=kid,
                                Plaintext=b"x")
 
+    def test_inactive_access_key_fails_authentication_until_reactivated(self):
+        name, arn, c, iam_u, sts_u, ak = self.make_user("inactive", ["kms:*"])
+        kid = self.new_key()["KeyId"]
+        c.encrypt(KeyId=kid, Plaintext=b"x")
+        self.assertEqual(arn, sts_u.get_caller_identity()["Arn"])
+
+        self.iam.update_access_key(UserName=name, AccessKeyId=ak, Status="Inactive")
+        listed = self.iam.list_access_keys(UserName=name)["AccessKeyMetadata"]
+        self.assertEqual([(ak, "Inactive")], [(k["AccessKeyId"], k["Status"]) for k in listed])
+        # KMS, as AWS KMS answers a key that does not authenticate.
+        e = self.assertClientError("UnrecognizedClientException", c.encrypt, KeyId=kid,
+                                   Plaintext=b"x")
+        self.assertEqual("The security token included in the request is invalid.",
+                         e.response["Error"]["Message"])
+        # IAM and STS, as they answer it.
+        for call in (sts_u.get_caller_identity, iam_u.list_access_keys):
+            e = self.assertIamError("InvalidClientTokenId", call)
+            self.assertEqual("The security token included in the request is invalid.",
+                             e.response["Error"]["Message"])
+            self.assertEqual(403, e.response["ResponseMetadata"]["HTTPStatusCode"])
+
+        self.iam.update_access_key(UserName=name, AccessKeyId=ak, Status="Active")
+        c.encrypt(KeyId=kid, Plaintext=b"again")
+        self.assertEqual(arn, sts_u.get_caller_identity()["Arn"])
+
+    def test_update_access_key_errors(self):
+        name, _, _, iam_u, _, ak = self.make_user("updkey")
+        other = uniq("other")
+        self.iam.create_user(UserName=other)
+        self.assertIamError("NoSuchEntity", self.iam.update_access_key, UserName=other,
+                            AccessKeyId=ak, Status="Inactive")
+        self.assertIamError("NoSuchEntity", self.iam.update_access_key, UserName=name,
+                            AccessKeyId="AKIAUNKNOWNKEY000000", Status="Inactive")
+        self.assertIamError("ValidationError", self.iam.update_access_key, UserName=name,
+                            AccessKeyId=ak, Status="Paused")
+        # A user without iam:UpdateAccessKey may not switch even its own key off.
+        self.assertIamError("AccessDenied", iam_u.update_access_key, AccessKeyId=ak,
+                            Status="Inactive")
+        self.assertEqual("Active", self.iam.list_access_keys(
+            UserName=name)["AccessKeyMetadata"][0]["Status"])
+
+    def test_user_deactivates_its_own_key(self):
+        name, _, _, iam_u, _, ak = self.make_user("selfoff", statements=[
+            allow(["iam:UpdateAccessKey", "iam:ListAccessKeys"])])
+        self.assertEqual("Active", iam_u.list_access_keys()["AccessKeyMetadata"][0]["Status"])
+        iam_u.update_access_key(AccessKeyId=ak, Status="Inactive")
+        self.assertIamError("InvalidClientTokenId", iam_u.list_access_keys)
+        self.iam.update_access_key(UserName=name, AccessKeyId=ak, Status="Active")
+        self.assertEqual("Active", iam_u.list_access_keys()["AccessKeyMetadata"][0]["Status"])
+
 
 # --------------------------------------------------------------------------------------
 # Identity management
@@ -592,6 +642,18 @@ class CliTest(IamTestBase):
                     access_key=ak, secret_key=sk)
         self.assertNotEqual(0, r.returncode, str(r))
         self.assertEqual("AccessDenied", r.error_code, str(r))
+        r = run_aws(cli, self.server, ["update-access-key", "--user-name", name,
+                                       "--access-key-id", ak, "--status", "Inactive"],
+                    service="iam")
+        self.assertEqual(0, r.returncode, str(r))
+        r = run_aws(cli, self.server, ["get-caller-identity"], service="sts",
+                    access_key=ak, secret_key=sk)
+        self.assertNotEqual(0, r.returncode, str(r))
+        self.assertEqual("InvalidClientTokenId", r.error_code, str(r))
+        r = run_aws(cli, self.server, ["update-access-key", "--user-name", name,
+                                       "--access-key-id", ak, "--status", "Active"],
+                    service="iam")
+        self.assertEqual(0, r.returncode, str(r))
         # The CLI follows IsTruncated/Marker across pages of one item each.
         for p in ("b", "a", "c"):
             r = run_aws(cli, self.server, ["put-user-policy", "--user-name", name, "--policy-name",
