@@ -973,9 +973,17 @@ class EcdhInteropTest(AsymmetricCase):
                 "PublicKey"]))
         self.assertClientError(VALIDATION, self.kms.derive_shared_secret, KeyId=p256,
                                KeyAgreementAlgorithm="ECDH", PublicKey=k1_pub)
-        # Not a SubjectPublicKeyInfo.
+        # Not a SubjectPublicKeyInfo; an RSA key; a P-256 "point" that is not on the curve
+        # (an invalid-curve attack must not reach the private key).
         self.assertClientError(VALIDATION, self.kms.derive_shared_secret, KeyId=p256,
                                KeyAgreementAlgorithm="ECDH", PublicKey=b"\x30\x03\x02\x01\x01")
+        rsa = self.kms.create_key(KeySpec="RSA_2048")["KeyMetadata"]["KeyId"]
+        self.assertClientError(VALIDATION, self.kms.derive_shared_secret, KeyId=p256,
+                               KeyAgreementAlgorithm="ECDH",
+                               PublicKey=self.kms.get_public_key(KeyId=rsa)["PublicKey"])
+        p256_pub = self.public["ECC_NIST_P256"]["PublicKey"]
+        self.assertClientError(VALIDATION, self.kms.derive_shared_secret, KeyId=p256,
+                               KeyAgreementAlgorithm="ECDH", PublicKey=flip(p256_pub, -1))
         # A SIGN_VERIFY ECC key, an RSA key, a symmetric key: InvalidKeyUsage.
         for spec, usage in [("ECC_NIST_P256", "SIGN_VERIFY"), ("RSA_2048", "ENCRYPT_DECRYPT"),
                             ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")]:
@@ -1312,7 +1320,8 @@ class WrongCombinationsTest(AsymmetricCase):
         for label, fn, kw in cases:
             with self.subTest(label):
                 self.assertClientError(VALIDATION, fn, **kw)
-        # MessageType EXTERNAL_MU belongs to ML-DSA keys only.
+        # MessageType EXTERNAL_MU belongs to ML-DSA keys only (Scytale's answer; AWS does not
+        # document which error it gives).
         self.assertClientError(USAGE, self.kms.sign, KeyId=self.p256, Message=os.urandom(64),
                                MessageType="EXTERNAL_MU", SigningAlgorithm="ECDSA_SHA_256")
 
