@@ -462,19 +462,6 @@ void AppendPolicyNames(std::string& out, const iam::ListPolicyNamesResult& liste
   AppendPaging(out, listed.is_truncated, listed.marker);
 }
 
-// The parts of an ARN's resource ("user/path/alice" → type "user", last "alice").
-std::string_view ArnResource(std::string_view arn) {
-  size_t pos = 0;
-  for (int i = 0; i < 5; ++i) {
-    pos = arn.find(':', pos);
-    if (pos == std::string_view::npos) {
-      return {};
-    }
-    ++pos;
-  }
-  return arn.substr(pos);
-}
-
 class QueryApiImpl final : public QueryApi {
  public:
   explicit QueryApiImpl(iam::IamService* iam) : iam_(iam) {}
@@ -826,42 +813,14 @@ class QueryApiImpl final : public QueryApi {
 
   // -- STS --
 
-  // Needs no permission, as in AWS. UserId is the account id for a root, the AIDA id for a user
-  // and "<AROA id>:<session>" for a role session. IamService has no unauthorized lookup of a
-  // principal's id, so the user's or role's id is read as the caller, and when that is denied
-  // the ARN's name stands in for it (user: "alice"; session: "<role name>:<session>").
+  // Needs no permission, as in AWS: UserId is the account id for a root, the AIDA id for a
+  // user and "<AROA id>:<session>" for a role session.
   Result<Output> GetCallerIdentity(const iam::Caller& caller, const Params&) {
-    const std::string_view resource = ArnResource(caller.principal_arn);
-    std::string user_id;
-    if (resource == "root") {
-      user_id = caller.account_id;
-    } else if (resource.starts_with("user/")) {
-      user_id = std::string(resource.substr(resource.rfind('/') + 1));
-      Result<iam::User> user = iam_->GetUser(caller, std::nullopt);
-      if (user.has_value() && user->arn == caller.principal_arn) {
-        user_id = user->user_id;
-      }
-    } else if (resource.starts_with("assumed-role/")) {
-      // assumed-role/<role name>/<session name>
-      const std::string_view rest = resource.substr(resource.find('/') + 1);
-      const size_t slash = rest.find('/');
-      const std::string role_name(rest.substr(0, slash));
-      const std::string session(slash == std::string_view::npos ? std::string_view()
-                                                                : rest.substr(slash + 1));
-      user_id = role_name + ":" + session;
-      Result<iam::Role> role = iam_->GetRole(caller, role_name);
-      if (role.has_value() && !role->role_id.empty()) {
-        user_id = role->role_id + ":" + session;
-      }
-    } else {
-      const size_t slash = resource.rfind('/');
-      user_id =
-          std::string(slash == std::string_view::npos ? resource : resource.substr(slash + 1));
-    }
+    SCY_ASSIGN_OR_RETURN(iam::CallerIdentity identity, iam_->GetCallerIdentity(caller));
     std::string out;
-    Element(out, "Arn", caller.principal_arn);
-    Element(out, "UserId", user_id);
-    Element(out, "Account", caller.account_id);
+    Element(out, "Arn", identity.arn);
+    Element(out, "UserId", identity.user_id);
+    Element(out, "Account", identity.account);
     return WithResult(std::move(out));
   }
 

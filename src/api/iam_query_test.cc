@@ -54,6 +54,7 @@ class FakeIam : public iam::IamService {
   iam::ListAccessKeysResult keys;
   iam::ListPolicyNamesResult policy_names{{"p1", "p2"}, std::nullopt, false};
   std::string document = R"({"Version": "2012-10-17", "Statement": []})";
+  std::string user_id = "AIDAEXAMPLEUSER00001";
 
   Result<iam::User> CreateUser(const iam::Caller&, const std::string& user_name,
                                const std::string& path) override {
@@ -147,6 +148,10 @@ class FakeIam : public iam::IamService {
   Status DeleteRolePolicy(const iam::Caller&, const std::string& role_name,
                           const std::string& policy_name) override {
     return Done("DeleteRolePolicy(" + role_name + "," + policy_name + ")");
+  }
+  Result<iam::CallerIdentity> GetCallerIdentity(const iam::Caller& caller) override {
+    return Answer("GetCallerIdentity(" + caller.principal_arn + ")",
+                  iam::CallerIdentity{caller.account_id, caller.principal_arn, user_id});
   }
   Result<iam::AssumedRole> AssumeRole(const iam::Caller&, const std::string& role_arn,
                                       const std::string& role_session_name,
@@ -372,7 +377,8 @@ TEST_F(QueryApiTest, DispatchesStsActions) {
           root_);
   EXPECT_EQ(assumed.status, 200) << assumed.body;
   EXPECT_THAT(fake_.calls,
-              ElementsAre("AssumeRole(arn:aws:iam::111122223333:role/deployer,ci,900)"));
+              ElementsAre("GetCallerIdentity(arn:aws:iam::111122223333:root)",
+                          "AssumeRole(arn:aws:iam::111122223333:role/deployer,ci,900)"));
 }
 
 // ---- Response shapes ------------------------------------------------------------------------
@@ -561,46 +567,28 @@ TEST_F(QueryApiTest, AssumeRoleAnswersCredentialsAndTheAssumedRoleUser) {
   EXPECT_THAT(fake_.calls, ElementsAre("AssumeRole(arn:aws:iam::111122223333:role/deployer,ci,-)"));
 }
 
-TEST_F(QueryApiTest, GetCallerIdentityOfARootIsTheAccount) {
-  pt::ptree tree = ParseXml(Sts("Action=GetCallerIdentity", root_).body);
-  const pt::ptree& result = tree.get_child("GetCallerIdentityResponse.GetCallerIdentityResult");
-  EXPECT_EQ(result.get<std::string>("Account"), kAccount);
-  EXPECT_EQ(result.get<std::string>("Arn"), "arn:aws:iam::111122223333:root");
-  EXPECT_EQ(result.get<std::string>("UserId"), kAccount);
-  EXPECT_TRUE(fake_.calls.empty());
-}
-
-TEST_F(QueryApiTest, GetCallerIdentityOfAUserIsItsUserId) {
-  iam::Caller user{kAccount, "arn:aws:iam::111122223333:user/alice"};
-  pt::ptree tree = ParseXml(Sts("Action=GetCallerIdentity", user).body);
-  EXPECT_EQ(tree.get<std::string>("GetCallerIdentityResponse.GetCallerIdentityResult.UserId"),
-            "AIDAEXAMPLEUSER00001");
-  EXPECT_EQ(tree.get<std::string>("GetCallerIdentityResponse.GetCallerIdentityResult.Arn"),
-            "arn:aws:iam::111122223333:user/alice");
-  EXPECT_THAT(fake_.calls, ElementsAre("GetUser(-)"));
-}
-
-TEST_F(QueryApiTest, GetCallerIdentityNeedsNoIamPermission) {
-  fake_.error = MakeError(ErrorCode::kAccessDenied, "no");
-  iam::Caller user{kAccount, "arn:aws:iam::111122223333:user/team/alice"};
-  QueryResponse response = Sts("Action=GetCallerIdentity", user);
+TEST_F(QueryApiTest, GetCallerIdentityAnswersArnUserIdAndAccount) {
+  fake_.user_id = "AROAEXAMPLEROLE00001:ci";
+  iam::Caller session{kAccount, "arn:aws:sts::111122223333:assumed-role/deployer/ci"};
+  QueryResponse response = Sts("Action=GetCallerIdentity", session);
   ASSERT_EQ(response.status, 200) << response.body;
   pt::ptree tree = ParseXml(response.body);
-  EXPECT_EQ(tree.get<std::string>("GetCallerIdentityResponse.GetCallerIdentityResult.UserId"),
-            "alice");
-
-  iam::Caller session{kAccount, "arn:aws:sts::111122223333:assumed-role/deployer/ci"};
-  tree = ParseXml(Sts("Action=GetCallerIdentity", session).body);
-  EXPECT_EQ(tree.get<std::string>("GetCallerIdentityResponse.GetCallerIdentityResult.UserId"),
-            "deployer:ci");
+  EXPECT_EQ(tree.get<std::string>("GetCallerIdentityResponse.<xmlattr>.xmlns"), kStsNs);
+  const pt::ptree& result = tree.get_child("GetCallerIdentityResponse.GetCallerIdentityResult");
+  EXPECT_EQ(result.get<std::string>("Arn"), "arn:aws:sts::111122223333:assumed-role/deployer/ci");
+  EXPECT_EQ(result.get<std::string>("UserId"), "AROAEXAMPLEROLE00001:ci");
+  EXPECT_EQ(result.get<std::string>("Account"), kAccount);
+  EXPECT_THAT(fake_.calls,
+              ElementsAre("GetCallerIdentity(arn:aws:sts::111122223333:assumed-role/deployer/ci)"));
 }
 
-TEST_F(QueryApiTest, GetCallerIdentityOfARoleSessionIsRoleIdAndSession) {
-  iam::Caller session{kAccount, "arn:aws:sts::111122223333:assumed-role/deployer/ci"};
-  pt::ptree tree = ParseXml(Sts("Action=GetCallerIdentity", session).body);
-  EXPECT_EQ(tree.get<std::string>("GetCallerIdentityResponse.GetCallerIdentityResult.UserId"),
-            "AROAEXAMPLEROLE00001:ci");
-  EXPECT_THAT(fake_.calls, ElementsAre("GetRole(deployer)"));
+TEST_F(QueryApiTest, GetCallerIdentityOfAVanishedUserIsInvalidClientTokenId) {
+  fake_.error = MakeError(ErrorCode::kUnrecognizedClient,
+                          "The security token included in the request is invalid.");
+  QueryResponse response =
+      Sts("Action=GetCallerIdentity", {kAccount, "arn:aws:iam::111122223333:user/alice"});
+  EXPECT_EQ(response.status, 403);
+  EXPECT_EQ(ErrorCodeOf(response, kStsNs), "InvalidClientTokenId");
 }
 
 // ---- Validation -----------------------------------------------------------------------------

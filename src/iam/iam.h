@@ -138,6 +138,15 @@ struct AssumedRole {
   std::string assumed_role_id;   // "<role id>:<session name>"
 };
 
+// STS GetCallerIdentity.
+struct CallerIdentity {
+  std::string account;
+  std::string arn;
+  // The account id for a root, the user id (AIDA...) for a user, "<role id>:<session name>"
+  // (AROA...:name) for a role session.
+  std::string user_id;
+};
+
 // The IAM and STS operations Scytale serves, with IAM's rules and errors:
 // kNotFound (NoSuchEntity), kAlreadyExists (EntityAlreadyExists), kConflict (DeleteConflict:
 // a user with access keys or policies, a role with policies), kMalformedPolicyDocument,
@@ -209,6 +218,12 @@ class IamService {
                                   const std::string& policy_name) = 0;
 
   // STS.
+  // Who the caller is. Needs no permission (an explicit Deny of everything included), as in
+  // AWS. kUnrecognizedClient for a user that no longer exists (a key never outlives its user,
+  // so only a key cached during a concurrent delete gets here). A role session whose role was
+  // deleted since has lost its role id (sessions are not bound to it in the store); its user id
+  // is then "<role name>:<session name>".
+  virtual Result<CallerIdentity> GetCallerIdentity(const Caller& caller) = 0;
   virtual Result<AssumedRole> AssumeRole(const Caller& caller, const std::string& role_arn,
                                          const std::string& role_session_name,
                                          std::optional<int> duration_seconds) = 0;

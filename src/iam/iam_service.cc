@@ -282,7 +282,8 @@ struct Principal {
   enum class Kind { kOther, kRoot, kUser, kAssumedRole };
   Kind kind = Kind::kOther;
   std::string account;
-  std::string name;  // the user name, or the role name of a session
+  std::string name;     // the user name, or the role name of a session
+  std::string session;  // the session name of a role session
 };
 
 Principal ParsePrincipal(const std::string& arn) {
@@ -304,6 +305,7 @@ Principal ParsePrincipal(const std::string& arn) {
     if (slash != std::string_view::npos && slash > 0 && slash + 1 < rest.size()) {
       p.kind = Principal::Kind::kAssumedRole;
       p.name = rest.substr(0, slash);
+      p.session = rest.substr(slash + 1);
     }
   }
   return p;
@@ -788,6 +790,38 @@ class IamServiceImpl : public IamService {
   }
 
   // ---- STS ----
+
+  Result<CallerIdentity> GetCallerIdentity(const Caller& caller) override {
+    CallerIdentity out{caller.account_id, caller.principal_arn, ""};
+    const Principal self = ParsePrincipal(caller.principal_arn);
+    switch (self.kind) {
+      case Principal::Kind::kRoot:
+        out.user_id = self.account;
+        break;
+      case Principal::Kind::kUser: {
+        SCY_ASSIGN_OR_RETURN(auto user, store_->GetUser(self.account, self.name));
+        if (!user ||
+            UserArn(user->account_id, user->path, user->user_name) != caller.principal_arn) {
+          return MakeError(ErrorCode::kUnrecognizedClient,
+                           "The security token included in the request is invalid.");
+        }
+        out.user_id = user->user_id;
+        break;
+      }
+      case Principal::Kind::kAssumedRole: {
+        SCY_ASSIGN_OR_RETURN(auto role, store_->GetRole(self.account, self.name));
+        out.user_id = (role ? role->role_id : self.name) + ":" + self.session;
+        break;
+      }
+      case Principal::Kind::kOther: {
+        // Not an identity of ours (authentication resolves only to the kinds above).
+        const std::string& arn = caller.principal_arn;
+        out.user_id = arn.substr(arn.find_last_of(":/") + 1);
+        break;
+      }
+    }
+    return out;
+  }
 
   Result<AssumedRole> AssumeRole(const Caller& caller, const std::string& role_arn,
                                  const std::string& role_session_name,

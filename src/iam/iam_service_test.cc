@@ -892,6 +892,65 @@ TEST_F(IamServiceTest, SessionActsWithItsRolesPolicies) {
   EXPECT_THAT(iam_->GetRole(as_role, "r"), HasError(ErrorCode::kAccessDenied));
 }
 
+TEST_F(IamServiceTest, GetCallerIdentityOfARootIsTheAccount) {
+  auto identity = iam_->GetCallerIdentity(Root());
+  ASSERT_THAT(identity, IsOk());
+  EXPECT_EQ(identity->account, kAccount);
+  EXPECT_EQ(identity->arn, "arn:aws:iam::111122223333:root");
+  EXPECT_EQ(identity->user_id, kAccount);
+}
+
+TEST_F(IamServiceTest, GetCallerIdentityOfAUserIsItsUserIdWithoutAnyPermission) {
+  auto created = iam_->CreateUser(Root(), "alice", "/team/");
+  ASSERT_THAT(created, IsOk());
+  const Caller alice{kAccount, created->arn};
+  // No policy at all, then an explicit Deny of everything: neither matters.
+  for (const std::string& policy :
+       {std::string(), std::string(R"({"Version":"2012-10-17","Statement":[
+          {"Effect":"Deny","Action":"*","Resource":"*"}]})")}) {
+    if (!policy.empty()) {
+      ASSERT_THAT(iam_->PutUserPolicy(Root(), "alice", "deny", policy), IsOk());
+    }
+    auto identity = iam_->GetCallerIdentity(alice);
+    ASSERT_THAT(identity, IsOk());
+    EXPECT_EQ(identity->user_id, created->user_id);
+    EXPECT_THAT(identity->user_id, MatchesRegex("AIDA[A-Z2-7]{17}"));
+    EXPECT_EQ(identity->arn, "arn:aws:iam::111122223333:user/team/alice");
+    EXPECT_EQ(identity->account, kAccount);
+  }
+}
+
+TEST_F(IamServiceTest, GetCallerIdentityOfAVanishedUserIsUnrecognizedClient) {
+  EXPECT_THAT(iam_->GetCallerIdentity({kAccount, "arn:aws:iam::111122223333:user/ghost"}),
+              HasError(ErrorCode::kUnrecognizedClient));
+  // The ARN must name the user as it is (path included), not a namesake.
+  MakeUser("alice");
+  EXPECT_THAT(iam_->GetCallerIdentity({kAccount, "arn:aws:iam::111122223333:user/other/alice"}),
+              HasError(ErrorCode::kUnrecognizedClient));
+}
+
+TEST_F(IamServiceTest, GetCallerIdentityOfARoleSessionIsTheRoleIdAndSessionName) {
+  Caller alice = MakeUser("alice");
+  Role role = MakeRole("deployer", TrustNaming("arn:aws:iam::111122223333:user/alice"));
+  auto session = iam_->AssumeRole(alice, role.arn, "ci-run.7", std::nullopt);
+  ASSERT_THAT(session, IsOk());
+  const Caller as_session{kAccount, session->assumed_role_arn};
+  auto identity = iam_->GetCallerIdentity(as_session);
+  ASSERT_THAT(identity, IsOk());
+  EXPECT_EQ(identity->user_id, role.role_id + ":ci-run.7");
+  EXPECT_EQ(identity->user_id, session->assumed_role_id);
+  EXPECT_THAT(identity->user_id, MatchesRegex("AROA[A-Z2-7]{17}:ci-run\\.7"));
+  EXPECT_EQ(identity->arn, "arn:aws:sts::111122223333:assumed-role/deployer/ci-run.7");
+  // The session's role grants nothing, iam:GetRole included: no matter.
+  EXPECT_THAT(iam_->GetRole(as_session, "deployer"), HasError(ErrorCode::kAccessDenied));
+
+  // With its role gone the session's role id is no longer known.
+  ASSERT_THAT(iam_->DeleteRole(Root(), "deployer"), IsOk());
+  identity = iam_->GetCallerIdentity(as_session);
+  ASSERT_THAT(identity, IsOk());
+  EXPECT_EQ(identity->user_id, "deployer:ci-run.7");
+}
+
 TEST_F(IamServiceTest, RoleChainingIsLimitedToOneHour) {
   Caller alice = MakeUser("alice");
   Role first = MakeRole("first", TrustNaming(alice.principal_arn));

@@ -500,11 +500,35 @@ class StsTest(IamTestBase):
         ident = self.sts.get_caller_identity()
         self.assertEqual(ACCT, ident["Account"])
         self.assertEqual(ROOT_ARN, ident["Arn"])
-        name, arn, _, _, sts_u, _ = self.make_user("whoami")
+        self.assertEqual(ACCT, ident["UserId"])
+        # A user with no IAM permission at all still learns its unique id (AIDA...).
+        name, arn, _, _, sts_u, _ = self.make_user("whoami", ["kms:Encrypt"])
         ident = sts_u.get_caller_identity()
         self.assertEqual(ACCT, ident["Account"])
         self.assertEqual(arn, ident["Arn"])
         self.assertEqual(f"arn:aws:iam::{ACCT}:user/{name}", ident["Arn"])
+        user_id = self.iam.get_user(UserName=name)["User"]["UserId"]
+        self.assertRegex(user_id, r"^AIDA[A-Z2-7]{17}$")
+        self.assertEqual(user_id, ident["UserId"])
+        # An explicit Deny of everything changes nothing.
+        self.iam.put_user_policy(UserName=name, PolicyName="deny", PolicyDocument=policy(
+            {"Effect": "Deny", "Action": "*", "Resource": "*"}))
+        self.assertEqual(user_id, sts_u.get_caller_identity()["UserId"])
+
+    def test_get_caller_identity_of_a_role_session(self):
+        role, role_arn = self.make_role(ROOT_ARN, actions=["kms:Encrypt"])
+        _, _, _, _, usts, _ = self.make_user("sessid", statements=[
+            allow("sts:AssumeRole", role_arn)])
+        r = usts.assume_role(RoleArn=role_arn, RoleSessionName="who-am-i")
+        cr = r["Credentials"]
+        role_id = self.iam.get_role(RoleName=role)["Role"]["RoleId"]
+        self.assertRegex(role_id, r"^AROA[A-Z2-7]{17}$")
+        self.assertEqual(f"{role_id}:who-am-i", r["AssumedRoleUser"]["AssumedRoleId"])
+        ident = sts_client(self.endpoint, cr["AccessKeyId"], cr["SecretAccessKey"],
+                           cr["SessionToken"]).get_caller_identity()
+        self.assertEqual(f"{role_id}:who-am-i", ident["UserId"])
+        self.assertEqual(f"arn:aws:sts::{ACCT}:assumed-role/{role}/who-am-i", ident["Arn"])
+        self.assertEqual(ACCT, ident["Account"])
 
     def test_assume_role_credentials_work_as_role_policy_allows(self):
         role, role_arn = self.make_role(ROOT_ARN)
