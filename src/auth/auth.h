@@ -3,7 +3,8 @@
 // Verifies exactly what AWS verifies for a JSON-protocol service: the Authorization header's
 // shape, the credential scope (date matches X-Amz-Date, the service, aws4_request, a served
 // region), the request time within 5 minutes of now, the signed headers (host and x-amz-date
-// required), x-amz-content-sha256 when present, and the signature, compared in constant time.
+// required), x-amz-content-sha256 when present, the session token of temporary credentials
+// (its SHA-256 against the credential's), and the signature, compared in constant time.
 // Derived signing keys are cached per (access key, date, region, service).
 #pragma once
 
@@ -35,7 +36,9 @@ struct Credential {
   std::string account_id;
   std::string principal_arn;  // arn:aws:iam::<account>:root, a user, or an assumed role
   crypto::SecretBytes secret_access_key;
-  std::string session_token;  // empty unless temporary credentials
+  // Temporary credentials: the SHA-256 of their session token, lowercase hex (64 characters),
+  // so that no store needs the token itself. Empty for long-term credentials.
+  std::string session_token_sha256;
 };
 
 // Resolves an access key id. kUnrecognizedClient when unknown; other errors pass through.

@@ -802,9 +802,18 @@ Result<Identity> SigV4VerifierImpl::Verify(const RequestView& request) {
     }
     return std::move(credential).error();
   }
-  if (credential->session_token.empty() != in.security_token.empty() ||
-      !crypto::ConstantTimeEquals(AsBytes(credential->session_token), AsBytes(in.security_token))) {
+  // Temporary credentials need their token and permanent ones take none. Only the token's
+  // digest is known here: the presented token is hashed and the digests compared.
+  const bool temporary = !credential->session_token_sha256.empty();
+  if (temporary != !in.security_token.empty()) {
     return MakeError(ErrorCode::kUnrecognizedClient, kInvalidTokenMessage);
+  }
+  if (temporary) {
+    const std::string presented = HexEncode(crypto::Sha256(AsBytes(in.security_token)));
+    if (!crypto::ConstantTimeEquals(AsBytes(presented),
+                                    AsBytes(credential->session_token_sha256))) {
+      return MakeError(ErrorCode::kUnrecognizedClient, kInvalidTokenMessage);
+    }
   }
 
   // 7. The signature.

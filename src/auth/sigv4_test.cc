@@ -170,7 +170,8 @@ class SigV4Test : public ::testing::Test {
   void AddCredential(const std::string& akid, const std::string& secret,
                      const std::string& session_token = "") {
     std::lock_guard<std::mutex> lock(mu_);
-    secrets_[akid] = {secret, session_token};
+    // The lookup knows a session token only by its SHA-256, as Scytale's store does.
+    secrets_[akid] = {secret, session_token.empty() ? "" : RefSha256Hex(session_token)};
   }
 
   std::unique_ptr<internal::SigV4VerifierImpl> MakeVerifier(
@@ -872,6 +873,11 @@ TEST_F(SigV4Test, RequiresTheSessionTokenOfTemporaryCredentials) {
 
   EXPECT_THAT(Verify(SignedKmsRequest()),
               HasErrorMessage(ErrorCode::kUnrecognizedClient, kInvalidToken));
+
+  // The digest itself is not the token.
+  r.Set("x-amz-security-token", RefSha256Hex("session-token-1"));
+  Sign(r, spec);
+  EXPECT_THAT(Verify(r), HasErrorMessage(ErrorCode::kUnrecognizedClient, kInvalidToken));
 }
 
 TEST_F(SigV4Test, RejectsASessionTokenForPermanentCredentials) {

@@ -146,6 +146,9 @@ Result<AccessKey> Identities::LookupAccessKey(const std::string& access_key_id) 
   if (!row || row->status != "Active") {
     return MakeError(ErrorCode::kUnrecognizedClient, kUnrecognized);
   }
+  if (!row->session_token.empty() && !internal::IsSessionTokenDigest(row->session_token)) {
+    return MakeError(ErrorCode::kUnrecognizedClient, kUnrecognized);
+  }
   if (row->expiration && now_seconds >= *row->expiration) {
     return MakeError(ErrorCode::kExpiredToken, kExpired);
   }

@@ -25,8 +25,10 @@ struct AccessKey {
   std::string account_id;
   std::string principal_arn;
   crypto::SecretBytes secret_access_key;
-  std::string session_token;  // temporary credentials only
-  int64_t expiration = 0;     // epoch seconds; 0 for long-term keys
+  // Temporary credentials only: the SHA-256 of the session token, lowercase hex, which is all
+  // the store keeps of it (auth::Credential::session_token_sha256). Empty for long-term keys.
+  std::string session_token;
+  int64_t expiration = 0;  // epoch seconds; 0 for long-term keys
 };
 
 struct RootCredentials {
@@ -50,8 +52,10 @@ class Identities {
                                            std::optional<RootCredentials> given);
 
   // Resolves an active access key: kUnrecognizedClient when unknown or inactive, kExpiredToken
-  // when temporary credentials have expired (by the clock). Results are cached for a short time
-  // (see kCacheTtl); Forget() ends that at once. Thread-safe.
+  // when temporary credentials have expired (by the clock). Session keys stored before session
+  // tokens were kept as digests (they held the token itself) are kUnrecognizedClient: sessions
+  // are short-lived, and those made before an upgrade simply end with it. Results are cached for a
+  // short time (see kCacheTtl); Forget() ends that at once. Thread-safe.
   Result<AccessKey> LookupAccessKey(const std::string& access_key_id);
 
   // Drops a cached key so that the next lookup asks the store (after a key was deleted or
@@ -132,7 +136,7 @@ struct Role {
 struct AssumedRole {
   std::string access_key_id;  // "ASIA" + 16 base32 characters
   crypto::SecretBytes secret_access_key;
-  std::string session_token;
+  std::string session_token;     // for the caller only: the store keeps its SHA-256
   int64_t expiration = 0;        // epoch seconds
   std::string assumed_role_arn;  // arn:aws:sts::<account>:assumed-role/<role name>/<session>
   std::string assumed_role_id;   // "<role id>:<session name>"

@@ -912,7 +912,7 @@ class IamServiceImpl : public IamService {
     key.status = kActive;
     key.created_at = now;
     key.wrapped_secret = std::move(wrapped);
-    key.session_token = out.session_token;
+    key.session_token = internal::SessionTokenDigest(out.session_token);
     key.expiration = out.expiration;
     SCY_RETURN_IF_ERROR(store_->PutAccessKey(key));
     identities_->Forget(id);

@@ -6,6 +6,7 @@
 
 #include "common/testing/matchers.h"
 #include "iam/iam.h"
+#include "iam/internal/access_keys.h"
 
 namespace scytale::iam {
 namespace {
@@ -846,6 +847,31 @@ TEST_F(IamServiceTest, AssumeRoleDurationMustFitTheRolesMaximum) {
   EXPECT_THAT(iam_->AssumeRole(alice, long_role.arn, "s1", 7201), HasError(ErrorCode::kValidation));
 }
 
+TEST_F(IamServiceTest, SessionTokenIsStoredOnlyAsItsSha256) {
+  Caller alice = MakeUser("alice");
+  Role role = MakeRole("r", TrustNaming(alice.principal_arn));
+  auto session = iam_->AssumeRole(alice, role.arn, "s1", 900);
+  ASSERT_THAT(session, IsOk());
+  auto row = store_->GetAccessKey(session->access_key_id);
+  ASSERT_THAT(row, IsOk());
+  ASSERT_TRUE(row->has_value());
+  EXPECT_NE((*row)->session_token, session->session_token);
+  EXPECT_THAT((*row)->session_token, MatchesRegex("[0-9a-f]{64}"));
+  EXPECT_EQ((*row)->session_token, HexEncode(crypto::Sha256(AsBytes(session->session_token))));
+  const std::string wrapped((*row)->wrapped_secret.begin(), (*row)->wrapped_secret.end());
+  EXPECT_EQ(wrapped.find(session->session_token), std::string::npos);
+}
+
+TEST_F(IamServiceTest, SessionTokenDigestIsLowercaseHexSha256) {
+  EXPECT_EQ(internal::SessionTokenDigest("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");  // FIPS 180-2
+  EXPECT_TRUE(internal::IsSessionTokenDigest(internal::SessionTokenDigest("")));
+  EXPECT_FALSE(internal::IsSessionTokenDigest(
+      "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"));
+  EXPECT_FALSE(internal::IsSessionTokenDigest("ba7816bf"));
+  EXPECT_FALSE(internal::IsSessionTokenDigest(std::string(64, 'g')));
+}
+
 TEST_F(IamServiceTest, SessionKeyResolvesWithItsTokenUntilItExpires) {
   Caller alice = MakeUser("alice");
   Role role = MakeRole("r", TrustNaming(alice.principal_arn));
@@ -856,7 +882,8 @@ TEST_F(IamServiceTest, SessionKeyResolvesWithItsTokenUntilItExpires) {
   ASSERT_THAT(key, IsOk());
   EXPECT_EQ(key->principal_arn, session->assumed_role_arn);
   EXPECT_EQ(key->account_id, kAccount);
-  EXPECT_EQ(key->session_token, session->session_token);
+  // Known by its digest only (what SigV4 verification compares).
+  EXPECT_EQ(key->session_token, internal::SessionTokenDigest(session->session_token));
   EXPECT_EQ(key->expiration, session->expiration);
   EXPECT_TRUE(key->secret_access_key == session->secret_access_key);
 

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include "iam/internal/access_keys.h"
+
 namespace scytale::iam {
 namespace {
 
@@ -95,6 +97,35 @@ TEST_F(IdentitiesTest, CachedKeyIsServedUntilForgotten) {
   ASSERT_TRUE(store_->PutAccessKey(*row).has_value());
   clock_->Advance(Identities::kCacheTtl + std::chrono::seconds(1));
   EXPECT_FALSE(ids_->LookupAccessKey("AKIAEXAMPLE123").has_value());
+}
+
+// Before session tokens were stored as digests the row held the token itself. Such sessions
+// end with the upgrade rather than being matched some other way.
+TEST_F(IdentitiesTest, SessionStoredWithItsTokenInTheClearIsUnrecognized) {
+  ASSERT_TRUE(ids_->BootstrapAccount("111122223333", std::nullopt).has_value());
+  storage::AccessKeyRow row;
+  row.access_key_id = "ASIAOLDSESSION000001";
+  row.account_id = "111122223333";
+  row.principal_arn = "arn:aws:sts::111122223333:assumed-role/r/s";
+  row.status = "Active";
+  row.created_at = 1700000000;
+  row.wrapped_secret =
+      root_->Wrap(SecretBytes(AsBytes("s3cr3t")), internal::WrapAad(row.access_key_id)).value();
+  row.session_token = "FwoGZXIvYXdzEXAMPLEcleartexttoken+/=";
+  row.expiration = 1700003600;
+  ASSERT_TRUE(store_->PutAccessKey(row).has_value());
+  auto key = ids_->LookupAccessKey(row.access_key_id);
+  ASSERT_FALSE(key.has_value());
+  EXPECT_EQ(key.error().code, ErrorCode::kUnrecognizedClient);
+
+  row.access_key_id = "ASIANEWSESSION000001";
+  row.wrapped_secret =
+      root_->Wrap(SecretBytes(AsBytes("s3cr3t")), internal::WrapAad(row.access_key_id)).value();
+  row.session_token = internal::SessionTokenDigest("FwoGZXIvYXdzEXAMPLEcleartexttoken+/=");
+  ASSERT_TRUE(store_->PutAccessKey(row).has_value());
+  auto current = ids_->LookupAccessKey(row.access_key_id);
+  ASSERT_TRUE(current.has_value());
+  EXPECT_EQ(current->session_token, row.session_token);
 }
 
 TEST_F(IdentitiesTest, StoredSecretIsNotInTheClear) {

@@ -13,9 +13,11 @@ One test per AWS rule:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import tempfile
 import time
 import unittest
@@ -555,6 +557,37 @@ class StsTest(IamTestBase):
         self.assertEqual(b"role", rk.decrypt(CiphertextBlob=ct)["Plaintext"])
         self.assertDenied(rk.disable_key, KeyId=kid, action="DisableKey",
                           principal=f"arn:aws:sts::{ACCT}:assumed-role/{role}/sess1")
+
+    def test_session_token_is_checked_and_stored_only_as_its_sha256(self):
+        role, role_arn = self.make_role(ROOT_ARN)
+        _, _, _, _, usts, _ = self.make_user("tokenhash", statements=[
+            allow("sts:AssumeRole", role_arn)])
+        cr = usts.assume_role(RoleArn=role_arn, RoleSessionName="hashed")["Credentials"]
+        ak, sk, tok = cr["AccessKeyId"], cr["SecretAccessKey"], cr["SessionToken"]
+        kid = self.new_key()["KeyId"]
+        kms_client(self.endpoint, access_key=ak, secret_key=sk,
+                   session_token=tok).encrypt(KeyId=kid, Plaintext=b"x")
+
+        digest = hashlib.sha256(tok.encode()).hexdigest()
+        db = sqlite3.connect(f"file:{os.path.join(self.server.data_dir, 'scytale.db')}?mode=ro",
+                             uri=True)
+        try:
+            stored = db.execute("SELECT session_token FROM access_keys WHERE access_key_id = ?",
+                                (ak,)).fetchone()[0]
+        finally:
+            db.close()
+        self.assertEqual(digest, stored)
+        self.assertNotIn(tok, stored)
+
+        # Neither a wrong token, nor the digest itself, nor no token at all authenticates.
+        flipped = ("B" if tok[0] == "A" else "A") + tok[1:]
+        for bad in (flipped, tok + "A", digest, None):
+            with self.subTest(token=bad and bad[:12]):
+                k = kms_client(self.endpoint, access_key=ak, secret_key=sk, session_token=bad)
+                self.assertClientError("UnrecognizedClientException", k.encrypt, KeyId=kid,
+                                       Plaintext=b"x")
+                s = sts_client(self.endpoint, ak, sk, bad)
+                self.assertIamError("InvalidClientTokenId", s.get_caller_identity)
 
     def test_assume_role_requires_iam_permission(self):
         role, role_arn = self.make_role(ROOT_ARN)
