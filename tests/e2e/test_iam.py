@@ -454,6 +454,20 @@ class PagingTest(IamTestBase):
             UserName=name, PaginationConfig={"PageSize": 1}))
         self.assertEqual(got, [m["AccessKeyId"] for p in pages for m in p["AccessKeyMetadata"]])
 
+    def test_list_users_pages_with_marker(self):
+        path = f"/{uniq('pagepath')}/"
+        names = sorted(uniq(f"u{i}") for i in range(3))
+        for n in names:
+            self.iam.create_user(UserName=n, Path=path)
+        pages = list(self.iam.get_paginator("list_users").paginate(
+            PathPrefix=path, PaginationConfig={"PageSize": 1}))
+        self.assertEqual([[n] for n in names], [[u["UserName"] for u in p["Users"]]
+                                                for p in pages])
+        self.assertEqual([True, True, False], [p["IsTruncated"] for p in pages])
+        # A marker is bound to its listing: another path prefix refuses it.
+        marker = pages[0]["Marker"]
+        self.assertIamError("ValidationError", self.iam.list_users, PathPrefix="/", Marker=marker)
+
     def test_bad_marker_and_max_items(self):
         name = uniq("badmarker")
         self.iam.create_user(UserName=name)
