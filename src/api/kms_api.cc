@@ -198,10 +198,13 @@ Result<json> Decrypt(kms::KeyService* s, const kms::CallContext& ctx, const json
   req.dry_run = OptBool(in, "DryRun");
   req.dry_run_ignore_ciphertext = IgnoresCiphertext(in);
   SCY_ASSIGN_OR_RETURN(kms::DecryptResponse r, s->Decrypt(ctx, req));
-  return json{{"KeyId", r.key_arn},
+  json out = {{"KeyId", r.key_arn},
               {"Plaintext", SecretToBase64(r.plaintext)},
-              {"EncryptionAlgorithm", r.algorithm},
-              {"KeyMaterialId", r.key_material_id}};
+              {"EncryptionAlgorithm", r.algorithm}};
+  if (!r.key_material_id.empty()) {  // symmetric encryption keys only
+    out["KeyMaterialId"] = r.key_material_id;
+  }
+  return out;
 }
 
 Result<json> ReEncrypt(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
@@ -222,13 +225,19 @@ Result<json> ReEncrypt(kms::KeyService* s, const kms::CallContext& ctx, const js
   req.dry_run = OptBool(in, "DryRun");
   req.dry_run_ignore_ciphertext = IgnoresCiphertext(in);
   SCY_ASSIGN_OR_RETURN(kms::ReEncryptResponse r, s->ReEncrypt(ctx, req));
-  return json{{"CiphertextBlob", Base64Encode(r.ciphertext_blob)},
+  json out = {{"CiphertextBlob", Base64Encode(r.ciphertext_blob)},
               {"SourceKeyId", r.source_key_arn},
               {"KeyId", r.key_arn},
               {"SourceEncryptionAlgorithm", r.source_algorithm},
-              {"DestinationEncryptionAlgorithm", r.destination_algorithm},
-              {"SourceKeyMaterialId", r.source_key_material_id},
-              {"DestinationKeyMaterialId", r.destination_key_material_id}};
+              {"DestinationEncryptionAlgorithm", r.destination_algorithm}};
+  // Key material ids: for symmetric encryption keys only.
+  if (!r.source_key_material_id.empty()) {
+    out["SourceKeyMaterialId"] = r.source_key_material_id;
+  }
+  if (!r.destination_key_material_id.empty()) {
+    out["DestinationKeyMaterialId"] = r.destination_key_material_id;
+  }
+  return out;
 }
 
 kms::GenerateDataKeyRequest DataKeyRequest(const json& in) {

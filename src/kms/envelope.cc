@@ -134,10 +134,18 @@ Result<Opened> Open(Core& core, const CallContext& ctx, std::span<const uint8_t>
     SCY_RETURN_IF_ERROR(CheckKeyState(operation, *named));
     SCY_ASSIGN_OR_RETURN(crypto::HashAlgorithm hash, OaepHashFor(*named, algorithm, context));
     SCY_ASSIGN_OR_RETURN(auto private_key, core.PrivateKeyOf(*named));
-    SCY_ASSIGN_OR_RETURN(auto current, core.store()->GetCurrentKeyVersion(named->key_id));
     SCY_ASSIGN_OR_RETURN(crypto::SecretBytes plaintext,
                          crypto::RsaOaepDecrypt(*private_key, hash, blob));
-    return Opened{std::move(plaintext), Arn(*named), current ? current->version_id : ""};
+    // AWS reports key material ids for symmetric encryption keys only.
+    return Opened{std::move(plaintext), Arn(*named), ""};
+  }
+  if (named && (named->key_usage != "ENCRYPT_DECRYPT" || named->key_spec != kSymmetricDefault)) {
+    // A signing, MAC or key agreement key named for decryption.
+    SCY_RETURN_IF_ERROR(core.Authorize(
+        ctx, *named,
+        Auth(operation == "Decrypt" ? "kms:Decrypt" : "kms:ReEncryptFrom", context, algorithm,
+             key_id)));
+    SCY_RETURN_IF_ERROR(CheckUsable(*named, algorithm, operation));
   }
   SCY_ASSIGN_OR_RETURN(ParsedBlob parsed, ParseBlob(blob));
   auto ref = ParseArn(parsed.header.key_arn);
@@ -266,11 +274,9 @@ Result<ReEncryptResponse> ReEncrypt(Core& core, const CallContext& ctx,
     SCY_ASSIGN_OR_RETURN(Bytes blob,
                          SealAsymmetric(core, destination, *destination_hash,
                                         opened.plaintext.Reveal(crypto::KeyAccess::Grant())));
-    SCY_ASSIGN_OR_RETURN(auto current, core.store()->GetCurrentKeyVersion(destination.key_id));
     return ReEncryptResponse{std::move(blob),      opened.key_arn,
                              Arn(destination),     source_algorithm,
-                             *req.destination_algorithm, opened.version_id,
-                             current ? current->version_id : ""};
+                             *req.destination_algorithm, opened.version_id, ""};
   }
   SCY_ASSIGN_OR_RETURN(Sealed sealed,
                        Seal(core, destination, opened.plaintext.Reveal(crypto::KeyAccess::Grant()),

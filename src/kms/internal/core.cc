@@ -186,7 +186,8 @@ Result<KeyMetadata> Core::Metadata(const storage::KeyRow& row) {
   m.mac_algorithms = MacAlgorithmsOf(row.key_spec, row.key_usage);
   m.key_agreement_algorithms = KeyAgreementAlgorithmsOf(row.key_spec, row.key_usage);
   m.multi_region = row.multi_region;
-  if (!versions.empty()) {
+  if (!versions.empty() && row.key_spec == kSymmetricDefault) {
+    // AWS reports key material ids for symmetric encryption keys only.
     m.current_key_material_id = versions.back().version_id;
   }
   return m;
