@@ -240,12 +240,23 @@ class EnvelopeBoto3Test(LogScanMixin, ScytaleTestCase):
         self.assertLessEqual(len(blob), 6144, "a 4096-byte plaintext must fit Decrypt's limit")
         self.assertNotIn(plaintext[:32], blob)
 
+    def grant_token(self) -> str:
+        return self.kms.create_grant(KeyId=self.key_a["KeyId"],
+                                     GranteePrincipal=f"arn:aws:iam::{DEFAULT_ACCOUNT}:root",
+                                     Operations=["Encrypt", "Decrypt"])["GrantToken"]
+
     def test_encrypt_accepts_grant_tokens_and_the_symmetric_default_algorithm(self):
         plaintext = distinctive("grant-tokens")
-        resp = self.encrypt(plaintext, GrantTokens=["token-one", "token-two"],
+        tokens = [self.grant_token(), self.grant_token()]
+        resp = self.encrypt(plaintext, GrantTokens=tokens,
                             EncryptionAlgorithm="SYMMETRIC_DEFAULT")
-        out = self.decrypt(resp["CiphertextBlob"], GrantTokens=["token-three"])
+        out = self.decrypt(resp["CiphertextBlob"], GrantTokens=tokens[:1])
         self.assertEqual(plaintext, out["Plaintext"])
+        # A token this server did not make is refused wherever GrantTokens is taken.
+        self.assertClientError("InvalidGrantTokenException", self.encrypt, plaintext,
+                               GrantTokens=["token-one"])
+        self.assertClientError("InvalidGrantTokenException", self.decrypt,
+                               resp["CiphertextBlob"], GrantTokens=["token-three"])
 
     def test_empty_plaintext_is_a_validation_error(self):
         self.assertClientError("ValidationException", self.kms.encrypt,
@@ -453,7 +464,7 @@ class EnvelopeBoto3Test(LogScanMixin, ScytaleTestCase):
                                    DestinationKeyId=self.key_a["KeyId"],
                                    SourceEncryptionAlgorithm="SYMMETRIC_DEFAULT",
                                    DestinationEncryptionAlgorithm="SYMMETRIC_DEFAULT",
-                                   GrantTokens=["t"])
+                                   GrantTokens=[self.grant_token()])
         self.assertEqual(self.key_a["Arn"], resp["SourceKeyId"])
         self.assertEqual(self.key_a["Arn"], resp["KeyId"])
         self.assertNotEqual(blob, resp["CiphertextBlob"])

@@ -163,13 +163,14 @@ class KeysBoto3Test(KeyMetadataChecks, ScytaleTestCase):
     def test_unsupported_key_specs(self):
         region = "ap-northeast-3"
         kms = self.server.client(region)
+        # ML-DSA needs OpenSSL 3.5, SM2 encryption and key agreement are not in OpenSSL 3.0's
+        # EVP as AWS defines them (asymmetric keys are tested in test_asymmetric.py).
         cases = [
-            {"KeySpec": "RSA_2048", "KeyUsage": "ENCRYPT_DECRYPT"},
-            {"KeySpec": "RSA_4096", "KeyUsage": "SIGN_VERIFY"},
-            {"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"},
-            {"KeySpec": "ECC_SECG_P256K1", "KeyUsage": "SIGN_VERIFY"},
-            {"KeySpec": "HMAC_256", "KeyUsage": "GENERATE_VERIFY_MAC"},
-            {"CustomerMasterKeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY"},
+            {"KeySpec": "ML_DSA_44", "KeyUsage": "SIGN_VERIFY"},
+            {"KeySpec": "ML_DSA_65", "KeyUsage": "SIGN_VERIFY"},
+            {"KeySpec": "ML_DSA_87", "KeyUsage": "SIGN_VERIFY"},
+            {"KeySpec": "SM2", "KeyUsage": "ENCRYPT_DECRYPT"},
+            {"CustomerMasterKeySpec": "SM2", "KeyUsage": "KEY_AGREEMENT"},
         ]
         for params in cases:
             with self.subTest(**params):
@@ -389,8 +390,8 @@ class CliKeysMixin(KeyMetadataChecks):
     def test_errors(self):
         self.err("NotFoundException", "describe-key", "--key-id", "alias/nothing")
         self.err("NotFoundException", "describe-key", "--key-id", str(uuid.uuid4()))
-        self.err("UnsupportedOperationException", "create-key", "--key-spec", "RSA_2048",
-                 "--key-usage", "SIGN_VERIFY")
+        self.err("UnsupportedOperationException", "create-key", "--key-spec", "SM2",
+                 "--key-usage", "ENCRYPT_DECRYPT")
         self.err("InvalidSignatureException", "list-keys", secret_key="wrong" + "x" * 35)
 
 
