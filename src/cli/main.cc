@@ -256,6 +256,7 @@ int Serve(const ServeFlags& flags) {
   }
   server::Metrics metrics;
   server::AppOptions app_options{audit_log->get(), flags.account_id, &metrics};
+  app_options.key_service = key_service.get();  // cache and key-state series of /metrics
   app_options.request_log = true;
   app_options.log_level = flags.log_level == "debug"  ? server::LogLevel::kDebug
                           : flags.log_level == "warn" ? server::LogLevel::kWarn

@@ -1,4 +1,6 @@
 // KeyServiceImpl forwards each operation to its free function (internal/ops.h).
+#include <mutex>
+
 #include "kms/internal/ops.h"
 
 namespace scytale::kms {
@@ -180,13 +182,44 @@ class KeyServiceImpl : public KeyService {
 
   Result<MaintenanceReport> RunMaintenance() override {
     MaintenanceReport report;
-    SCY_ASSIGN_OR_RETURN(report.keys_deleted, internal::DeleteDueKeys(core_));
-    SCY_ASSIGN_OR_RETURN(report.keys_rotated, internal::RotateDueKeys(core_));
+    Status done = internal::DeleteDueKeys(core_, &report.deleted_key_arns);
+    if (done) {
+      done = internal::RotateDueKeys(core_, &report.rotated_key_arns);
+    }
+    if (!done) {
+      report.error = done.error();
+    }
+    report.keys_deleted = static_cast<int>(report.deleted_key_arns.size());
+    report.keys_rotated = static_cast<int>(report.rotated_key_arns.size());
     return report;
+  }
+
+  ServiceStats Stats() const override {
+    ServiceStats stats;
+    const internal::BackingKeyCache::Counts cache = core_.cache().counts();
+    stats.backing_key_cache_hits = cache.hits;
+    stats.backing_key_cache_misses = cache.misses;
+    const auto now = core_.clock().Now();
+    std::lock_guard lock(key_count_mu_);
+    // The service clock may be moved back by tests: count again then too.
+    if (!key_count_time_ || now >= *key_count_time_ + ServiceStats::kKeyCountInterval ||
+        now < *key_count_time_) {
+      // A failed count keeps the last good one and is not retried before the interval.
+      if (auto counted = core_.store()->CountKeysByState()) {
+        key_count_ = std::move(*counted);
+      }
+      key_count_time_ = now;
+    }
+    stats.keys_by_state = key_count_;
+    return stats;
   }
 
  private:
   internal::Core core_;
+  // The last count of keys by state and when it was taken (Stats).
+  mutable std::mutex key_count_mu_;
+  mutable std::map<std::string, int64_t> key_count_;
+  mutable std::optional<std::chrono::system_clock::time_point> key_count_time_;
 };
 
 }  // namespace

@@ -44,6 +44,38 @@ TEST_F(KeyServiceTest, BackingMaterialIsStoredOnlyWrappedAndBoundToTheKey) {
   EXPECT_FALSE(root_->Unwrap(versions[0].wrapped_material, AsBytes(other)).has_value());
 }
 
+TEST_F(KeyServiceTest, StatsCountBackingKeyCacheHitsAndMisses) {
+  auto m = service_->CreateKey(Ctx(), {}).value();
+  const ServiceStats before = service_->Stats();
+  EncryptRequest req;
+  req.key_id = m.key_id;
+  req.plaintext = crypto::SecretBytes(AsBytes("p"));
+  ASSERT_TRUE(service_->Encrypt(Ctx(), req).has_value());
+  ASSERT_TRUE(service_->Encrypt(Ctx(), req).has_value());
+  const ServiceStats after = service_->Stats();
+  // However CreateKey left the cache, the two calls made exactly two lookups.
+  EXPECT_EQ(after.backing_key_cache_hits + after.backing_key_cache_misses,
+            before.backing_key_cache_hits + before.backing_key_cache_misses + 2);
+  EXPECT_GE(after.backing_key_cache_hits, before.backing_key_cache_hits + 1);
+}
+
+TEST_F(KeyServiceTest, StatsCountKeysByStateAtMostEveryInterval) {
+  EXPECT_TRUE(service_->Stats().keys_by_state.empty());  // counted: no keys
+  auto a = service_->CreateKey(Ctx(), {}).value();
+  auto b = service_->CreateKey(Ctx("eu-west-1", "444455556666"), {}).value();
+  // Not counted again within the interval.
+  EXPECT_TRUE(service_->Stats().keys_by_state.empty());
+  clock_->Advance(ServiceStats::kKeyCountInterval);
+  using Counts = std::map<std::string, int64_t>;
+  EXPECT_EQ(service_->Stats().keys_by_state, (Counts{{"Enabled", 2}}));
+  ASSERT_TRUE(service_->DisableKey(Ctx(), a.key_id).has_value());
+  ASSERT_TRUE(service_->ScheduleKeyDeletion(Ctx("eu-west-1", "444455556666"), b.key_id, 7));
+  clock_->Advance(ServiceStats::kKeyCountInterval - std::chrono::seconds(1));
+  EXPECT_EQ(service_->Stats().keys_by_state, (Counts{{"Enabled", 2}}));
+  clock_->Advance(std::chrono::seconds(1));
+  EXPECT_EQ(service_->Stats().keys_by_state, (Counts{{"Disabled", 1}, {"PendingDeletion", 1}}));
+}
+
 TEST_F(KeyServiceTest, DescribeKeyFindsByIdAndArnOnlyInItsRegion) {
   auto m = service_->CreateKey(Ctx(), {}).value();
   EXPECT_EQ(service_->DescribeKey(Ctx(), m.key_id)->arn, m.arn);

@@ -3,6 +3,7 @@
 // check the key state, do the work through the keystore and the store.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -401,10 +402,31 @@ struct RetireGrantRequest {
   bool dry_run = false;
 };
 
-// What one pass of background maintenance did.
+// What one pass of background maintenance did. The ARNs are of the keys destroyed after
+// their deletion window and of the keys given new material by automatic rotation, so that the
+// server can record each as CloudTrail does (an AwsServiceEvent DeleteKey / RotateKey).
 struct MaintenanceReport {
   int keys_deleted = 0;
   int keys_rotated = 0;
+  std::vector<std::string> deleted_key_arns{};
+  std::vector<std::string> rotated_key_arns{};
+  // Set when the pass stopped at a failure (store or keystore); the keys above were handled
+  // before it, and the next pass carries on.
+  std::optional<Error> error{};
+};
+
+// Read-only counters of the service, for /metrics.
+struct ServiceStats {
+  // Lookups of unwrapped backing material since start: answered from the cache, or by the
+  // root keystore (absent or expired). Asymmetric keys look up their material only when their
+  // parsed private key is not cached yet.
+  uint64_t backing_key_cache_hits = 0;
+  uint64_t backing_key_cache_misses = 0;
+  // Keys of every account and region by state (Enabled, Disabled, PendingDeletion, ...).
+  // Counted by the store at most once per kKeyCountInterval, so scrapes do not load it; empty
+  // until the first count succeeds, and the last good count when a later one fails.
+  std::map<std::string, int64_t> keys_by_state{};
+  static constexpr std::chrono::seconds kKeyCountInterval{5};
 };
 
 // The identity policies (IAM user or role policies) of a principal, for authorization; none
@@ -520,8 +542,13 @@ class KeyService {
                              const std::string& grant_id, bool dry_run) = 0;
 
   // Background work, run periodically by the server: destroys keys whose deletion date has
-  // passed and rotates keys whose rotation date has come, as of the service's clock.
+  // passed and rotates keys whose rotation date has come, as of the service's clock. A failure
+  // part-way is reported in MaintenanceReport::error, not as an error result, so that the keys
+  // already destroyed or rotated are still reported (and audited).
   virtual Result<MaintenanceReport> RunMaintenance() = 0;
+
+  // Counters for /metrics; cheap (see ServiceStats for when the store is asked).
+  virtual ServiceStats Stats() const = 0;
 };
 
 struct SeedReport {

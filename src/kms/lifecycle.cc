@@ -169,9 +169,8 @@ Result<ListResourceTagsResponse> ListResourceTags(Core& core, const CallContext&
   return out;
 }
 
-Result<int> DeleteDueKeys(Core& core) {
+Status DeleteDueKeys(Core& core, std::vector<std::string>* out_deleted_arns) {
   SCY_ASSIGN_OR_RETURN(auto due, core.store()->ListKeysDueForDeletion(core.clock().NowSeconds()));
-  int deleted = 0;
   for (const storage::KeyRow& row : due) {
     if (row.key_state != "PendingDeletion") {
       continue;
@@ -179,12 +178,12 @@ Result<int> DeleteDueKeys(Core& core) {
     Status gone = core.store()->DeleteKey(row.key_id);
     core.cache().Invalidate(row.key_id);
     if (gone) {
-      ++deleted;
+      out_deleted_arns->push_back(Arn(row));
     } else if (gone.error().code != ErrorCode::kNotFound) {
       return gone.error();  // another node may have deleted it first: that is fine
     }
   }
-  return deleted;
+  return Ok();
 }
 
 }  // namespace scytale::kms::internal

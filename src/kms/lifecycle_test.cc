@@ -405,6 +405,9 @@ TEST_F(LifecycleTest, MaintenanceDestroysAKeyOnceItsWaitingPeriodEnds) {
   auto due = service_->RunMaintenance();
   ASSERT_THAT(due, IsOk());
   EXPECT_EQ(due->keys_deleted, 1);
+  EXPECT_EQ(due->deleted_key_arns, std::vector<std::string>{key.arn});
+  EXPECT_TRUE(due->rotated_key_arns.empty());
+  EXPECT_FALSE(due->error.has_value());
 
   EXPECT_THAT(service_->DescribeKey(Ctx(), key.key_id),
               HasErrorMessage(ErrorCode::kNotFound, "Key '" + key.arn + "' does not exist"));
@@ -464,6 +467,7 @@ TEST_F(LifecycleTest, MaintenanceDestroysDueKeysOfEveryAccountAndRegion) {
   auto r = service_->RunMaintenance();
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->keys_deleted, 2);
+  EXPECT_EQ(r->deleted_key_arns, (std::vector<std::string>{here.arn, there->arn}));
   EXPECT_THAT(service_->DescribeKey(Ctx("eu-west-1", "444455556666"), there->key_id),
               HasError(ErrorCode::kNotFound));
 }

@@ -168,10 +168,9 @@ Result<ListKeyRotationsResponse> ListKeyRotations(Core& core, const CallContext&
   return out;
 }
 
-Result<int> RotateDueKeys(Core& core) {
+Status RotateDueKeys(Core& core, std::vector<std::string>* out_rotated_arns) {
   const int64_t now = core.clock().NowSeconds();
   SCY_ASSIGN_OR_RETURN(auto due, core.store()->ListKeysDueForRotation(now));
-  int rotated = 0;
   for (const storage::KeyRow& row : due) {
     // A disabled key is not rotated; once enabled again, its overdue rotation happens.
     if (row.key_state != "Enabled" || CheckRotatable(row).has_value() == false) {
@@ -186,13 +185,13 @@ Result<int> RotateDueKeys(Core& core) {
       return Ok();
     });
     if (added) {
-      ++rotated;
+      out_rotated_arns->push_back(Arn(row));
     } else if (added.error().code != ErrorCode::kConflict &&
                added.error().code != ErrorCode::kNotFound) {
       return added.error();
     }
   }
-  return rotated;
+  return Ok();
 }
 
 }  // namespace scytale::kms::internal

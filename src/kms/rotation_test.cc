@@ -443,6 +443,9 @@ TEST_F(RotationTest, MaintenanceRotatesAKeyWhenItsPeriodHasPassed) {
   ASSERT_THAT(report, IsOk());
   EXPECT_EQ(report->keys_rotated, 1);
   EXPECT_EQ(report->keys_deleted, 0);
+  EXPECT_EQ(report->rotated_key_arns, std::vector<std::string>{key.arn});
+  EXPECT_TRUE(report->deleted_key_arns.empty());
+  EXPECT_FALSE(report->error.has_value());
   const std::string rotated = CurrentMaterial(key.key_id);
   EXPECT_NE(rotated, key.current_key_material_id);
 

@@ -1,6 +1,7 @@
 // Prometheus text exposition (format 0.0.4) of the request and audit series.
 
 #include <cstdio>
+#include <map>
 #include <sstream>
 
 #include "server/server.h"
@@ -67,7 +68,7 @@ void Metrics::ObserveRequest(const std::string& operation, const std::string& ou
   ++l.buckets[i];
 }
 
-std::string Metrics::Render(const audit::Stats* audit) const {
+std::string Metrics::Render(const audit::Stats* audit, const kms::ServiceStats* service) const {
   std::ostringstream out;
   {
     std::lock_guard lock(mu_);
@@ -102,6 +103,30 @@ std::string Metrics::Render(const audit::Stats* audit) const {
            "# TYPE scytale_audit_batch_records histogram\n";
     Histogram(out, "scytale_audit_batch_records", "", audit::Stats::kBatchSizeBounds,
               audit->batch_size_buckets, audit->batches, static_cast<double>(audit->records));
+  }
+  if (service != nullptr) {
+    out << "# HELP scytale_backing_key_cache_hits_total Backing-key lookups answered from the "
+           "cache.\n# TYPE scytale_backing_key_cache_hits_total counter\n"
+        << "scytale_backing_key_cache_hits_total " << service->backing_key_cache_hits << "\n"
+        << "# HELP scytale_backing_key_cache_misses_total Backing-key lookups that unwrapped the "
+           "material with the root keystore.\n"
+           "# TYPE scytale_backing_key_cache_misses_total counter\n"
+        << "scytale_backing_key_cache_misses_total " << service->backing_key_cache_misses << "\n";
+    if (!service->keys_by_state.empty()) {
+      // The usual states are always present, so that their series do not come and go.
+      std::map<std::string, int64_t> states = {{"Enabled", 0}, {"Disabled", 0},
+                                               {"PendingDeletion", 0}};
+      for (const auto& [state, n] : service->keys_by_state) {
+        states[state] = n;
+      }
+      out << "# HELP scytale_keys Keys of every account and region by state (counted at most "
+             "every "
+          << kms::ServiceStats::kKeyCountInterval.count()
+          << " s).\n# TYPE scytale_keys gauge\n";
+      for (const auto& [state, n] : states) {
+        out << "scytale_keys{state=\"" << Label(state) << "\"} " << n << "\n";
+      }
+    }
   }
   return out.str();
 }

@@ -48,6 +48,33 @@ TEST(MetricsTest, RendersAuditFsyncLatencyAndBatchSizes) {
   EXPECT_THAT(text, HasSubstr("scytale_audit_batch_records_sum 40\n"));
 }
 
+TEST(MetricsTest, RendersBackingKeyCacheCountersAndKeysByState) {
+  Metrics m;
+  kms::ServiceStats s;
+  s.backing_key_cache_hits = 41;
+  s.backing_key_cache_misses = 3;
+  s.keys_by_state = {{"Enabled", 5}, {"PendingImport", 1}};
+  std::string text = m.Render(nullptr, &s);
+  EXPECT_THAT(text, HasSubstr("# TYPE scytale_backing_key_cache_hits_total counter\n"));
+  EXPECT_THAT(text, HasSubstr("scytale_backing_key_cache_hits_total 41\n"));
+  EXPECT_THAT(text, HasSubstr("scytale_backing_key_cache_misses_total 3\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE scytale_keys gauge\n"));
+  EXPECT_THAT(text, HasSubstr("scytale_keys{state=\"Enabled\"} 5\n"));
+  EXPECT_THAT(text, HasSubstr("scytale_keys{state=\"PendingImport\"} 1\n"));
+  // The usual states are shown even when no key is in them.
+  EXPECT_THAT(text, HasSubstr("scytale_keys{state=\"Disabled\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("scytale_keys{state=\"PendingDeletion\"} 0\n"));
+}
+
+TEST(MetricsTest, KeysByStateIsLeftOutUntilCounted) {
+  Metrics m;
+  kms::ServiceStats s;
+  std::string text = m.Render(nullptr, &s);
+  EXPECT_THAT(text, HasSubstr("scytale_backing_key_cache_hits_total 0\n"));
+  EXPECT_THAT(text, Not(HasSubstr("scytale_keys")));
+  EXPECT_THAT(m.Render(nullptr), Not(HasSubstr("scytale_backing_key_cache")));
+}
+
 TEST(MetricsTest, OperationNamesBeyondTheCapCountAsOther) {
   Metrics m;
   for (size_t i = 0; i < Metrics::kMaxOperations + 10; ++i) {

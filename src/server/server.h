@@ -18,6 +18,7 @@
 #include "api/iam_query.h"
 #include "audit/audit.h"
 #include "auth/auth.h"
+#include "kms/kms.h"
 #include "common/result.h"
 
 namespace scytale::server {
@@ -78,8 +79,9 @@ class Metrics {
 
   void ObserveRequest(const std::string& operation, const std::string& outcome, double seconds);
   // The text exposition format (version 0.0.4) of the request series and, when given, the
-  // audit log's (records, fsyncs and their latency, batch sizes, failures, digests).
-  std::string Render(const audit::Stats* audit) const;
+  // audit log's (records, fsyncs and their latency, batch sizes, failures, digests) and the key
+  // service's (backing-key cache hits and misses, keys by state).
+  std::string Render(const audit::Stats* audit, const kms::ServiceStats* service = nullptr) const;
 
  private:
   struct Latency {
@@ -100,6 +102,8 @@ struct AppOptions {
   // recipientAccountId of records whose caller is unknown (failed authentication).
   std::string account_id{};
   Metrics* metrics = nullptr;  // when set, GET /metrics serves it
+  // When set (with metrics), /metrics also shows its Stats(). Must outlive the App.
+  const kms::KeyService* key_service = nullptr;
   // One JSON line per request on stderr: 5xx at error, others at info; nothing below the level.
   LogLevel log_level = LogLevel::kInfo;
   bool request_log = false;

@@ -356,6 +356,21 @@ class SqliteStore : public Store {
                       now);
   }
 
+  Result<std::map<std::string, int64_t>> CountKeysByState() override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare("SELECT key_state, COUNT(*) FROM keys GROUP BY key_state"));
+    std::map<std::string, int64_t> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      out[ColumnText(s, 0)] = sqlite3_column_int64(s, 1);
+    }
+    if (rc != SQLITE_DONE) {
+      return StepError(rc, "count keys by state");
+    }
+    return out;
+  }
+
   Status InsertAlias(const AliasRow& a) override {
     std::lock_guard lock(mu_);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,

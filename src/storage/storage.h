@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -166,6 +167,9 @@ class Store {
   virtual Result<std::vector<KeyRow>> ListKeysDueForDeletion(int64_t now) = 0;
   // Keys, of any account and region, with rotation on and a next rotation at or before `now`.
   virtual Result<std::vector<KeyRow>> ListKeysDueForRotation(int64_t now) = 0;
+  // The number of keys, of every account and region, in each key state that has any (for the
+  // keys-by-state gauge of /metrics: one aggregate query instead of paging every region).
+  virtual Result<std::map<std::string, int64_t>> CountKeysByState() = 0;
 
   // Aliases. InsertAlias: kAlreadyExists when the name is taken in that account and region.
   virtual Status InsertAlias(const AliasRow& alias) = 0;

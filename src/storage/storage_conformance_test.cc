@@ -270,6 +270,29 @@ TEST_P(StoreConformance, DueListsFindKeysAcrossAccountsAndRegions) {
   EXPECT_TRUE(store_->ListKeysDueForRotation(149).value().empty());
 }
 
+TEST_P(StoreConformance, CountsKeysByStateAcrossAccountsAndRegions) {
+  EXPECT_TRUE(store_->CountKeysByState().value().empty());
+  KeyRow a = Key("a", "us-east-1");
+  KeyRow b = Key("b", "eu-west-1");
+  KeyRow c = Key("c");
+  c.account_id = "444455556666";
+  c.key_state = "Disabled";
+  KeyRow d = Key("d");
+  d.key_state = "PendingDeletion";
+  d.deletion_date = 100;
+  for (const KeyRow* k : {&a, &b, &c, &d}) {
+    ASSERT_TRUE(store_->InsertKey(*k, Version(k->key_id)).has_value());
+  }
+  using Counts = std::map<std::string, int64_t>;
+  EXPECT_EQ(store_->CountKeysByState().value(),
+            (Counts{{"Disabled", 1}, {"Enabled", 2}, {"PendingDeletion", 1}}));
+  KeyRow changed = store_->GetKey("111122223333", "us-east-1", "a").value().value();
+  changed.key_state = "Disabled";
+  ASSERT_TRUE(store_->UpdateKey(changed).has_value());
+  ASSERT_TRUE(store_->DeleteKey("d").has_value());
+  EXPECT_EQ(store_->CountKeysByState().value(), (Counts{{"Disabled", 2}, {"Enabled", 1}}));
+}
+
 TEST_P(StoreConformance, AliasesAreUniquePerAccountAndRegionAndPage) {
   ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
   ASSERT_TRUE(store_->InsertKey(Key("k2"), Version("k2")).has_value());

@@ -219,6 +219,14 @@ class AuditRecordsTest(ScytaleTestCase):
         self.assertIn('scytale_requests_total{operation="Decrypt",outcome="failure"} 2', metrics)
         self.assertIn(f"scytale_audit_records_total {len(got)}", metrics)
         self.assertIn("scytale_audit_fsync_seconds_count", metrics)
+        # The backing-key cache (Decrypt and GenerateDataKey found the material Encrypt loaded)
+        # and keys by state (the one key is pending deletion; the usual states are always shown).
+        hits = re.search(r"^scytale_backing_key_cache_hits_total (\d+)$", metrics, re.M)
+        self.assertIsNotNone(hits, metrics)
+        self.assertGreaterEqual(int(hits.group(1)), 2)
+        self.assertRegex(metrics, r"(?m)^scytale_backing_key_cache_misses_total \d+$")
+        self.assertIn('scytale_keys{state="PendingDeletion"} 1\n', metrics)
+        self.assertIn('scytale_keys{state="Enabled"} 0\n', metrics)
         log_lines = [json.loads(line) for line in server.log_text().splitlines()
                      if line.startswith("{")]
         logged = {l["requestId"]: l for l in log_lines if l.get("msg") == "request"}

@@ -32,6 +32,7 @@ class Core {
   keystore::RootKeystore* root() const { return root_; }
   const Clock& clock() const { return *clock_; }
   BackingKeyCache& cache() { return cache_; }
+  const BackingKeyCache& cache() const { return cache_; }
   Authorizer& authorizer() { return authorizer_; }
 
   // Authorization, before anything else an operation does (see authorize.h).

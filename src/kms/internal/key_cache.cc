@@ -7,13 +7,16 @@ std::shared_ptr<const crypto::SecretBytes> BackingKeyCache::Get(const std::strin
   std::lock_guard lock(mu_);
   auto it = index_.find(CacheKey(key_id, version_id));
   if (it == index_.end()) {
+    ++counts_.misses;
     return nullptr;
   }
   if (clock_->Now() >= it->second->expires) {
     lru_.erase(it->second);
     index_.erase(it);
+    ++counts_.misses;
     return nullptr;
   }
+  ++counts_.hits;
   lru_.splice(lru_.begin(), lru_, it->second);
   return it->second->material;
 }
@@ -49,6 +52,11 @@ void BackingKeyCache::Invalidate(const std::string& key_id) {
 size_t BackingKeyCache::size() const {
   std::lock_guard lock(mu_);
   return lru_.size();
+}
+
+BackingKeyCache::Counts BackingKeyCache::counts() const {
+  std::lock_guard lock(mu_);
+  return counts_;
 }
 
 }  // namespace scytale::kms::internal

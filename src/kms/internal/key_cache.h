@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -21,7 +22,15 @@ class BackingKeyCache {
   BackingKeyCache(size_t capacity, std::chrono::seconds ttl, std::shared_ptr<Clock> clock)
       : capacity_(capacity), ttl_(ttl), clock_(std::move(clock)) {}
 
-  // The cached material, or nullptr when absent or expired. Thread-safe.
+  // Lookups answered from the cache (hits) and not (misses: absent or expired), since
+  // construction. For /metrics.
+  struct Counts {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+  };
+
+  // The cached material, or nullptr when absent or expired. Counts a hit or a miss.
+  // Thread-safe.
   std::shared_ptr<const crypto::SecretBytes> Get(const std::string& key_id,
                                                  const std::string& version_id);
   // Inserts (or replaces) an entry, evicting the least recently used past capacity.
@@ -30,6 +39,7 @@ class BackingKeyCache {
   // Drops every version of a key.
   void Invalidate(const std::string& key_id);
   size_t size() const;
+  Counts counts() const;
 
  private:
   struct Entry {
@@ -48,6 +58,7 @@ class BackingKeyCache {
   mutable std::mutex mu_;
   std::list<Entry> lru_;  // front = most recently used
   std::unordered_map<std::string, std::list<Entry>::iterator> index_;
+  Counts counts_;
 };
 
 }  // namespace scytale::kms::internal

@@ -48,5 +48,20 @@ TEST_F(KeyCacheTest, InvalidateDropsEveryVersionOfOneKeyOnly) {
   EXPECT_NE(cache.Get("b", "1"), nullptr);
 }
 
+TEST_F(KeyCacheTest, CountsHitsAndMissesIncludingExpiredEntries) {
+  BackingKeyCache cache(10, std::chrono::seconds(60), clock_);
+  EXPECT_EQ(cache.counts().hits, 0u);
+  EXPECT_EQ(cache.counts().misses, 0u);
+  EXPECT_EQ(cache.Get("k", "v1"), nullptr);  // absent
+  cache.Put("k", "v1", Material("m1"));
+  ASSERT_NE(cache.Get("k", "v1"), nullptr);
+  ASSERT_NE(cache.Get("k", "v1"), nullptr);
+  clock_->Advance(std::chrono::seconds(61));
+  EXPECT_EQ(cache.Get("k", "v1"), nullptr);  // expired
+  cache.Invalidate("k");                      // not a lookup
+  EXPECT_EQ(cache.counts().hits, 2u);
+  EXPECT_EQ(cache.counts().misses, 2u);
+}
+
 }  // namespace
 }  // namespace scytale::kms::internal

@@ -37,8 +37,9 @@ Status UntagResource(Core& core, const CallContext& ctx, const std::string& key_
                      const std::vector<std::string>& tag_keys);
 Result<ListResourceTagsResponse> ListResourceTags(Core& core, const CallContext& ctx,
                                                   const ListResourceTagsRequest& req);
-// Destroys every key whose deletion date has passed; returns how many.
-Result<int> DeleteDueKeys(Core& core);
+// Destroys every key whose deletion date has passed, appending each one's ARN to
+// `out_deleted_arns` as it goes (so the keys destroyed before a failure are known).
+Status DeleteDueKeys(Core& core, std::vector<std::string>* out_deleted_arns);
 
 // aliases.cc
 // An alias name customers may use: the alias/ prefix, the model's pattern (kValidation), not
@@ -76,8 +77,9 @@ Result<std::string> RotateKeyOnDemand(Core& core, const CallContext& ctx,
                                       const std::string& key_id);
 Result<ListKeyRotationsResponse> ListKeyRotations(Core& core, const CallContext& ctx,
                                                   const ListKeyRotationsRequest& req);
-// Rotates every key whose automatic rotation is due; returns how many.
-Result<int> RotateDueKeys(Core& core);
+// Rotates every key whose automatic rotation is due, appending each one's ARN to
+// `out_rotated_arns` as it goes.
+Status RotateDueKeys(Core& core, std::vector<std::string>* out_rotated_arns);
 
 // asymmetric.cc
 Result<SignResponse> Sign(Core& core, const CallContext& ctx, const SignRequest& req);

@@ -131,6 +131,7 @@ class UnimplementedKeyService : public KeyService {
   Result<MaintenanceReport> RunMaintenance() override {
     return Unimplemented("RunMaintenance");
   }
+  ServiceStats Stats() const override { return {}; }
 
   Status PutKeyPolicy(const CallContext&, const std::string&, const std::string&,
                       const std::optional<std::string>&, bool) override {
