@@ -14,6 +14,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev   # unit tests, microbenchmarks
   python3 python3-boto3 awscli                 # e2e clients (Debian's boto3, AWS CLI v2)
   python3-cryptography openssl                 # e2e: independent verifiers of signatures, OAEP, ECDH
+  softhsm2                                     # PKCS#11 token for the pkcs11 keystore's tests (SoftHSM2)
+  opensc                                       # pkcs11-tool: proves the token's root key cannot be read
+  libp11-kit-dev                               # <p11-kit/pkcs11.h>: the standard PKCS#11 header
   curl ca-certificates procps
 )
 

@@ -1,7 +1,7 @@
 // keystore/: the root of trust. The root key wraps every backing key version and every stored
 // secret; it never leaves the keystore. Backends: `soft` (a sealed file in the data directory)
-// and later `pkcs11` (a non-extractable key inside an HSM token, where wrap/unwrap run inside
-// the token). Both answer the same interface.
+// and `pkcs11` (a non-extractable key inside an HSM token, where wrap/unwrap run inside the
+// token). Both answer the same interface.
 #pragma once
 
 #include <filesystem>
@@ -45,5 +45,46 @@ struct SoftOptions {
 // crypto::InitLockedMemory succeeded. Errors: kInvalidState for a wrong passphrase, a sealed
 // file without a passphrase or a corrupt file; kInternal for I/O failures.
 Result<std::unique_ptr<RootKeystore>> OpenSoftKeystore(const SoftOptions& options);
+
+// The pkcs11 root: a non-extractable, sensitive AES-256 secret key object inside a PKCS#11 token
+// (an HSM, or SoftHSM2 in tests), found by its CKA_LABEL. Wrap and unwrap run inside the token
+// (CKM_AES_GCM, 12-byte IV from crypto::RandomBytes, the aad as GCM's AAD, 128-bit tag); the key
+// value never enters this process. Wrapped blobs:
+//
+//   +------+---------+----------------------------------------------+
+//   | 0x02 | iv 12 B | AES-256-GCM(root, plaintext, aad) || tag 16 B |
+//   +------+---------+----------------------------------------------+
+//
+// (0x01 is the soft root's format, so a blob says which kind of root made it.)
+struct Pkcs11Options {
+  std::filesystem::path module;  // the PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so
+  std::string token_label;       // CK_TOKEN_INFO.label of the token (trailing blanks ignored)
+  std::string key_label;         // CKA_LABEL of the root key object
+  // The token user's PIN. Comes from SCYTALE_PKCS11_PIN or a 0600 file (ReadPkcs11Pin), never
+  // from a command-line flag, where every user of the machine could read it in /proc.
+  crypto::SecretBytes pin;
+  // Logged-in sessions kept open; a PKCS#11 session runs one operation at a time, so this bounds
+  // the number of concurrent wraps/unwraps.
+  int session_pool_size = 8;
+};
+
+// The PIN from the 0600 file `pin_file` when given (one trailing newline is dropped), else from
+// the environment variable SCYTALE_PKCS11_PIN. kInvalidState when neither is set, the file is
+// readable by group or others, or it is empty. Messages never contain the PIN.
+Result<crypto::SecretBytes> ReadPkcs11Pin(const std::optional<std::filesystem::path>& pin_file);
+
+// Loads the module (dlopen), finds the token by label, logs in with the PIN and finds the root key
+// by label. Errors (kInternal; the message names what is wrong and never contains the PIN): the
+// module cannot be loaded or initialized, no token has that label, the PIN is wrong or locked, no
+// AES key (or more than one) has that label, or the key is extractable or not sensitive.
+// The keystore is thread-safe; it closes its sessions (and finalizes the module once no keystore
+// of this process uses it) when destroyed.
+Result<std::unique_ptr<RootKeystore>> OpenPkcs11Keystore(const Pkcs11Options& options);
+
+// `scytale init --keystore pkcs11`: generates the root key inside the token (CKM_AES_KEY_GEN,
+// 32 bytes, CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, not CKA_EXTRACTABLE, CKA_ENCRYPT and
+// CKA_DECRYPT only). kAlreadyExists when a key with that label exists (it is never replaced);
+// other errors as OpenPkcs11Keystore.
+Status CreatePkcs11RootKey(const Pkcs11Options& options);
 
 }  // namespace scytale::keystore
