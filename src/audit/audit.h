@@ -43,11 +43,14 @@ namespace scytale::audit {
 // Records
 
 struct UserIdentity {
-  std::string type;  // "Root", "IAMUser", "AssumedRole", "Unknown" (failed authentication)
+  // "Root", "IAMUser", "AssumedRole", "Unknown" (failed authentication); empty (omitted) for
+  // the service's own work, which CloudTrail identifies by accountId and invokedBy only.
+  std::string type;
   std::string principal_id;
   std::string arn;
   std::string account_id;
   std::string access_key_id;
+  std::string invoked_by{};  // "kms.amazonaws.com" for the service's own work
 };
 
 // One API call as CloudTrail shows it. Members left empty are written as null (or omitted
@@ -62,13 +65,24 @@ struct Event {
   std::optional<UserIdentity> user_identity;
   nlohmann::json request_parameters;  // null or an object, camelCase, no secrets
   nlohmann::json response_elements;   // null or an object, camelCase, no secrets
-  std::string request_id;
+  std::string request_id;  // omitted when empty (service events have none)
   bool read_only = false;
   std::vector<std::string> resource_arns;  // key ARNs the call touched
   std::string recipient_account_id;
   std::string error_code;  // empty on success
   std::string error_message;
+  // "AwsApiCall" for calls; "AwsServiceEvent" for work the service does by itself (keys
+  // destroyed after their waiting period, automatic rotations).
+  std::string event_type = "AwsApiCall";
 };
+
+// The record CloudTrail makes when KMS acts on a key by itself, not for a caller: eventType
+// AwsServiceEvent, `event_name` (DeleteKey when a key is destroyed at the end of its waiting
+// period, RotateKey for an automatic rotation), userIdentity {accountId, invokedBy
+// kms.amazonaws.com}, sourceIPAddress and userAgent kms.amazonaws.com, no request parameters,
+// readOnly false, and the key as the resource. Region and account are taken from `key_arn`.
+Event KmsServiceEvent(std::string_view event_name, const std::string& key_arn,
+                      std::chrono::system_clock::time_point time);
 
 // The CloudTrail event object of `event` (without the chain member). eventID is `event_id`.
 nlohmann::json EventToJson(const Event& event, const std::string& event_id);

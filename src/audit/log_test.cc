@@ -63,6 +63,36 @@ TEST_F(AuditLogTest, FailedCallsCarryErrorCodeAndMessage) {
   EXPECT_EQ(OutcomeOf(r), "failure");
 }
 
+TEST_F(AuditLogTest, ServiceEventsAreRecordedAsCloudTrailDoes) {
+  const std::string arn = "arn:aws:kms:eu-west-1:444455556666:key/k9";
+  const auto t = std::chrono::system_clock::from_time_t(1700000001);
+  json r =
+      EventToJson(KmsServiceEvent("DeleteKey", arn, t), "00000000-0000-0000-0000-000000000001");
+  EXPECT_EQ(r, json::parse(R"({
+    "eventVersion": "1.08", "eventTime": "2023-11-14T22:13:21Z",
+    "eventSource": "kms.amazonaws.com", "eventName": "DeleteKey", "awsRegion": "eu-west-1",
+    "sourceIPAddress": "kms.amazonaws.com", "userAgent": "kms.amazonaws.com",
+    "userIdentity": {"accountId": "444455556666", "invokedBy": "kms.amazonaws.com"},
+    "requestParameters": null, "responseElements": null,
+    "eventID": "00000000-0000-0000-0000-000000000001", "readOnly": false,
+    "resources": [{"ARN": "arn:aws:kms:eu-west-1:444455556666:key/k9",
+                   "accountId": "444455556666", "type": "AWS::KMS::Key"}],
+    "eventType": "AwsServiceEvent", "managementEvent": true, "eventCategory": "Management",
+    "recipientAccountId": "444455556666"})"))
+      << r.dump();
+
+  // Chained like any record, and found by key, account and event name.
+  auto log = OpenLog();
+  ASSERT_THAT(log->Append(MakeEvent("Encrypt", 1)), IsOk());
+  ASSERT_THAT(log->Append(KmsServiceEvent("RotateKey", arn, t)), IsOk());
+  auto found = QueryLog(dir_ / "audit",
+                        {.key = "k9", .principal = "444455556666", .event = "RotateKey"});
+  ASSERT_THAT(found, IsOk());
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0]["scytaleChain"]["seq"], 2);
+  EXPECT_EQ(OutcomeOf((*found)[0]), "success");
+}
+
 TEST_F(AuditLogTest, ChainContinuesAcrossRestartsInANewFile) {
   {
     auto log = OpenLog();

@@ -111,6 +111,23 @@ nlohmann::json OrNull(const std::string& s) {
   return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
 }
 
+// Field `index` (0-based) of arn:aws:kms:<region>:<account>:key/<id> (3: region, 4: account),
+// or "" when the ARN has fewer fields.
+std::string ArnField(const std::string& arn, int index) {
+  size_t start = 0;
+  for (int field = 0; field < index && start != std::string::npos; ++field) {
+    start = arn.find(':', start);
+    start = start == std::string::npos ? start : start + 1;
+  }
+  if (start == std::string::npos) {
+    return "";
+  }
+  size_t end = arn.find(':', start);
+  return end == std::string::npos ? "" : arn.substr(start, end - start);
+}
+
+constexpr const char* kKmsService = "kms.amazonaws.com";
+
 }  // namespace
 
 nlohmann::json EventToJson(const Event& event, const std::string& event_id) {
@@ -125,17 +142,22 @@ nlohmann::json EventToJson(const Event& event, const std::string& event_id) {
       {"userAgent", OrNull(event.user_agent)},
       {"requestParameters", event.request_parameters},
       {"responseElements", event.response_elements},
-      {"requestID", event.request_id},
       {"eventID", event_id},
       {"readOnly", event.read_only},
-      {"eventType", "AwsApiCall"},
+      {"eventType", event.event_type},
       {"managementEvent", true},
       {"eventCategory", "Management"},
       {"recipientAccountId", OrNull(event.recipient_account_id)},
   };
+  if (!event.request_id.empty()) {
+    out["requestID"] = event.request_id;
+  }
   if (event.user_identity) {
     const UserIdentity& u = *event.user_identity;
-    json identity = {{"type", u.type}};
+    json identity = json::object();
+    if (!u.type.empty()) {
+      identity["type"] = u.type;
+    }
     if (!u.principal_id.empty()) {
       identity["principalId"] = u.principal_id;
     }
@@ -148,25 +170,16 @@ nlohmann::json EventToJson(const Event& event, const std::string& event_id) {
     if (!u.access_key_id.empty()) {
       identity["accessKeyId"] = u.access_key_id;
     }
+    if (!u.invoked_by.empty()) {
+      identity["invokedBy"] = u.invoked_by;
+    }
     out["userIdentity"] = std::move(identity);
   } else {
     out["userIdentity"] = nullptr;
   }
   json resources = json::array();
   for (const std::string& arn : event.resource_arns) {
-    // arn:aws:kms:<region>:<account>:key/<id>: the account is the fifth field.
-    std::string account;
-    size_t start = 0;
-    for (int field = 0; field < 4 && start != std::string::npos; ++field) {
-      start = arn.find(':', start);
-      start = start == std::string::npos ? start : start + 1;
-    }
-    if (start != std::string::npos) {
-      size_t end = arn.find(':', start);
-      if (end != std::string::npos) {
-        account = arn.substr(start, end - start);
-      }
-    }
+    std::string account = ArnField(arn, 4);
     json r = {{"ARN", arn}, {"type", "AWS::KMS::Key"}};
     if (!account.empty()) {
       r["accountId"] = account;
@@ -181,6 +194,26 @@ nlohmann::json EventToJson(const Event& event, const std::string& event_id) {
     out["errorMessage"] = event.error_message;
   }
   return out;
+}
+
+Event KmsServiceEvent(std::string_view event_name, const std::string& key_arn,
+                      std::chrono::system_clock::time_point time) {
+  Event e;
+  e.time = time;
+  e.event_source = kKmsService;
+  e.event_name = std::string(event_name);
+  e.aws_region = ArnField(key_arn, 3);
+  e.source_ip = kKmsService;
+  e.user_agent = kKmsService;
+  const std::string account = ArnField(key_arn, 4);
+  e.user_identity = UserIdentity{"", "", "", account, "", kKmsService};
+  e.request_parameters = nullptr;
+  e.response_elements = nullptr;
+  e.read_only = false;
+  e.resource_arns = {key_arn};
+  e.recipient_account_id = account;
+  e.event_type = "AwsServiceEvent";
+  return e;
 }
 
 std::string OutcomeOfErrorCode(std::string_view error_code) {

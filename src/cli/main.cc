@@ -263,6 +263,8 @@ int Serve(const ServeFlags& flags) {
                           : flags.log_level == "error" ? server::LogLevel::kError
                                                        : server::LogLevel::kInfo;
   server::App app(verifier.get(), kms_api->get(), query_api.get(), std::move(app_options));
+  // Requests refused before reaching the App (413, 431, 400) are audited too.
+  options.on_rejected = [&app](const server::Rejection& r) { app.RecordRejection(r); };
   auto http = server::HttpServer::Create(
       options, [&app](const server::HttpRequest& r, const std::string& id) {
         return app.Handle(r, id);
@@ -291,6 +293,13 @@ int Serve(const ServeFlags& flags) {
     while (!stopping) {
       lock.unlock();
       auto report = key_service->RunMaintenance();
+      if (report) {
+        // Audited as CloudTrail does (AwsServiceEvent); failures are logged by the App.
+        (void)app.RecordMaintenance(*report);
+      }
+      if (report && report->error) {
+        std::cerr << "scytale: maintenance stopped: " << report->error->message << std::endl;
+      }
       if (!report) {
         std::cerr << "scytale: maintenance failed: " << report.error().message << std::endl;
       } else if (report->keys_deleted > 0 || report->keys_rotated > 0) {

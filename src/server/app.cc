@@ -352,6 +352,63 @@ HttpResponse App::Handle(const HttpRequest& request, const std::string& request_
   return response;
 }
 
+Status App::RecordMaintenance(const kms::MaintenanceReport& report) const {
+  if (options_.audit == nullptr) {
+    return Ok();
+  }
+  Status first = Ok();
+  auto record = [&](std::string_view event_name, const std::string& arn) {
+    Status s = options_.audit->Append(
+        audit::KmsServiceEvent(event_name, arn, std::chrono::system_clock::now()));
+    if (!s) {
+      LogLine(LogLevel::kError, {{"msg", "the audit record of background work was not written"},
+                                 {"operation", event_name},
+                                 {"keyArn", arn},
+                                 {"error", s.error().message}});
+      if (first) {
+        first = s;
+      }
+    }
+  };
+  for (const std::string& arn : report.deleted_key_arns) {
+    record("DeleteKey", arn);
+  }
+  for (const std::string& arn : report.rotated_key_arns) {
+    record("RotateKey", arn);
+  }
+  return first;
+}
+
+void App::RecordRejection(const Rejection& rejection) const {
+  if (options_.metrics != nullptr) {
+    options_.metrics->ObserveRejection(rejection.status);
+  }
+  if (options_.audit != nullptr) {
+    audit::Event event;
+    event.time = std::chrono::system_clock::now();
+    event.event_name = "Unknown";  // the request was not read far enough to know
+    event.source_ip = rejection.remote_address;
+    event.request_id = rejection.request_id;
+    event.recipient_account_id = options_.account_id;
+    event.error_code = rejection.error_code;
+    event.error_message = rejection.message;
+    if (Status s = options_.audit->Append(event); !s) {
+      LogLine(LogLevel::kError, {{"msg", "the audit record of a rejected request was not written"},
+                                 {"requestId", rejection.request_id},
+                                 {"error", s.error().message}});
+    }
+  }
+  if (options_.request_log && LogLevel::kInfo >= options_.log_level) {
+    LogLine(LogLevel::kInfo, {{"msg", "request"},
+                              {"requestId", rejection.request_id},
+                              {"operation", "Unknown"},
+                              {"status", rejection.status},
+                              {"outcome", "failure"},
+                              {"errorCode", rejection.error_code},
+                              {"remoteAddress", rejection.remote_address}});
+  }
+}
+
 HttpResponse App::HandleCall(const HttpRequest& request, const std::string& request_id,
                              audit::Event* event) const {
   const Scope scope = ScopeOf(request);

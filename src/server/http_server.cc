@@ -373,9 +373,19 @@ void Session::OnRequest(beast::error_code ec) {
 }
 
 void Session::ReplyError(int status, std::string_view type, std::string_view message) {
+  const std::string request_id = NewUuid();
+  if (server_->options().on_rejected) {
+    try {
+      server_->options().on_rejected(Rejection{status, std::string(type), std::string(message),
+                                               remote_, request_id});
+    } catch (const std::exception& e) {
+      std::cerr << "scytale: internal error recording rejected request " << request_id << ": "
+                << e.what() << std::endl;
+    }
+  }
   http::response<http::string_body> res{static_cast<http::status>(status), 11};
   res.set(http::field::server, "scytale");
-  res.set("x-amzn-RequestId", NewUuid());
+  res.set("x-amzn-RequestId", request_id);
   res.set(http::field::date, HttpDate());
   res.set(http::field::content_type, "application/x-amz-json-1.1");
   res.body() = std::string(R"({"__type":")") + std::string(type) + R"(","message":")" +

@@ -3,7 +3,9 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "server/server.h"
 
@@ -76,6 +78,44 @@ TEST_F(HttpServerTest, BodyOverTheLimitGets413AndTheConnectionCloses) {
   EXPECT_EQ(res.result_int(), 413);
   EXPECT_NE(res.body().find("RequestEntityTooLargeException"), std::string::npos);
   EXPECT_FALSE(res.keep_alive());
+}
+
+TEST_F(HttpServerTest, RejectionsAreReportedBeforeTheyAreAnswered) {
+  std::mutex mu;
+  std::vector<Rejection> seen;
+  ServerOptions o;
+  o.max_body_bytes = 1000;
+  o.max_header_bytes = 2000;
+  o.on_rejected = [&](const Rejection& r) {
+    std::lock_guard lock(mu);
+    seen.push_back(r);
+  };
+  StartServer(o);
+  tcp::socket big_body = Connect();
+  http::request<http::string_body> req{http::verb::post, "/", 11};
+  req.body() = std::string(5000, 'x');
+  auto res = RoundTrip(big_body, req);
+  ASSERT_EQ(res.result_int(), 413);
+  tcp::socket big_header = Connect();
+  http::request<http::string_body> req2{http::verb::post, "/", 11};
+  req2.set("x-padding", std::string(4000, 'p'));
+  EXPECT_EQ(RoundTrip(big_header, req2).result_int(), 431);
+  tcp::socket garbage = Connect();
+  net::write(garbage, net::buffer(std::string("NOT HTTP AT ALL\r\n\r\n")));
+  beast::flat_buffer buf;
+  http::response<http::string_body> res3;
+  http::read(garbage, buf, res3);
+  EXPECT_EQ(res3.result_int(), 400);
+
+  std::lock_guard lock(mu);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].status, 413);
+  EXPECT_EQ(seen[0].error_code, "RequestEntityTooLargeException");
+  EXPECT_EQ(seen[0].remote_address, "127.0.0.1");
+  EXPECT_EQ(seen[0].request_id, std::string(res["x-amzn-RequestId"]));
+  EXPECT_EQ(seen[1].status, 431);
+  EXPECT_EQ(seen[2].status, 400);
+  EXPECT_EQ(seen[2].error_code, "SerializationException");
 }
 
 TEST_F(HttpServerTest, ExpectContinueGetsAnInterimAnswerBeforeTheBody) {

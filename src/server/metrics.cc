@@ -68,6 +68,11 @@ void Metrics::ObserveRequest(const std::string& operation, const std::string& ou
   ++l.buckets[i];
 }
 
+void Metrics::ObserveRejection(int status) {
+  std::lock_guard lock(mu_);
+  ++rejections_[status];
+}
+
 std::string Metrics::Render(const audit::Stats* audit, const kms::ServiceStats* service) const {
   std::ostringstream out;
   {
@@ -83,6 +88,12 @@ std::string Metrics::Render(const audit::Stats* audit, const kms::ServiceStats* 
     for (const auto& [op, l] : latency_) {
       Histogram(out, "scytale_request_duration_seconds", "operation=\"" + Label(op) + "\"",
                 kLatencyBounds, l.buckets, l.count, l.sum);
+    }
+    out << "# HELP scytale_http_rejections_total Requests refused before reaching the API "
+           "(400 not HTTP/1.1, 413 body too large, 431 header too large), by status.\n"
+           "# TYPE scytale_http_rejections_total counter\n";
+    for (const auto& [status, n] : rejections_) {
+      out << "scytale_http_rejections_total{status=\"" << status << "\"} " << n << "\n";
     }
   }
   if (audit != nullptr) {

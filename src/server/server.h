@@ -40,6 +40,16 @@ struct HttpResponse {
 // The request handler: never throws for bad input; thread-safe.
 using Handler = std::function<HttpResponse(const HttpRequest&, const std::string& request_id)>;
 
+// A request the server answered itself, before (or instead of) the Handler: the request was not
+// HTTP/1.1 (400), its header was too large (431) or its body (413).
+struct Rejection {
+  int status = 0;
+  std::string error_code;  // the __type answered, e.g. RequestEntityTooLargeException
+  std::string message;
+  std::string remote_address;
+  std::string request_id;  // the x-amzn-RequestId answered
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0 picks a free port
@@ -52,6 +62,9 @@ struct ServerOptions {
   std::chrono::seconds read_timeout{10};
   // On Stop, in-flight requests get this long to finish before connections are cut.
   std::chrono::seconds drain_timeout{15};
+  // Optional: told of every Rejection before it is answered, on the connection's thread (it
+  // may block, as the Handler may). The App records them in the audit log.
+  std::function<void(const Rejection&)> on_rejected{};
 };
 
 class HttpServer {
@@ -78,6 +91,8 @@ class Metrics {
   static constexpr size_t kMaxOperations = 256;
 
   void ObserveRequest(const std::string& operation, const std::string& outcome, double seconds);
+  // A request refused by the HTTP layer (413, 431, 400), counted by status.
+  void ObserveRejection(int status);
   // The text exposition format (version 0.0.4) of the request series and, when given, the
   // audit log's (records, fsyncs and their latency, batch sizes, failures, digests) and the key
   // service's (backing-key cache hits and misses, keys by state).
@@ -92,6 +107,7 @@ class Metrics {
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, uint64_t> requests_;
   std::map<std::string, Latency> latency_;
+  std::map<int, uint64_t> rejections_;
 };
 
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
@@ -120,6 +136,14 @@ class App {
   App(auth::SigV4Verifier* verifier, api::KmsApi* kms_api, api::QueryApi* query_api,
       AppOptions options = {});
   HttpResponse Handle(const HttpRequest& request, const std::string& request_id) const;
+  // Records, as CloudTrail does, what background maintenance did by itself: an AwsServiceEvent
+  // DeleteKey per key destroyed after its waiting period and RotateKey per automatic rotation.
+  // The work is already done, so a record that cannot be written is logged (error) and the
+  // first such failure returned; the others are still tried. Thread-safe.
+  Status RecordMaintenance(const kms::MaintenanceReport& report) const;
+  // Records a request the HTTP layer refused (ServerOptions::on_rejected): eventName Unknown,
+  // its error code and message, no identity. Failures are logged. Thread-safe.
+  void RecordRejection(const Rejection& rejection) const;
 
  private:
   // Serves one call and describes it in `event` (everything but the time, source and ids).

@@ -10,6 +10,11 @@
 - Fail closed: while the next audit file is /dev/full, calls answer KMSInternalException (500)
   and nothing is recorded; once writes succeed again calls are served and the log verifies.
 - `scytale audit query` filters by event, outcome, key and principal.
+- Background work is recorded as CloudTrail does: a key destroyed after its waiting period and
+  an automatic rotation each yield an AwsServiceEvent (DeleteKey / RotateKey) invoked by
+  kms.amazonaws.com (the key clock is moved with --testing-clock-file).
+- Requests the HTTP layer refuses before they reach the API (413, 431, 400) are recorded with
+  the request id they were answered with, and counted in /metrics.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 import uuid
 from typing import Optional
@@ -399,6 +405,107 @@ class AuditFailClosedTest(ScytaleTestCase):
         self.assertEqual(["CreateKey", "Encrypt"], [r["eventName"] for r in got])
         out = scytale("audit", "verify", audit_dir(server))
         self.assertEqual(0, out.returncode, out.stdout + out.stderr)
+
+
+
+def set_clock(path: str, offset_seconds: int) -> None:
+    """Atomically writes the offset the server's key clock adds to the real time."""
+    with open(path + ".tmp", "w", encoding="ascii") as f:
+        f.write(f"{int(offset_seconds)}\n")
+    os.replace(path + ".tmp", path)
+
+
+class AuditBackgroundTest(ScytaleTestCase):
+
+    def test_deletions_and_automatic_rotations_are_recorded_as_service_events(self):
+        clock_dir = tempfile.mkdtemp(prefix="scytale-e2e-clock-")
+        self.addCleanup(shutil.rmtree, clock_dir, True)
+        clock = os.path.join(clock_dir, "clock")
+        set_clock(clock, 0)
+        server = self.start_server(args=["--testing-clock-file", clock,
+                                         "--maintenance-interval-seconds", "1"])
+        kms = server.client()
+        doomed = kms.create_key()["KeyMetadata"]
+        rotated = kms.create_key()["KeyMetadata"]
+        kms.schedule_key_deletion(KeyId=doomed["KeyId"], PendingWindowInDays=7)
+        kms.enable_key_rotation(KeyId=rotated["KeyId"], RotationPeriodInDays=90)
+        self.assertEqual([], [r for r in records(audit_dir(server))
+                              if r["eventType"] != "AwsApiCall"])
+
+        set_clock(clock, 91 * 86400)
+
+        def service_events():
+            got = [r for r in records(audit_dir(server)) if r["eventType"] == "AwsServiceEvent"]
+            return got if len(got) >= 2 else None
+
+        deadline = time.monotonic() + 15
+        events = service_events()
+        while events is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            events = service_events()
+        self.assertIsNotNone(events, server.log_tail())
+        by_name = {r["eventName"]: r for r in events}
+        self.assertEqual({"DeleteKey", "RotateKey"}, set(by_name), events)
+        for name, key in (("DeleteKey", doomed), ("RotateKey", rotated)):
+            with self.subTest(event=name):
+                r = by_name[name]
+                self.assertEqual({"accountId": DEFAULT_ACCOUNT, "invokedBy": "kms.amazonaws.com"},
+                                 r["userIdentity"])
+                self.assertEqual([key["Arn"]], [x["ARN"] for x in r["resources"]])
+                self.assertEqual("kms.amazonaws.com", r["eventSource"])
+                self.assertEqual("kms.amazonaws.com", r["sourceIPAddress"])
+                self.assertEqual(DEFAULT_REGION, r["awsRegion"])
+                self.assertEqual(DEFAULT_ACCOUNT, r["recipientAccountId"])
+                self.assertFalse(r["readOnly"])
+                self.assertIsNone(r["requestParameters"])
+                self.assertNotIn("errorCode", r)
+                self.assertTrue(harness.UUID_RE.match(r["eventID"]))
+        # One record per key: later passes have nothing more to do.
+        time.sleep(1.5)
+        self.assertEqual(2, len([r for r in records(audit_dir(server))
+                                 if r["eventType"] == "AwsServiceEvent"]))
+        server.stop()
+        verified = scytale("audit", "verify", audit_dir(server))
+        self.assertEqual(0, verified.returncode, verified.stdout + verified.stderr)
+        out = scytale("audit", "query", audit_dir(server), "--format", "json",
+                      "--key", doomed["KeyId"], "--event", "DeleteKey")
+        self.assertEqual(1, len(out.stdout.splitlines()), out.stdout + out.stderr)
+
+    def test_requests_refused_by_the_http_layer_are_recorded(self):
+        server = self.start_server()
+        refused = {
+            413: (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2097152\r\n\r\n",
+                  "RequestEntityTooLargeException"),
+            431: (b"POST / HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 20000 + b"\r\n\r\n",
+                  "RequestHeaderFieldsTooLarge"),
+            400: (b"NOT HTTP AT ALL\r\n\r\n", "SerializationException"),
+        }
+        request_ids = {}
+        for status, (raw, _) in refused.items():
+            with harness.connect(server) as s:
+                s.sendall(raw)
+                data, _, _ = harness.read_until_closed(s, timeout=5)
+            self.assertEqual(status, harness.parse_status(data), data[:300])
+            m = re.search(rb"(?im)^x-amzn-RequestId: *([0-9a-f-]+)", data)
+            self.assertIsNotNone(m, data[:300])
+            request_ids[status] = m.group(1).decode()
+
+        got = {r["requestID"]: r for r in records(audit_dir(server))}
+        self.assertEqual(3, len(got))
+        for status, (_, code) in refused.items():
+            with self.subTest(status=status):
+                r = got[request_ids[status]]
+                self.assertEqual(code, r["errorCode"])
+                self.assertEqual("Unknown", r["eventName"])
+                self.assertEqual("127.0.0.1", r["sourceIPAddress"])
+                self.assertIsNone(r["userIdentity"])
+        _, _, metrics = harness.http_get(server.host, server.port, "/metrics")
+        metrics = metrics.decode() if isinstance(metrics, bytes) else metrics
+        for status in refused:
+            self.assertIn(f'scytale_http_rejections_total{{status="{status}"}} 1\n', metrics)
+        server.stop()
+        verified = scytale("audit", "verify", audit_dir(server))
+        self.assertEqual(0, verified.returncode, verified.stdout + verified.stderr)
 
 
 if __name__ == "__main__":
