@@ -293,9 +293,9 @@ HttpResponse App::Handle(const HttpRequest& request, const std::string& request_
     if (options_.key_service != nullptr) {
       service = options_.key_service->Stats();
     }
-    return HttpResponse{200, "text/plain; version=0.0.4",
-                        options_.metrics->Render(stats ? &*stats : nullptr,
-                                                 service ? &*service : nullptr)};
+    return HttpResponse{
+        200, "text/plain; version=0.0.4",
+        options_.metrics->Render(stats ? &*stats : nullptr, service ? &*service : nullptr)};
   }
   const auto started = std::chrono::steady_clock::now();
   audit::Event event;

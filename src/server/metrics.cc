@@ -125,15 +125,14 @@ std::string Metrics::Render(const audit::Stats* audit, const kms::ServiceStats* 
         << "scytale_backing_key_cache_misses_total " << service->backing_key_cache_misses << "\n";
     if (!service->keys_by_state.empty()) {
       // The usual states are always present, so that their series do not come and go.
-      std::map<std::string, int64_t> states = {{"Enabled", 0}, {"Disabled", 0},
-                                               {"PendingDeletion", 0}};
+      std::map<std::string, int64_t> states = {
+          {"Enabled", 0}, {"Disabled", 0}, {"PendingDeletion", 0}};
       for (const auto& [state, n] : service->keys_by_state) {
         states[state] = n;
       }
       out << "# HELP scytale_keys Keys of every account and region by state (counted at most "
              "every "
-          << kms::ServiceStats::kKeyCountInterval.count()
-          << " s).\n# TYPE scytale_keys gauge\n";
+          << kms::ServiceStats::kKeyCountInterval.count() << " s).\n# TYPE scytale_keys gauge\n";
       for (const auto& [state, n] : states) {
         out << "scytale_keys{state=\"" << Label(state) << "\"} " << n << "\n";
       }
