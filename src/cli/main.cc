@@ -1,4 +1,4 @@
-// The `scytale` executable: `serve`, `audit verify`, `audit query` and `version`.
+// The `scytale` executable: `serve`, `init`, `audit verify`, `audit query` and `version`.
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -36,7 +36,32 @@
 namespace scytale::cli {
 namespace {
 
+// The root keystore: `soft` (a file in the data directory) or `pkcs11` (a key in an HSM token).
+// The PIN is never a flag: it comes from SCYTALE_PKCS11_PIN or --pkcs11-pin-file.
+struct KeystoreFlags {
+  std::string kind = "soft";
+  std::string pkcs11_module;
+  std::string pkcs11_token;
+  std::string pkcs11_key_label;
+  std::string pkcs11_pin_file;
+};
+
+void AddKeystoreOptions(CLI::App* cmd, KeystoreFlags* k) {
+  cmd->add_option("--keystore", k->kind,
+                  "root of trust: soft (a key file in the data directory) or pkcs11 (a "
+                  "non-extractable key in an HSM token)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"soft", "pkcs11"}));
+  cmd->add_option("--pkcs11-module", k->pkcs11_module,
+                  "PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so");
+  cmd->add_option("--pkcs11-token", k->pkcs11_token, "label of the PKCS#11 token");
+  cmd->add_option("--pkcs11-key-label", k->pkcs11_key_label, "label of the root key in the token");
+  cmd->add_option("--pkcs11-pin-file", k->pkcs11_pin_file,
+                  "0600 file holding the token user's PIN (default: SCYTALE_PKCS11_PIN)");
+}
+
 struct ServeFlags {
+  KeystoreFlags keystore;
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "./data";
   std::string account_id = "111122223333";
@@ -109,6 +134,64 @@ std::optional<std::string> Env(const char* name) {
   return std::string(v);
 }
 
+Result<keystore::Pkcs11Options> Pkcs11OptionsFrom(const KeystoreFlags& k) {
+  keystore::Pkcs11Options o;
+  o.module = k.pkcs11_module;
+  o.token_label = k.pkcs11_token;
+  o.key_label = k.pkcs11_key_label;
+  std::optional<std::filesystem::path> pin_file;
+  if (!k.pkcs11_pin_file.empty()) {
+    pin_file = k.pkcs11_pin_file;
+  }
+  SCY_ASSIGN_OR_RETURN(o.pin, keystore::ReadPkcs11Pin(pin_file));
+  return o;
+}
+
+Result<std::unique_ptr<keystore::RootKeystore>> OpenRootKeystore(const KeystoreFlags& k,
+                                                                 const std::filesystem::path& dir) {
+  if (k.kind == "pkcs11") {
+    SCY_ASSIGN_OR_RETURN(keystore::Pkcs11Options o, Pkcs11OptionsFrom(k));
+    return keystore::OpenPkcs11Keystore(o);
+  }
+  if (!k.pkcs11_module.empty() || !k.pkcs11_token.empty() || !k.pkcs11_key_label.empty() ||
+      !k.pkcs11_pin_file.empty()) {
+    return MakeError(ErrorCode::kInvalidState, "the --pkcs11-* flags need --keystore pkcs11");
+  }
+  keystore::SoftOptions soft;
+  soft.path = dir / "root.key";
+  soft.passphrase = Env("SCYTALE_ROOT_PASSPHRASE");
+  return keystore::OpenSoftKeystore(soft);
+}
+
+// `scytale init --keystore pkcs11 ...`: creates the root key inside the token, then checks that
+// the token wraps and unwraps with it.
+int InitKeystore(const KeystoreFlags& k) {
+  if (k.kind != "pkcs11") {
+    return Fail("init creates a root key in a PKCS#11 token (--keystore pkcs11); the soft root "
+                "key is created by `scytale serve` on its first start");
+  }
+  auto o = Pkcs11OptionsFrom(k);
+  if (!o) {
+    return Fail(o.error().message);
+  }
+  if (Status created = keystore::CreatePkcs11RootKey(*o); !created) {
+    return Fail(created.error().message);
+  }
+  auto root = keystore::OpenPkcs11Keystore(*o);
+  if (!root) {
+    return Fail(root.error().message);
+  }
+  crypto::SecretBytes probe(AsBytes("scytale init: the token wraps and unwraps"));
+  auto wrapped = (*root)->Wrap(probe, {});
+  auto back = wrapped ? (*root)->Unwrap(*wrapped, {}) : Result<crypto::SecretBytes>(wrapped.error());
+  if (!back || !(*back == probe)) {
+    return Fail("the root key was created, but the token cannot wrap and unwrap with it: " +
+                (back ? std::string("round trip mismatch") : back.error().message));
+  }
+  std::cout << "root key created in the token: " << (*root)->Describe() << std::endl;
+  return 0;
+}
+
 int Serve(const ServeFlags& flags) {
   // Secrets must not reach a core dump; a debugger cannot attach either.
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -145,10 +228,7 @@ int Serve(const ServeFlags& flags) {
   }
   ::chmod(dir.c_str(), 0700);
 
-  keystore::SoftOptions soft;
-  soft.path = dir / "root.key";
-  soft.passphrase = Env("SCYTALE_ROOT_PASSPHRASE");
-  auto root = keystore::OpenSoftKeystore(soft);
+  auto root = OpenRootKeystore(flags.keystore, dir);
   if (!root) {
     return Fail(root.error().message);
   }
@@ -480,6 +560,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   // Hidden (empty group): shifts the key service's clock for end-to-end tests.
   serve->add_option("--testing-clock-file", flags.testing_clock_file)->group("");
+  scytale::cli::AddKeystoreOptions(serve, &flags.keystore);
+  scytale::cli::KeystoreFlags init_flags;
+  auto* init = app.add_subcommand("init", "create the root key in a PKCS#11 token");
+  scytale::cli::AddKeystoreOptions(init, &init_flags);
   auto* version = app.add_subcommand("version", "print the version");
   auto* audit_cmd = app.add_subcommand("audit", "check and read an audit log directory");
   audit_cmd->require_subcommand(1);
@@ -506,6 +590,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"json", "table"}))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (init->parsed()) {
+    return scytale::cli::InitKeystore(init_flags);
+  }
   if (version->parsed()) {
     std::cout << "scytale " << SCYTALE_VERSION << std::endl;
     return 0;

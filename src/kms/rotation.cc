@@ -2,6 +2,8 @@
 // backing key version; new ciphertexts use it; old ones name their version and still decrypt.
 #include <algorithm>
 
+#include <mutex>
+
 #include "kms/internal/ops.h"
 
 namespace scytale::kms::internal {
@@ -116,17 +118,25 @@ Result<std::string> RotateKeyOnDemand(Core& core, const CallContext& ctx,
                                       const std::string& key_id) {
   SCY_ASSIGN_OR_RETURN(storage::KeyRow row,
                        RotatableKey(core, ctx, key_id, "RotateKeyOnDemand"));
-  SCY_ASSIGN_OR_RETURN(auto versions, core.store()->ListKeyVersions(row.key_id));
-  auto on_demand = std::count_if(versions.begin(), versions.end(),
-                                 [](const auto& v) { return v.rotation_type == "ON_DEMAND"; });
-  if (on_demand >= kMaxOnDemandRotations) {
-    return MakeError(ErrorCode::kLimitExceeded,
-                     "The on-demand rotation quota of " + std::to_string(kMaxOnDemandRotations) +
-                         " rotations for " + Arn(row) + " has been reached.");
-  }
+  // The quota is counted on the row each attempt writes against: AddKeyVersion succeeds only if
+  // the key's revision is unchanged, and every rotation bumps it, so two concurrent rotations
+  // cannot both pass a count of 24. On-demand rotations are rare; one at a time in this process
+  // keeps concurrent callers from exhausting the optimistic retries.
+  static std::mutex on_demand_mu;
+  std::lock_guard lock(on_demand_mu);
   // The automatic schedule is left as it is.
-  SCY_RETURN_IF_ERROR(AddVersion(core, row, "ON_DEMAND", [](storage::KeyRow& r) {
-    return CheckKeyState("RotateKeyOnDemand", r);
+  SCY_RETURN_IF_ERROR(AddVersion(core, row, "ON_DEMAND", [&core](storage::KeyRow& r) -> Status {
+    SCY_RETURN_IF_ERROR(CheckKeyState("RotateKeyOnDemand", r));
+    SCY_ASSIGN_OR_RETURN(auto versions, core.store()->ListKeyVersions(r.key_id));
+    auto on_demand = std::count_if(versions.begin(), versions.end(),
+                                   [](const auto& v) { return v.rotation_type == "ON_DEMAND"; });
+    if (on_demand >= kMaxOnDemandRotations) {
+      return MakeError(ErrorCode::kLimitExceeded,
+                       "The on-demand rotation quota of " +
+                           std::to_string(kMaxOnDemandRotations) + " rotations for " + Arn(r) +
+                           " has been reached.");
+    }
+    return Ok();
   }));
   return Arn(row);
 }
