@@ -1,6 +1,8 @@
 // CreateAlias, UpdateAlias, DeleteAlias, ListAliases.
 #include <algorithm>
 
+#include <mutex>
+
 #include "kms/internal/ops.h"
 
 namespace scytale::kms::internal {
@@ -59,6 +61,13 @@ Status CheckNotReserved(const std::string& alias_name) {
   return Ok();
 }
 
+namespace {
+// The 50-aliases-per-key quota is a count followed by an insert or update: one at a time in this
+// process, so that concurrent calls cannot all pass a count of 49. (Several nodes on one
+// PostgreSQL will need the store to enforce it in the insert's transaction: issue 9.)
+std::mutex alias_quota_mu;
+}  // namespace
+
 Status CheckAliasName(const std::string& alias_name) {
   SCY_RETURN_IF_ERROR(CheckAliasNameShape(alias_name));
   return CheckNotReserved(alias_name);
@@ -70,6 +79,7 @@ Status CreateAlias(Core& core, const CallContext& ctx, const std::string& alias_
   SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKeyIdOrArn(ctx, target_key_id));
   SCY_RETURN_IF_ERROR(core.Authorize(ctx, key, {.action = "kms:CreateAlias"}));
   SCY_RETURN_IF_ERROR(CheckKeyState("CreateAlias", key));
+  std::lock_guard quota_lock(alias_quota_mu);
   SCY_ASSIGN_OR_RETURN(auto existing, core.store()->ListAliases(ctx.account_id, ctx.region,
                                                                 key.key_id, "",
                                                                 kMaxAliasesPerKey + 1));
@@ -111,6 +121,7 @@ Status UpdateAlias(Core& core, const CallContext& ctx, const std::string& alias_
                          ") must be of the same type and key usage as the current one (" +
                          KeyKind(*current) + ").");
   }
+  std::lock_guard quota_lock(alias_quota_mu);
   if (alias->target_key_id != key.key_id) {
     SCY_ASSIGN_OR_RETURN(auto on_target, core.store()->ListAliases(ctx.account_id, ctx.region,
                                                                    key.key_id, "",
