@@ -391,6 +391,10 @@ class Pkcs11Keystore : public RootKeystore {
 
   Result<SecretBytes> Unwrap(std::span<const uint8_t> wrapped,
                              std::span<const uint8_t> aad) override {
+    if (!wrapped.empty() && wrapped[0] == 1) {
+      return MakeError(ErrorCode::kInvalidCiphertext,
+                       "wrapped blob was made by a soft root keystore, not by this PKCS#11 root");
+    }
     if (wrapped.size() < kHeaderSize + crypto::kAesGcmTagSize || wrapped[0] != kPkcs11WrapVersion) {
       return MakeError(ErrorCode::kInvalidCiphertext, "wrapped blob is malformed");
     }

@@ -211,6 +211,11 @@ TEST_F(Pkcs11KeystoreTest, TamperedOrTruncatedBlobIsInvalidCiphertext) {
     ASSERT_FALSE(back.has_value()) << size;
     EXPECT_EQ(back.error().code, ErrorCode::kInvalidCiphertext);
   }
+  Bytes soft_format = wrapped;  // a blob of the soft root's format says so
+  soft_format[0] = 1;
+  auto soft = ks->Unwrap(soft_format, AsBytes("a"));
+  ASSERT_FALSE(soft.has_value());
+  EXPECT_NE(soft.error().message.find("made by a soft root keystore"), std::string::npos);
   Bytes longer = wrapped;
   longer.push_back(0);
   EXPECT_EQ(ks->Unwrap(longer, AsBytes("a")).error().code, ErrorCode::kInvalidCiphertext);

@@ -12,7 +12,8 @@
 //   where kek = scrypt(passphrase, salt, N, r, p) and the AAD is the 5-byte header plus the
 //   mode and parameter bytes, so a parameter cannot be changed without detection.
 //
-// Wrapped blobs: 0x01 | iv (12 B) | AES-256-GCM(root, plaintext, aad) | tag (16 B).
+// Wrapped blobs: 0x01 | iv (12 B) | AES-256-GCM(root, plaintext, aad) | tag (16 B). (0x02 is the
+// pkcs11 root's format: such a blob is refused with a message that says so.)
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -66,6 +67,10 @@ class SoftKeystore : public RootKeystore {
 
   Result<SecretBytes> Unwrap(std::span<const uint8_t> wrapped,
                              std::span<const uint8_t> aad) override {
+    if (!wrapped.empty() && wrapped[0] == 2) {
+      return MakeError(ErrorCode::kInvalidCiphertext,
+                       "wrapped blob was made by a PKCS#11 root keystore, not by this soft root");
+    }
     if (wrapped.size() < 1 + crypto::kAesGcmIvSize + crypto::kAesGcmTagSize ||
         wrapped[0] != kWrapVersion) {
       return MakeError(ErrorCode::kInvalidCiphertext, "wrapped blob is malformed");

@@ -58,6 +58,12 @@ TEST_F(SoftKeystoreTest, UnwrapFailsForOtherAadTamperingOrTruncation) {
   tampered.back() ^= 1;
   EXPECT_FALSE(ks->Unwrap(tampered, AsBytes("a")).has_value());
   EXPECT_FALSE(ks->Unwrap(std::span(wrapped).first(10), AsBytes("a")).has_value());
+  Bytes pkcs11_format = wrapped;  // a blob of the pkcs11 root's format says so
+  pkcs11_format[0] = 2;
+  auto other = ks->Unwrap(pkcs11_format, AsBytes("a"));
+  ASSERT_FALSE(other.has_value());
+  EXPECT_EQ(other.error().code, ErrorCode::kInvalidCiphertext);
+  EXPECT_NE(other.error().message.find("PKCS#11 root keystore"), std::string::npos);
 }
 
 TEST_F(SoftKeystoreTest, WrappingTwiceGivesDifferentBlobs) {
