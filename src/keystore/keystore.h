@@ -74,7 +74,8 @@ struct Pkcs11Options {
 Result<crypto::SecretBytes> ReadPkcs11Pin(const std::optional<std::filesystem::path>& pin_file);
 
 // Loads the module (dlopen), finds the token by label, logs in with the PIN and finds the root key
-// by label. Errors (kInternal; the message names what is wrong and never contains the PIN): the
+// by label. kInvalidState when an option is missing. Otherwise kInternal, with a message that
+// names what is wrong and never contains the PIN: the
 // module cannot be loaded or initialized, no token has that label, the PIN is wrong or locked, no
 // AES key (or more than one) has that label, or the key is extractable or not sensitive.
 // The keystore is thread-safe; it closes its sessions (and finalizes the module once no keystore

@@ -121,6 +121,13 @@ std::string PaddedText(const unsigned char* text, size_t size) {
   return end == std::string::npos ? "" : s.substr(0, end + 1);
 }
 
+// Guards the registry of loaded modules and their C_Initialize/C_Finalize, so that a module being
+// finalized is never initialized again at the same moment.
+std::mutex& ModuleRegistryMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
 // One loaded and initialized module. Shared by every keystore of the process that names the same
 // file: C_Initialize may run only once per process, and C_Finalize only once nobody uses it.
 class Module {
@@ -129,9 +136,8 @@ class Module {
     std::error_code ec;
     std::filesystem::path canonical = std::filesystem::weakly_canonical(path, ec);
     std::string key = ec ? path.string() : canonical.string();
-    static std::mutex mu;
     static std::map<std::string, std::weak_ptr<Module>> loaded;
-    std::lock_guard lock(mu);
+    std::lock_guard lock(ModuleRegistryMutex());
     if (auto existing = loaded[key].lock()) {
       return existing;
     }
@@ -168,6 +174,7 @@ class Module {
   }
 
   ~Module() {
+    std::lock_guard lock(ModuleRegistryMutex());
     if (finalize_) {
       fns_->C_Finalize(nullptr);
     }
