@@ -67,6 +67,41 @@ CLI_ERROR_RE = re.compile(r"An error occurred \(([A-Za-z0-9_.#:]+)\)(?: \(.*?\))
 
 KEEP = bool(os.environ.get("SCYTALE_E2E_KEEP"))
 
+# SCYTALE_E2E_KEYSTORE=pkcs11 runs every server of the process with its root key in a SoftHSM2
+# token (one token in a temporary directory, a root key per server made by `scytale init`), so a
+# whole suite can be run against the PKCS#11 keystore as it runs against the soft one.
+E2E_KEYSTORE = os.environ.get("SCYTALE_E2E_KEYSTORE", "soft")
+PKCS11_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+PKCS11_TOKEN = "ScytaleE2ESuite"
+_pkcs11_pin_file: Optional[str] = None
+
+
+def pkcs11_pin_file() -> str:
+    """Sets up this process's SoftHSM2 token once; returns the 0600 PIN file."""
+    global _pkcs11_pin_file
+    if _pkcs11_pin_file:
+        return _pkcs11_pin_file
+    if not os.path.exists(PKCS11_MODULE) or shutil.which("softhsm2-util") is None:
+        raise AssertionError("SoftHSM2 missing: run scripts/install-deps.sh")
+    tmp = tempfile.mkdtemp(prefix="scytale-e2e-softhsm-")
+    if not KEEP:
+        atexit.register(shutil.rmtree, tmp, True)
+    os.makedirs(os.path.join(tmp, "tokens"))
+    conf = os.path.join(tmp, "softhsm2.conf")
+    with open(conf, "w", encoding="ascii") as f:
+        f.write(f"directories.tokendir = {tmp}/tokens\nobjectstore.backend = file\n"
+                "log.level = ERROR\nslots.removable = false\n")
+    os.environ["SOFTHSM2_CONF"] = conf  # inherited by softhsm2-util and every server
+    pin = "e2e-suite-pin"
+    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", PKCS11_TOKEN, "--pin",
+                    pin, "--so-pin", "e2e-so-pin"], check=True, capture_output=True)
+    path = os.path.join(tmp, "pin")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, pin.encode())
+    os.close(fd)
+    _pkcs11_pin_file = path
+    return path
+
 # Keep the test process's own AWS configuration out of the way: no profiles, no config
 # files, no instance metadata look-ups. Credentials are always passed explicitly.
 for _var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
@@ -133,13 +168,23 @@ class ScytaleServer:
         self._reader: Optional[threading.Thread] = None
         self._ready = threading.Event()
         self._log_lock = threading.Lock()
+        self.pkcs11_args: list[str] = []
+        if E2E_KEYSTORE == "pkcs11":
+            label = f"root-{name}-{os.path.basename(self._tmp)}"
+            self.pkcs11_args = ["--keystore", "pkcs11", "--pkcs11-module", PKCS11_MODULE,
+                                "--pkcs11-token", PKCS11_TOKEN, "--pkcs11-key-label", label,
+                                "--pkcs11-pin-file", pkcs11_pin_file()]
+            done = subprocess.run([str(SCYTALE_BIN), "init", *self.pkcs11_args],
+                                  capture_output=True, text=True, timeout=60)
+            if done.returncode != 0:
+                raise ServerStartError(f"scytale init --keystore pkcs11 failed: {done.stderr}")
         _ALL_SERVERS.append(self)
 
     # -- lifecycle -------------------------------------------------------------------
 
     def command(self) -> list[str]:
         return [str(SCYTALE_BIN), "serve", "--listen", self.listen, "--data-dir", self.data_dir,
-                *self.args]
+                *self.pkcs11_args, *self.args]
 
     def start(self, timeout: float = START_TIMEOUT) -> "ScytaleServer":
         assert self.proc is None or self.proc.poll() is not None, "already running"

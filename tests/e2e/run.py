@@ -11,11 +11,21 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def run_module(name):
+# Suites run a second time in another configuration: (module, label, environment).
+VARIANTS = [
+    # The envelope suite with the root key in a PKCS#11 token (SoftHSM2), as issue 8 asks.
+    ("test_envelope", "pkcs11", {"SCYTALE_E2E_KEYSTORE": "pkcs11"}),
+]
+
+
+def run_module(entry):
+    name, label, extra_env = entry
     start = time.time()
     proc = subprocess.run(
         [sys.executable, "-m", "unittest", "-v", name],
-        cwd=HERE, capture_output=True, text=True, timeout=900)
+        cwd=HERE, capture_output=True, text=True, timeout=900, env={**os.environ, **extra_env})
+    if label:
+        name = f"{name}[{label}]"
     out = proc.stdout + proc.stderr
     ran = re.search(r"^Ran (\d+) tests?", out, re.M)
     total = int(ran.group(1)) if ran else 0
@@ -30,12 +40,14 @@ def run_module(name):
 def main():
     modules = sorted(f[:-3] for f in os.listdir(HERE)
                      if f.startswith("test_") and f.endswith(".py"))
+    entries = [(m, "", {}) for m in modules] + [v for v in VARIANTS if v[0] in modules]
     if len(sys.argv) > 1:
-        modules = [m for m in modules if any(a in m for a in sys.argv[1:])]
+        entries = [e for e in entries
+                   if any(a in e[0] or a == f"{e[0]}[{e[1]}]" for a in sys.argv[1:])]
     jobs = int(os.environ.get("E2E_JOBS", "2"))
     passed = failed = skipped = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        for name, total, bad, skip, secs, out in pool.map(run_module, modules):
+        for name, total, bad, skip, secs, out in pool.map(run_module, entries):
             status = "ok" if bad == 0 else "FAILED"
             print(f"--- {name}: {total} tests, {bad} failed, {skip} skipped, {secs:.1f}s {status}")
             if bad:
