@@ -61,50 +61,62 @@ Result<SigningAlgorithm> CheckSigning(const storage::KeyRow& key, const std::str
 
 }  // namespace
 
-Result<SignResponse> Sign(Core& core, const CallContext& ctx, const SignRequest& req) {
-  SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKey(ctx, req.key_id));
+namespace {
+
+// What Sign and Verify share: the key, authorized and checked, its signing algorithm, and its
+// private key (Verify uses the public half). A dry run ends here.
+struct SigningKey {
+  storage::KeyRow key;
+  SigningAlgorithm algorithm;
+  std::shared_ptr<const crypto::PrivateKey> private_key;
+};
+
+Result<SigningKey> PrepareSigning(Core& core, const CallContext& ctx, std::string_view operation,
+                                  const std::string& key_id, const std::string& algorithm_name,
+                                  const std::string& message_type, const Bytes& message,
+                                  bool dry_run) {
+  SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKey(ctx, key_id));
+  const std::string action = "kms:" + std::string(operation);
   SCY_RETURN_IF_ERROR(core.Authorize(ctx, key,
-                                     {.action = "kms:Sign",
-                                      .request_alias = RequestAlias(req.key_id),
-                                      .signing_algorithm = req.signing_algorithm,
-                                      .message_type = req.message_type}));
-  SCY_RETURN_IF_ERROR(CheckKeyState("Sign", key));
-  SCY_RETURN_IF_ERROR(CheckUsage(key, kSignVerify, "Sign"));
+                                     {.action = action,
+                                      .request_alias = RequestAlias(key_id),
+                                      .signing_algorithm = algorithm_name,
+                                      .message_type = message_type}));
+  SCY_RETURN_IF_ERROR(CheckKeyState(operation, key));
+  SCY_RETURN_IF_ERROR(CheckUsage(key, kSignVerify, operation));
   SCY_ASSIGN_OR_RETURN(SigningAlgorithm algorithm,
-                       CheckSigning(key, req.signing_algorithm, req.message_type, req.message));
-  if (req.dry_run) {
+                       CheckSigning(key, algorithm_name, message_type, message));
+  if (dry_run) {
     return DryRunSucceeded();
   }
   SCY_ASSIGN_OR_RETURN(auto private_key, core.PrivateKeyOf(key));
+  return SigningKey{std::move(key), algorithm, std::move(private_key)};
+}
+
+}  // namespace
+
+Result<SignResponse> Sign(Core& core, const CallContext& ctx, const SignRequest& req) {
+  SCY_ASSIGN_OR_RETURN(SigningKey sk,
+                       PrepareSigning(core, ctx, "Sign", req.key_id, req.signing_algorithm,
+                                      req.message_type, req.message, req.dry_run));
   SCY_ASSIGN_OR_RETURN(Bytes signature,
-                       crypto::Sign(*private_key, algorithm.scheme, algorithm.hash, req.message,
-                                    req.message_type == "DIGEST"));
-  return SignResponse{Arn(key), std::move(signature), req.signing_algorithm};
+                       crypto::Sign(*sk.private_key, sk.algorithm.scheme, sk.algorithm.hash,
+                                    req.message, req.message_type == "DIGEST"));
+  return SignResponse{Arn(sk.key), std::move(signature), req.signing_algorithm};
 }
 
 Result<VerifyResponse> Verify(Core& core, const CallContext& ctx, const VerifyRequest& req) {
-  SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKey(ctx, req.key_id));
-  SCY_RETURN_IF_ERROR(core.Authorize(ctx, key,
-                                     {.action = "kms:Verify",
-                                      .request_alias = RequestAlias(req.key_id),
-                                      .signing_algorithm = req.signing_algorithm,
-                                      .message_type = req.message_type}));
-  SCY_RETURN_IF_ERROR(CheckKeyState("Verify", key));
-  SCY_RETURN_IF_ERROR(CheckUsage(key, kSignVerify, "Verify"));
-  SCY_ASSIGN_OR_RETURN(SigningAlgorithm algorithm,
-                       CheckSigning(key, req.signing_algorithm, req.message_type, req.message));
-  if (req.dry_run) {
-    return DryRunSucceeded();
-  }
-  SCY_ASSIGN_OR_RETURN(auto private_key, core.PrivateKeyOf(key));
-  SCY_ASSIGN_OR_RETURN(bool valid,
-                       crypto::Verify(private_key->Public(), algorithm.scheme, algorithm.hash,
-                                      req.message, req.message_type == "DIGEST", req.signature));
+  SCY_ASSIGN_OR_RETURN(SigningKey sk,
+                       PrepareSigning(core, ctx, "Verify", req.key_id, req.signing_algorithm,
+                                      req.message_type, req.message, req.dry_run));
+  SCY_ASSIGN_OR_RETURN(bool valid, crypto::Verify(sk.private_key->Public(), sk.algorithm.scheme,
+                                                   sk.algorithm.hash, req.message,
+                                                   req.message_type == "DIGEST", req.signature));
   if (!valid) {
     return MakeError(ErrorCode::kKmsInvalidSignature,
                      "The signature is not valid for the given message, key and algorithm.");
   }
-  return VerifyResponse{Arn(key), true, req.signing_algorithm};
+  return VerifyResponse{Arn(sk.key), true, req.signing_algorithm};
 }
 
 Result<GetPublicKeyResponse> GetPublicKey(Core& core, const CallContext& ctx,
