@@ -126,11 +126,16 @@ Result<Opened> Open(Core& core, const CallContext& ctx, std::span<const uint8_t>
   if (key_id) {
     SCY_ASSIGN_OR_RETURN(named, core.ResolveKey(ctx, *key_id));
   }
-  if (named && IsAsymmetricEncryption(*named)) {
+  if (named && (named->key_usage != "ENCRYPT_DECRYPT" || named->key_spec != kSymmetricDefault)) {
+    // Not a symmetric encryption key: the blob is RSA-OAEP under the named key, or the key
+    // cannot decrypt at all (InvalidKeyUsageException after authorization).
     SCY_RETURN_IF_ERROR(core.Authorize(
         ctx, *named,
         Auth(operation == "Decrypt" ? "kms:Decrypt" : "kms:ReEncryptFrom", context, algorithm,
              key_id)));
+    if (!IsAsymmetricEncryption(*named)) {
+      SCY_RETURN_IF_ERROR(CheckUsable(*named, algorithm, operation));
+    }
     SCY_RETURN_IF_ERROR(CheckKeyState(operation, *named));
     SCY_ASSIGN_OR_RETURN(crypto::HashAlgorithm hash, OaepHashFor(*named, algorithm, context));
     SCY_ASSIGN_OR_RETURN(auto private_key, core.PrivateKeyOf(*named));
@@ -138,14 +143,6 @@ Result<Opened> Open(Core& core, const CallContext& ctx, std::span<const uint8_t>
                          crypto::RsaOaepDecrypt(*private_key, hash, blob));
     // AWS reports key material ids for symmetric encryption keys only.
     return Opened{std::move(plaintext), Arn(*named), ""};
-  }
-  if (named && (named->key_usage != "ENCRYPT_DECRYPT" || named->key_spec != kSymmetricDefault)) {
-    // A signing, MAC or key agreement key named for decryption.
-    SCY_RETURN_IF_ERROR(core.Authorize(
-        ctx, *named,
-        Auth(operation == "Decrypt" ? "kms:Decrypt" : "kms:ReEncryptFrom", context, algorithm,
-             key_id)));
-    SCY_RETURN_IF_ERROR(CheckUsable(*named, algorithm, operation));
   }
   SCY_ASSIGN_OR_RETURN(ParsedBlob parsed, ParseBlob(blob));
   auto ref = ParseArn(parsed.header.key_arn);

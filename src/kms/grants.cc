@@ -15,63 +15,6 @@ constexpr int kMaxGrantLimit = 100;
 constexpr size_t kMaxConstraintPairs = 8;
 constexpr size_t kMaxConstraintValueChars = 384;
 
-bool IsAccountId(std::string_view s) {
-  return s.size() == 12 && std::all_of(s.begin(), s.end(), [](char c) {
-           return c >= '0' && c <= '9';
-         });
-}
-
-// The parts of a principal ARN a grant may name: arn:aws:iam::<account>:root | user/... |
-// role/..., arn:aws:sts::<account>:assumed-role/<role>/<session> | federated-user/<name>.
-struct PrincipalArn {
-  std::string account;
-  std::string kind;  // root | user | role | assumed-role | federated-user
-  std::string name;  // user or role name (last path segment); the role of a session
-};
-
-std::optional<PrincipalArn> ParsePrincipalArn(std::string_view arn) {
-  PrincipalArn out;
-  std::string_view rest;
-  if (arn.starts_with("arn:aws:iam::")) {
-    rest = arn.substr(13);
-  } else if (arn.starts_with("arn:aws:sts::")) {
-    rest = arn.substr(13);
-  } else {
-    return std::nullopt;
-  }
-  const bool iam = arn[8] == 'i';
-  size_t colon = rest.find(':');
-  if (colon == std::string_view::npos || !IsAccountId(rest.substr(0, colon))) {
-    return std::nullopt;
-  }
-  out.account = std::string(rest.substr(0, colon));
-  std::string_view resource = rest.substr(colon + 1);
-  auto last_segment = [](std::string_view r) { return r.substr(r.rfind('/') + 1); };
-  if (iam && resource == "root") {
-    out.kind = "root";
-  } else if (iam && (resource.starts_with("user/") || resource.starts_with("role/"))) {
-    out.kind = std::string(resource.substr(0, 4));
-    out.name = std::string(last_segment(resource));
-  } else if (!iam && resource.starts_with("assumed-role/")) {
-    std::string_view role_session = resource.substr(13);
-    size_t slash = role_session.find('/');
-    if (slash == std::string_view::npos || slash == 0 || slash + 1 == role_session.size()) {
-      return std::nullopt;
-    }
-    out.kind = "assumed-role";
-    out.name = std::string(role_session.substr(0, slash));
-  } else if (!iam && resource.starts_with("federated-user/")) {
-    out.kind = "federated-user";
-    out.name = std::string(resource.substr(15));
-  } else {
-    return std::nullopt;
-  }
-  if (out.kind != "root" && out.name.empty()) {
-    return std::nullopt;
-  }
-  return out;
-}
-
 // A grantee or retiring principal must be a principal ARN that exists: IAM users and roles
 // (and the roles of sessions) are looked up, as AWS does (InvalidArnException otherwise).
 Status CheckGrantPrincipal(Core& core, const std::string& principal, const char* member) {
@@ -116,10 +59,7 @@ Status CheckConstraints(const std::optional<GrantConstraints>& constraints,
                        "A grant constraint can contain at most 8 encryption context pairs.");
     }
     for (const auto& [k, v] : **context) {
-      if (v.size() > kMaxConstraintValueChars * 4 ||
-          static_cast<size_t>(std::count_if(v.begin(), v.end(), [](char c) {
-            return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-          })) > kMaxConstraintValueChars) {
+      if (CodePoints(v) > kMaxConstraintValueChars) {
         return MakeError(ErrorCode::kValidation,
                          "A grant constraint value can be at most 384 characters long.");
       }

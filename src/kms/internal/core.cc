@@ -17,14 +17,13 @@ constexpr int kUpdateAttempts = 5;
 constexpr std::string_view kMarkerPrefix = "scy1:";
 constexpr size_t kPrivateKeyCacheEntries = 1000;
 
-// Characters, as AWS counts lengths, of UTF-8 text: every byte that does not continue one.
+}  // namespace
+
 size_t CodePoints(std::string_view utf8) {
   return static_cast<size_t>(std::count_if(utf8.begin(), utf8.end(), [](char c) {
     return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
   }));
 }
-
-}  // namespace
 
 std::string Arn(const storage::KeyRow& row) {
   return KeyArn(row.region, row.account_id, row.key_id);

@@ -97,6 +97,9 @@ std::string DefaultKeyPolicy(const std::string& account_id);
 // Binds wrapped backing material to its key and version.
 Bytes BackingKeyAad(const std::string& arn, const std::string& version_id);
 
+// Characters, as AWS counts lengths, of UTF-8 text: every byte that does not continue one.
+size_t CodePoints(std::string_view utf8);
+
 // Tags as AWS checks them on CreateKey and TagResource: no duplicate keys, no "aws:" prefix
 // (kTag); at most 50 (kLimitExceeded).
 Status CheckTags(const std::vector<Tag>& tags);

@@ -23,33 +23,6 @@ std::array<uint8_t, 32> TokenChecksum(std::span<const uint8_t> body) {
   return crypto::Sha256(input);
 }
 
-// The account field of an ARN ("" when it is not one).
-std::string_view ArnAccount(std::string_view arn) {
-  // arn:partition:service:region:account:resource
-  size_t pos = 0;
-  for (int field = 0; field < 4; ++field) {
-    pos = arn.find(':', pos);
-    if (pos == std::string_view::npos) {
-      return "";
-    }
-    ++pos;
-  }
-  size_t end = arn.find(':', pos);
-  return end == std::string_view::npos ? "" : arn.substr(pos, end - pos);
-}
-
-std::string_view ArnResource(std::string_view arn) {
-  size_t pos = 0;
-  for (int field = 0; field < 5; ++field) {
-    pos = arn.find(':', pos);
-    if (pos == std::string_view::npos) {
-      return "";
-    }
-    ++pos;
-  }
-  return arn.substr(pos);
-}
-
 nlohmann::json ContextJson(const EncryptionContext& context) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [k, v] : context) {
@@ -70,6 +43,12 @@ std::optional<EncryptionContext> ContextFrom(const nlohmann::json& in, const cha
     }
   }
   return out;
+}
+
+bool IsAccountId(std::string_view s) {
+  return s.size() == 12 && std::all_of(s.begin(), s.end(), [](char c) {
+           return c >= '0' && c <= '9';
+         });
 }
 
 bool Contains(const EncryptionContext& whole, const EncryptionContext& part) {
@@ -135,6 +114,49 @@ std::optional<GrantConstraints> DecodeGrantConstraints(std::string_view encoded)
   return out;
 }
 
+std::optional<PrincipalArn> ParsePrincipalArn(std::string_view arn) {
+  PrincipalArn out;
+  std::string_view rest;
+  if (arn.starts_with("arn:aws:iam::")) {
+    rest = arn.substr(13);
+  } else if (arn.starts_with("arn:aws:sts::")) {
+    rest = arn.substr(13);
+  } else {
+    return std::nullopt;
+  }
+  const bool iam = arn[8] == 'i';
+  size_t colon = rest.find(':');
+  if (colon == std::string_view::npos || !IsAccountId(rest.substr(0, colon))) {
+    return std::nullopt;
+  }
+  out.account = std::string(rest.substr(0, colon));
+  std::string_view resource = rest.substr(colon + 1);
+  auto last_segment = [](std::string_view r) { return r.substr(r.rfind('/') + 1); };
+  if (iam && resource == "root") {
+    out.kind = "root";
+  } else if (iam && (resource.starts_with("user/") || resource.starts_with("role/"))) {
+    out.kind = std::string(resource.substr(0, 4));
+    out.name = std::string(last_segment(resource));
+  } else if (!iam && resource.starts_with("assumed-role/")) {
+    std::string_view role_session = resource.substr(13);
+    size_t slash = role_session.find('/');
+    if (slash == std::string_view::npos || slash == 0 || slash + 1 == role_session.size()) {
+      return std::nullopt;
+    }
+    out.kind = "assumed-role";
+    out.name = std::string(role_session.substr(0, slash));
+  } else if (!iam && resource.starts_with("federated-user/")) {
+    out.kind = "federated-user";
+    out.name = std::string(resource.substr(15));
+  } else {
+    return std::nullopt;
+  }
+  if (out.kind != "root" && out.name.empty()) {
+    return std::nullopt;
+  }
+  return out;
+}
+
 GrantPrincipalMatch MatchGrantPrincipal(std::string_view grant_principal,
                                         std::string_view caller_arn) {
   if (grant_principal.empty() || caller_arn.empty()) {
@@ -143,26 +165,18 @@ GrantPrincipalMatch MatchGrantPrincipal(std::string_view grant_principal,
   if (grant_principal == caller_arn) {
     return GrantPrincipalMatch::kDirect;
   }
-  const std::string_view account = ArnAccount(grant_principal);
-  if (account.empty() || account != ArnAccount(caller_arn) ||
-      !grant_principal.starts_with("arn:aws:iam::")) {
+  const std::optional<PrincipalArn> grant = ParsePrincipalArn(grant_principal);
+  const std::optional<PrincipalArn> caller = ParsePrincipalArn(caller_arn);
+  if (!grant || !caller || grant->account != caller->account) {
     return GrantPrincipalMatch::kNone;
   }
-  const std::string_view resource = ArnResource(grant_principal);
-  if (resource == "root") {
+  if (grant->kind == "root") {
     return GrantPrincipalMatch::kViaAccount;
   }
   // A role (arn:aws:iam::A:role/path/Name) covers its sessions
   // (arn:aws:sts::A:assumed-role/Name/session), whatever the role's path.
-  if (resource.starts_with("role/") && caller_arn.starts_with("arn:aws:sts::")) {
-    const std::string_view role_name = resource.substr(resource.rfind('/') + 1);
-    std::string_view caller = ArnResource(caller_arn);
-    if (caller.starts_with("assumed-role/")) {
-      caller.remove_prefix(13);
-      if (caller.substr(0, caller.find('/')) == role_name) {
-        return GrantPrincipalMatch::kDirect;
-      }
-    }
+  if (grant->kind == "role" && caller->kind == "assumed-role" && grant->name == caller->name) {
+    return GrantPrincipalMatch::kDirect;
   }
   return GrantPrincipalMatch::kNone;
 }

@@ -2,6 +2,7 @@
 // principal covers, what its constraints allow, and grant tokens.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,15 @@ std::vector<std::string> DecodeGrantOperations(std::string_view encoded);
 // Constraints are stored as canonical JSON ("" for none).
 std::string EncodeGrantConstraints(const std::optional<GrantConstraints>& constraints);
 std::optional<GrantConstraints> DecodeGrantConstraints(std::string_view encoded);
+
+// The parts of a principal ARN a grant may name: arn:aws:iam::<account>:root | user/... |
+// role/..., arn:aws:sts::<account>:assumed-role/<role>/<session> | federated-user/<name>.
+struct PrincipalArn {
+  std::string account;
+  std::string kind;  // root | user | role | assumed-role | federated-user
+  std::string name;  // user or role name (last path segment); the role of a session
+};
+std::optional<PrincipalArn> ParsePrincipalArn(std::string_view arn);
 
 // How a grant's grantee or retiring principal covers a caller.
 enum class GrantPrincipalMatch {
