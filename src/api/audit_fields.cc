@@ -36,8 +36,10 @@ const std::set<std::string, std::less<>>& RecordedMembers() {
       "GrantId",
       "GrantTokens",
       "GranteePrincipal",
+      "ImportType",
       "KeyAgreementAlgorithm",
       "KeyId",
+      "KeyMaterialId",
       "KeyPairSpec",
       "KeySpec",
       "KeyUsage",
@@ -131,6 +133,9 @@ json ResponseElements(std::string_view op, const json& out) {
   }
   if (op == "CancelKeyDeletion" || op == "RotateKeyOnDemand") {
     return pick({"KeyId"});
+  }
+  if (op == "ImportKeyMaterial" || op == "DeleteImportedKeyMaterial") {
+    return pick({"KeyMaterialId"});
   }
   if (op == "CreateGrant") {
     return pick({"GrantId"});  // not GrantToken

@@ -38,6 +38,12 @@ AwsError ToAwsError(ErrorCode code) {
       return {"InvalidGrantTokenException", 400};
     case ErrorCode::kInvalidGrantId:
       return {"InvalidGrantIdException", 400};
+    case ErrorCode::kInvalidImportToken:
+      return {"InvalidImportTokenException", 400};
+    case ErrorCode::kExpiredImportToken:
+      return {"ExpiredImportTokenException", 400};
+    case ErrorCode::kIncorrectKeyMaterial:
+      return {"IncorrectKeyMaterialException", 400};
     case ErrorCode::kKmsInvalidSignature:
       return {"KMSInvalidSignatureException", 400};
     case ErrorCode::kKmsInvalidMac:

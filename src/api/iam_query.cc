@@ -217,6 +217,9 @@ QueryError ToQueryError(const Dialect& dialect, const Error& error) {
     case ErrorCode::kInvalidMarker:
     case ErrorCode::kInvalidGrantToken:
     case ErrorCode::kInvalidGrantId:
+    case ErrorCode::kInvalidImportToken:
+    case ErrorCode::kExpiredImportToken:
+    case ErrorCode::kIncorrectKeyMaterial:
     case ErrorCode::kKmsInvalidSignature:
     case ErrorCode::kKmsInvalidMac:
     case ErrorCode::kTag:

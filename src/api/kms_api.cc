@@ -128,6 +128,12 @@ json MetadataToJson(const kms::KeyMetadata& m) {
   if (!m.current_key_material_id.empty()) {
     out["CurrentKeyMaterialId"] = m.current_key_material_id;
   }
+  if (!m.expiration_model.empty()) {
+    out["ExpirationModel"] = m.expiration_model;
+  }
+  if (m.valid_to) {
+    out["ValidTo"] = *m.valid_to;
+  }
   return out;
 }
 
@@ -278,6 +284,7 @@ Result<json> GenerateRandom(kms::KeyService* s, const kms::CallContext& ctx, con
 }
 
 std::string KeyIdOf(const json& in) { return in.at("KeyId").get<std::string>(); }
+Bytes BlobOf(const json& in, const char* name) { return OptBlob(in, name).value_or(Bytes()); }
 
 std::vector<kms::Tag> TagsOf(const json& in) {
   std::vector<kms::Tag> tags;
@@ -441,6 +448,52 @@ Result<json> ListKeyRotations(kms::KeyService* s, const kms::CallContext& ctx, c
   return out;
 }
 
+Result<json> GetParametersForImport(kms::KeyService* s, const kms::CallContext& ctx,
+                                    const json& in) {
+  kms::GetParametersForImportRequest req{KeyIdOf(in),
+                                         in.at("WrappingAlgorithm").get<std::string>(),
+                                         in.at("WrappingKeySpec").get<std::string>()};
+  SCY_ASSIGN_OR_RETURN(kms::GetParametersForImportResponse r,
+                       s->GetParametersForImport(ctx, req));
+  return json{{"KeyId", r.key_arn},
+              {"ImportToken", Base64Encode(r.import_token)},
+              {"PublicKey", Base64Encode(r.public_key)},
+              {"ParametersValidTo", r.parameters_valid_to}};
+}
+
+json ImportedMaterialJson(const kms::ImportedMaterialResponse& r) {
+  json out = {{"KeyId", r.key_arn}};
+  if (!r.key_material_id.empty()) {
+    out["KeyMaterialId"] = r.key_material_id;
+  }
+  return out;
+}
+
+Result<json> ImportKeyMaterial(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  kms::ImportKeyMaterialRequest req;
+  req.key_id = KeyIdOf(in);
+  req.import_token = BlobOf(in, "ImportToken");
+  req.encrypted_key_material = BlobOf(in, "EncryptedKeyMaterial");
+  if (auto it = in.find("ValidTo"); it != in.end() && !it->is_null()) {
+    // A JSON 1.1 timestamp: epoch seconds, possibly with a fraction (checked by the validator).
+    req.valid_to = static_cast<int64_t>(it->get<double>());
+  }
+  req.expiration_model = OptString(in, "ExpirationModel");
+  req.import_type = OptString(in, "ImportType");
+  req.key_material_id = OptString(in, "KeyMaterialId");
+  req.has_key_material_description = Present(in, "KeyMaterialDescription");
+  SCY_ASSIGN_OR_RETURN(kms::ImportedMaterialResponse r, s->ImportKeyMaterial(ctx, req));
+  return ImportedMaterialJson(r);
+}
+
+Result<json> DeleteImportedKeyMaterial(kms::KeyService* s, const kms::CallContext& ctx,
+                                       const json& in) {
+  SCY_ASSIGN_OR_RETURN(
+      kms::ImportedMaterialResponse r,
+      s->DeleteImportedKeyMaterial(ctx, KeyIdOf(in), OptString(in, "KeyMaterialId")));
+  return ImportedMaterialJson(r);
+}
+
 Result<json> PutKeyPolicy(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
   SCY_RETURN_IF_ERROR(s->PutKeyPolicy(ctx, KeyIdOf(in), in.at("Policy").get<std::string>(),
                                       OptString(in, "PolicyName"),
@@ -579,7 +632,6 @@ Status CheckGrantTokens(const json& in) {
   return Ok();
 }
 
-Bytes BlobOf(const json& in, const char* name) { return OptBlob(in, name).value_or(Bytes()); }
 
 Result<json> Sign(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
   kms::SignRequest req;
@@ -746,6 +798,9 @@ class KmsApiImpl : public KmsApi {
     handlers_["ListRetirableGrants"] = bind(ListRetirableGrants);
     handlers_["RetireGrant"] = bind(RetireGrant);
     handlers_["RevokeGrant"] = bind(RevokeGrant);
+    handlers_["GetParametersForImport"] = bind(GetParametersForImport);
+    handlers_["ImportKeyMaterial"] = bind(ImportKeyMaterial);
+    handlers_["DeleteImportedKeyMaterial"] = bind(DeleteImportedKeyMaterial);
   }
 
   std::string OperationOf(std::string_view target) const override {

@@ -157,7 +157,7 @@ Result<Opened> Open(Core& core, const CallContext& ctx, std::span<const uint8_t>
                      "The key ID in the request does not identify a CMK that can perform this "
                      "operation.");
   }
-  SCY_ASSIGN_OR_RETURN(auto row, core.store()->GetKey(ref->account_id, ref->region, ref->id));
+  SCY_ASSIGN_OR_RETURN(auto row, core.GetKey(ref->account_id, ref->region, ref->id));
   if (!row) {
     return MakeError(ErrorCode::kAccessDenied, kForeignCiphertext);
   }

@@ -180,11 +180,28 @@ class KeyServiceImpl : public KeyService {
     return internal::RevokeGrant(core_, ctx, key_id, grant_id, dry_run);
   }
 
+  Result<GetParametersForImportResponse> GetParametersForImport(
+      const CallContext& ctx, const GetParametersForImportRequest& req) override {
+    return internal::GetParametersForImport(core_, ctx, req);
+  }
+  Result<ImportedMaterialResponse> ImportKeyMaterial(const CallContext& ctx,
+                                                     const ImportKeyMaterialRequest& req) override {
+    return internal::ImportKeyMaterial(core_, ctx, req);
+  }
+  Result<ImportedMaterialResponse> DeleteImportedKeyMaterial(
+      const CallContext& ctx, const std::string& key_id,
+      const std::optional<std::string>& key_material_id) override {
+    return internal::DeleteImportedKeyMaterial(core_, ctx, key_id, key_material_id);
+  }
+
   Result<MaintenanceReport> RunMaintenance() override {
     MaintenanceReport report;
     Status done = internal::DeleteDueKeys(core_, &report.deleted_key_arns);
     if (done) {
       done = internal::RotateDueKeys(core_, &report.rotated_key_arns);
+    }
+    if (done) {
+      done = internal::ExpireImportedMaterial(core_, &report.expired_material_key_arns);
     }
     if (!done) {
       report.error = done.error();

@@ -50,9 +50,14 @@ Result<KeyMetadata> CreateKey(Core& core, const CallContext& ctx, const CreateKe
     return MakeError(ErrorCode::kCustomKeyStoreNotFound,
                      "Custom key store '" + *req.custom_key_store_id + "' does not exist.");
   }
-  if (origin != "AWS_KMS") {
+  if (origin != "AWS_KMS" && origin != "EXTERNAL") {
     return MakeError(ErrorCode::kUnsupportedOperation,
                      "Origin " + origin + " is not supported by this server yet.");
+  }
+  const bool external = origin == "EXTERNAL";
+  if (external && req.material_for_seeding) {
+    return MakeError(ErrorCode::kValidation,
+                     "A key with EXTERNAL origin gets its material by ImportKeyMaterial.");
   }
   std::string usage = req.key_usage.value_or("ENCRYPT_DECRYPT");
   SCY_RETURN_IF_ERROR(CheckSpecAndUsage(spec, usage));
@@ -75,7 +80,8 @@ Result<KeyMetadata> CreateKey(Core& core, const CallContext& ctx, const CreateKe
   row.key_usage = usage;
   row.origin = origin;
   row.key_manager = "CUSTOMER";
-  row.key_state = "Enabled";
+  // A key for imported material has none until ImportKeyMaterial.
+  row.key_state = external ? "PendingImport" : "Enabled";
   row.creation_date = core.clock().NowSeconds();
   row.policy = std::move(policy);
   for (const auto& t : req.tags) {
@@ -85,10 +91,12 @@ Result<KeyMetadata> CreateKey(Core& core, const CallContext& ctx, const CreateKe
     SCY_RETURN_IF_ERROR(
         CheckNewKeyPolicy(core, ctx, row, *req.policy, req.bypass_policy_lockout_safety_check));
   }
-  SCY_ASSIGN_OR_RETURN(storage::KeyVersionRow version,
-                       core.NewBackingVersion(row, "", req.material_for_seeding
-                                                           ? &*req.material_for_seeding
-                                                           : nullptr));
+  std::optional<storage::KeyVersionRow> version;
+  if (!external) {
+    SCY_ASSIGN_OR_RETURN(version, core.NewBackingVersion(row, "", req.material_for_seeding
+                                                                      ? &*req.material_for_seeding
+                                                                      : nullptr));
+  }
   SCY_RETURN_IF_ERROR(core.store()->InsertKey(row, version));
   return core.Metadata(row);
 }

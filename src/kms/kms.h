@@ -76,6 +76,9 @@ struct KeyMetadata {
   std::vector<std::string> key_agreement_algorithms;
   bool multi_region = false;
   std::string current_key_material_id;
+  // Keys with imported material (origin EXTERNAL), once material was imported.
+  std::string expiration_model;    // KEY_MATERIAL_EXPIRES | KEY_MATERIAL_DOES_NOT_EXPIRE
+  std::optional<int64_t> valid_to;  // when the material expires
 };
 
 struct ListKeysRequest {
@@ -237,6 +240,37 @@ struct ListKeyRotationsResponse {
   std::vector<RotationEntry> rotations;
   std::optional<std::string> next_marker;
   bool truncated = false;
+};
+
+// Importing key material (origin EXTERNAL).
+struct GetParametersForImportRequest {
+  std::string key_id;
+  std::string wrapping_algorithm;  // RSAES_OAEP_SHA_1 | RSAES_OAEP_SHA_256 | RSA_AES_KEY_WRAP_*
+  std::string wrapping_key_spec;   // RSA_2048 | RSA_3072 | RSA_4096
+};
+
+struct GetParametersForImportResponse {
+  std::string key_arn;
+  Bytes import_token;
+  Bytes public_key;  // DER SubjectPublicKeyInfo of the wrapping key
+  int64_t parameters_valid_to = 0;
+};
+
+struct ImportKeyMaterialRequest {
+  std::string key_id{};
+  Bytes import_token{};
+  Bytes encrypted_key_material{};
+  std::optional<int64_t> valid_to{};
+  std::optional<std::string> expiration_model{};
+  std::optional<std::string> import_type{};  // NEW_KEY_MATERIAL | EXISTING_KEY_MATERIAL
+  std::optional<std::string> key_material_id{};
+  bool has_key_material_description = false;
+};
+
+// ImportKeyMaterial and DeleteImportedKeyMaterial.
+struct ImportedMaterialResponse {
+  std::string key_arn;
+  std::string key_material_id;  // symmetric encryption keys only
 };
 
 struct KeyPolicyResponse {
@@ -410,6 +444,7 @@ struct MaintenanceReport {
   int keys_rotated = 0;
   std::vector<std::string> deleted_key_arns{};
   std::vector<std::string> rotated_key_arns{};
+  std::vector<std::string> expired_material_key_arns{};  // imported material past its ValidTo
   // Set when the pass stopped at a failure (store or keystore); the keys above were handled
   // before it, and the next pass carries on.
   std::optional<Error> error{};
@@ -540,6 +575,16 @@ class KeyService {
   virtual Status RetireGrant(const CallContext& ctx, const RetireGrantRequest& req) = 0;
   virtual Status RevokeGrant(const CallContext& ctx, const std::string& key_id,
                              const std::string& grant_id, bool dry_run) = 0;
+
+  // Importing key material: the wrapping key and token, the import itself, and deleting the
+  // imported material (the key becomes PendingImport until the same material is imported).
+  virtual Result<GetParametersForImportResponse> GetParametersForImport(
+      const CallContext& ctx, const GetParametersForImportRequest& req) = 0;
+  virtual Result<ImportedMaterialResponse> ImportKeyMaterial(
+      const CallContext& ctx, const ImportKeyMaterialRequest& req) = 0;
+  virtual Result<ImportedMaterialResponse> DeleteImportedKeyMaterial(
+      const CallContext& ctx, const std::string& key_id,
+      const std::optional<std::string>& key_material_id) = 0;
 
   // Background work, run periodically by the server: destroys keys whose deletion date has
   // passed and rotates keys whose rotation date has come, as of the service's clock. A failure

@@ -156,6 +156,12 @@ CREATE INDEX grants_by_key_name ON grants (key_id, name) WHERE name <> '';
 CREATE INDEX grants_by_retiring_principal ON grants (retiring_principal, seq)
   WHERE retiring_principal <> '';
 )sql",
+    // 5: imported key material: its expiration.
+    R"sql(
+ALTER TABLE keys ADD COLUMN expiration_model TEXT NOT NULL DEFAULT '';
+ALTER TABLE keys ADD COLUMN valid_to INTEGER;
+CREATE INDEX keys_by_valid_to ON keys (valid_to) WHERE valid_to IS NOT NULL;
+)sql",
 };
 
 constexpr const char* kSelectGrant =
@@ -215,7 +221,7 @@ class SqliteStore : public Store {
     return Ok();
   }
 
-  Status InsertKey(const KeyRow& key, const KeyVersionRow& first) override {
+  Status InsertKey(const KeyRow& key, const std::optional<KeyVersionRow>& first) override {
     std::lock_guard lock(mu_);
     return InTransaction([&]() -> Status {
       SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
@@ -223,8 +229,8 @@ class SqliteStore : public Store {
                                    "key_spec, key_usage, origin, key_manager, key_state, "
                                    "creation_date, deletion_date, multi_region, policy, "
                                    "rotation_enabled, rotation_period_days, next_rotation_date, "
-                                   "pending_window_days) VALUES "
-                                   "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+                                   "pending_window_days, expiration_model, valid_to) VALUES "
+                                   "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
       BindText(s, 1, key.key_id);
       BindText(s, 2, key.account_id);
       BindText(s, 3, key.region);
@@ -246,12 +252,16 @@ class SqliteStore : public Store {
       sqlite3_bind_int(s, 15, key.rotation_period_days);
       BindOptInt(s, 16, key.next_rotation_date);
       sqlite3_bind_int(s, 17, key.pending_window_days);
+      BindText(s, 18, key.expiration_model);
+      BindOptInt(s, 19, key.valid_to);
       int rc = sqlite3_step(s);
       if (rc == SQLITE_CONSTRAINT) {
         return MakeError(ErrorCode::kAlreadyExists, "key " + key.key_id + " already exists");
       }
       SCY_RETURN_IF_ERROR(StepDone(rc, "insert key"));
-      SCY_RETURN_IF_ERROR(InsertVersion(first));
+      if (first) {
+        SCY_RETURN_IF_ERROR(InsertVersion(*first));
+      }
       return InsertTags(key);
     });
   }
@@ -328,6 +338,25 @@ class SqliteStore : public Store {
     });
   }
 
+  Status PutKeyVersion(const KeyRow& key, const KeyVersionRow& version) override {
+    std::lock_guard lock(mu_);
+    return InTransaction([&]() -> Status {
+      SCY_RETURN_IF_ERROR(UpdateKeyLocked(key));
+      // An upsert keeps the row's place (rowid), so version order stays creation order.
+      SCY_ASSIGN_OR_RETURN(
+          sqlite3_stmt * s,
+          Prepare("INSERT INTO key_versions (key_id, version_id, created_at, wrapped_material, "
+                  "rotation_type) VALUES (?,?,?,?,?) ON CONFLICT (key_id, version_id) DO UPDATE "
+                  "SET wrapped_material = excluded.wrapped_material"));
+      BindText(s, 1, version.key_id);
+      BindText(s, 2, version.version_id);
+      sqlite3_bind_int64(s, 3, version.created_at);
+      BindBlob(s, 4, version.wrapped_material);
+      BindText(s, 5, version.rotation_type);
+      return StepDone(sqlite3_step(s), "put key version");
+    });
+  }
+
   Status DeleteKey(const std::string& key_id) override {
     std::lock_guard lock(mu_);
     return InTransaction([&]() -> Status {
@@ -353,6 +382,13 @@ class SqliteStore : public Store {
     std::lock_guard lock(mu_);
     return SelectKeys(std::string(kSelectKey) +
                           " WHERE rotation_enabled = 1 AND next_rotation_date <= ? ORDER BY seq",
+                      now);
+  }
+
+  Result<std::vector<KeyRow>> ListKeysWithExpiredMaterial(int64_t now) override {
+    std::lock_guard lock(mu_);
+    return SelectKeys(std::string(kSelectKey) +
+                          " WHERE valid_to IS NOT NULL AND valid_to <= ? ORDER BY seq",
                       now);
   }
 
@@ -883,7 +919,7 @@ class SqliteStore : public Store {
       "SELECT seq, key_id, account_id, region, description, key_spec, key_usage, origin, "
       "key_manager, key_state, creation_date, deletion_date, multi_region, policy, "
       "rotation_enabled, rotation_period_days, next_rotation_date, pending_window_days, "
-      "revision FROM keys";
+      "revision, expiration_model, valid_to FROM keys";
   static constexpr const char* kSelectAlias =
       "SELECT account_id, region, alias_name, target_key_id, creation_date, last_updated_date "
       "FROM aliases";
@@ -895,8 +931,8 @@ class SqliteStore : public Store {
         sqlite3_stmt * s,
         Prepare("UPDATE keys SET description = ?, key_state = ?, deletion_date = ?, policy = ?, "
                 "rotation_enabled = ?, rotation_period_days = ?, next_rotation_date = ?, "
-                "pending_window_days = ?, revision = revision + 1 "
-                "WHERE key_id = ? AND revision = ?"));
+                "pending_window_days = ?, expiration_model = ?, valid_to = ?, "
+                "revision = revision + 1 WHERE key_id = ? AND revision = ?"));
     BindText(s, 1, key.description);
     BindText(s, 2, key.key_state);
     BindOptInt(s, 3, key.deletion_date);
@@ -905,8 +941,10 @@ class SqliteStore : public Store {
     sqlite3_bind_int(s, 6, key.rotation_period_days);
     BindOptInt(s, 7, key.next_rotation_date);
     sqlite3_bind_int(s, 8, key.pending_window_days);
-    BindText(s, 9, key.key_id);
-    sqlite3_bind_int64(s, 10, key.revision);
+    BindText(s, 9, key.expiration_model);
+    BindOptInt(s, 10, key.valid_to);
+    BindText(s, 11, key.key_id);
+    sqlite3_bind_int64(s, 12, key.revision);
     SCY_RETURN_IF_ERROR(StepDone(sqlite3_step(s), "update key"));
     if (sqlite3_changes(db_.get()) == 0) {
       SCY_ASSIGN_OR_RETURN(sqlite3_stmt * exists,
@@ -1169,6 +1207,10 @@ class SqliteStore : public Store {
     }
     r.pending_window_days = sqlite3_column_int(s, 17);
     r.revision = sqlite3_column_int64(s, 18);
+    r.expiration_model = ColumnText(s, 19);
+    if (sqlite3_column_type(s, 20) != SQLITE_NULL) {
+      r.valid_to = sqlite3_column_int64(s, 20);
+    }
     return r;
   }
 
@@ -1286,6 +1328,10 @@ class SqliteStore : public Store {
     sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
   static void BindBlob(sqlite3_stmt* s, int i, const Bytes& v) {
+    if (v.empty()) {
+      sqlite3_bind_zeroblob(s, i, 0);  // an empty blob, not NULL (a null data pointer is NULL)
+      return;
+    }
     sqlite3_bind_blob(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
   static std::string ColumnText(sqlite3_stmt* s, int i) {

@@ -42,11 +42,18 @@ struct KeyRow {
   int rotation_period_days = 0;
   std::optional<int64_t> next_rotation_date;
   int pending_window_days = 0;  // while PendingDeletion
+  // Imported key material (origin EXTERNAL): KEY_MATERIAL_EXPIRES with the time it expires, or
+  // KEY_MATERIAL_DOES_NOT_EXPIRE; "" while the key has no imported material.
+  std::string expiration_model;
+  std::optional<int64_t> valid_to;
   int64_t seq = 0;       // assigned by the store: creation order, used for paging
   int64_t revision = 0;  // assigned by the store: bumped by every update (optimistic locking)
 };
 
-// One backing key version of a KMS key: material wrapped by the root keystore.
+// One backing key version of a KMS key: material wrapped by the root keystore. For imported
+// material (origin EXTERNAL) the row outlives its material: DeleteImportedKeyMaterial and
+// expiry empty `wrapped_material` and keep the version id, so only the same material can be
+// imported again.
 struct KeyVersionRow {
   std::string key_id;
   std::string version_id;
@@ -137,8 +144,10 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Inserts a key with its first backing version. kAlreadyExists when the key id is taken.
-  virtual Status InsertKey(const KeyRow& key, const KeyVersionRow& first_version) = 0;
+  // Inserts a key with its first backing version (none for a key awaiting imported material).
+  // kAlreadyExists when the key id is taken.
+  virtual Status InsertKey(const KeyRow& key,
+                           const std::optional<KeyVersionRow>& first_version) = 0;
   // The key, or nullopt when the account and region have no key of that id.
   virtual Result<std::optional<KeyRow>> GetKey(const std::string& account_id,
                                                const std::string& region,
@@ -161,12 +170,17 @@ class Store {
   virtual Status UpdateKey(const KeyRow& key) = 0;
   // UpdateKey plus a new backing version, atomically (rotation).
   virtual Status AddKeyVersion(const KeyRow& key, const KeyVersionRow& version) = 0;
+  // UpdateKey plus inserting `version`, or replacing the material of the key's version of that
+  // id, atomically (importing and deleting imported key material).
+  virtual Status PutKeyVersion(const KeyRow& key, const KeyVersionRow& version) = 0;
   // Destroys a key with its versions, tags, aliases and grants. kNotFound when already gone.
   virtual Status DeleteKey(const std::string& key_id) = 0;
   // Keys, of any account and region, whose deletion date is at or before `now`.
   virtual Result<std::vector<KeyRow>> ListKeysDueForDeletion(int64_t now) = 0;
   // Keys, of any account and region, with rotation on and a next rotation at or before `now`.
   virtual Result<std::vector<KeyRow>> ListKeysDueForRotation(int64_t now) = 0;
+  // Keys, of any account and region, whose imported material expires at or before `now`.
+  virtual Result<std::vector<KeyRow>> ListKeysWithExpiredMaterial(int64_t now) = 0;
   // The number of keys, of every account and region, in each key state that has any (for the
   // keys-by-state gauge of /metrics: one aggregate query instead of paging every region).
   virtual Result<std::map<std::string, int64_t>> CountKeysByState() = 0;

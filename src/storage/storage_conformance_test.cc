@@ -149,7 +149,7 @@ TEST_P(StoreConformance, DataSurvivesReopen) {
   auto ak = store_->GetAccessKey("AKIA1").value();
   ASSERT_TRUE(ak.has_value());
   EXPECT_EQ(ak->wrapped_secret, (Bytes{9, 9}));
-  EXPECT_EQ(store_->SchemaVersion().value(), 4);
+  EXPECT_EQ(store_->SchemaVersion().value(), 5);
 }
 
 TEST_P(StoreConformance, AccessKeysAreReplacedAndListedPerPrincipal) {
@@ -229,6 +229,52 @@ TEST_P(StoreConformance, AddKeyVersionIsAtomicWithTheKeyUpdate) {
   KeyVersionRow v3{"k1", "v3", 1700000200, Bytes{8}, "AUTOMATIC"};
   EXPECT_EQ(store_->AddKeyVersion(got, v3).error().code, ErrorCode::kConflict);
   EXPECT_EQ(store_->ListKeyVersions("k1").value().size(), 2u);
+}
+
+TEST_P(StoreConformance, ImportedMaterialComesGoesAndExpires) {
+  // A key awaiting import has no version at all.
+  KeyRow k = Key("k1");
+  k.origin = "EXTERNAL";
+  k.key_state = "PendingImport";
+  ASSERT_TRUE(store_->InsertKey(k, std::nullopt).has_value());
+  EXPECT_TRUE(store_->ListKeyVersions("k1").value().empty());
+  EXPECT_FALSE(store_->GetCurrentKeyVersion("k1").value().has_value());
+
+  // Import: the key's state and expiry change with the new version, in one transaction.
+  KeyRow got = *store_->GetKey("111122223333", "us-east-1", "k1").value();
+  got.key_state = "Enabled";
+  got.expiration_model = "KEY_MATERIAL_EXPIRES";
+  got.valid_to = 5000;
+  KeyVersionRow imported{"k1", "m1", 1700000100, Bytes{9, 9}, ""};
+  ASSERT_TRUE(store_->PutKeyVersion(got, imported).has_value());
+  got = *store_->GetKey("111122223333", "us-east-1", "k1").value();
+  EXPECT_EQ(got.key_state, "Enabled");
+  EXPECT_EQ(got.expiration_model, "KEY_MATERIAL_EXPIRES");
+  EXPECT_EQ(got.valid_to, 5000);
+  EXPECT_EQ(store_->GetCurrentKeyVersion("k1").value()->wrapped_material, (Bytes{9, 9}));
+
+  EXPECT_TRUE(store_->ListKeysWithExpiredMaterial(4999).value().empty());
+  auto expired = store_->ListKeysWithExpiredMaterial(5000).value();
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].key_id, "k1");
+
+  // Deleting the material keeps the version's id with an empty blob.
+  got.key_state = "PendingImport";
+  got.expiration_model = "";
+  got.valid_to.reset();
+  ASSERT_TRUE(store_->PutKeyVersion(got, KeyVersionRow{"k1", "m1", 1700000100, {}, ""}));
+  auto versions = store_->ListKeyVersions("k1").value();
+  ASSERT_EQ(versions.size(), 1u);
+  EXPECT_EQ(versions[0].version_id, "m1");
+  EXPECT_TRUE(versions[0].wrapped_material.empty());
+  EXPECT_TRUE(store_->ListKeysWithExpiredMaterial(1 << 30).value().empty());
+
+  // With a stale revision neither the key nor the version changes.
+  EXPECT_EQ(store_->PutKeyVersion(got, imported).error().code, ErrorCode::kConflict);
+  EXPECT_TRUE(store_->GetCurrentKeyVersion("k1").value()->wrapped_material.empty());
+  got = *store_->GetKey("111122223333", "us-east-1", "k1").value();
+  EXPECT_EQ(got.key_state, "PendingImport");
+  EXPECT_FALSE(got.valid_to.has_value());
 }
 
 TEST_P(StoreConformance, DeleteKeyDestroysVersionsTagsAndAliases) {

@@ -36,6 +36,17 @@ Core::Core(storage::Store* store, keystore::RootKeystore* root, std::shared_ptr<
       cache_(kBackingKeyCacheEntries, kBackingKeyCacheTtl, clock),
       authorizer_(store, clock) {}
 
+Result<std::optional<storage::KeyRow>> Core::GetKey(const std::string& account_id,
+                                                    const std::string& region,
+                                                    const std::string& key_id) {
+  SCY_ASSIGN_OR_RETURN(auto row, store_->GetKey(account_id, region, key_id));
+  if (row && row->valid_to && *row->valid_to <= clock_->NowSeconds() &&
+      (row->key_state == "Enabled" || row->key_state == "Disabled")) {
+    row->key_state = "PendingImport";
+  }
+  return row;
+}
+
 Result<storage::KeyRow> Core::ResolveKey(const CallContext& ctx, const std::string& key_id) {
   SCY_ASSIGN_OR_RETURN(KeyRef ref, ParseKeyRef(key_id, ctx));
   if (ref.account_id != ctx.account_id) {
@@ -53,7 +64,7 @@ Result<storage::KeyRow> Core::ResolveKey(const CallContext& ctx, const std::stri
     }
     ref.id = alias->target_key_id;
   }
-  SCY_ASSIGN_OR_RETURN(auto row, store_->GetKey(ref.account_id, ref.region, ref.id));
+  SCY_ASSIGN_OR_RETURN(auto row, GetKey(ref.account_id, ref.region, ref.id));
   if (!row) {
     return MakeError(ErrorCode::kNotFound,
                      "Key '" + KeyArn(ref.region, ref.account_id, ref.id) + "' does not exist");
@@ -72,10 +83,17 @@ Result<storage::KeyRow> Core::ResolveKeyIdOrArn(const CallContext& ctx,
 
 Result<storage::KeyRow> Core::UpdateKey(const storage::KeyRow& key,
                                         const std::function<Status(storage::KeyRow&)>& mutate) {
+  return UpdateKeyWith(key, mutate,
+                       [this](const storage::KeyRow& row) { return store_->UpdateKey(row); });
+}
+
+Result<storage::KeyRow> Core::UpdateKeyWith(
+    const storage::KeyRow& key, const std::function<Status(storage::KeyRow&)>& mutate,
+    const std::function<Status(const storage::KeyRow&)>& write) {
   storage::KeyRow row = key;
   for (int attempt = 0;; ++attempt) {
     SCY_RETURN_IF_ERROR(mutate(row));
-    Status written = store_->UpdateKey(row);
+    Status written = write(row);
     if (written) {
       cache_.Invalidate(row.key_id);
       ++row.revision;
@@ -84,7 +102,7 @@ Result<storage::KeyRow> Core::UpdateKey(const storage::KeyRow& key,
     if (written.error().code != ErrorCode::kConflict || attempt + 1 == kUpdateAttempts) {
       return written.error();
     }
-    SCY_ASSIGN_OR_RETURN(auto fresh, store_->GetKey(key.account_id, key.region, key.key_id));
+    SCY_ASSIGN_OR_RETURN(auto fresh, GetKey(key.account_id, key.region, key.key_id));
     if (!fresh) {
       return MakeError(ErrorCode::kNotFound, "Key '" + Arn(key) + "' does not exist");
     }
@@ -189,6 +207,8 @@ Result<KeyMetadata> Core::Metadata(const storage::KeyRow& row) {
     // AWS reports key material ids for symmetric encryption keys only.
     m.current_key_material_id = versions.back().version_id;
   }
+  m.expiration_model = row.expiration_model;
+  m.valid_to = row.valid_to;
   return m;
 }
 

@@ -43,6 +43,12 @@ class Core {
     return authorizer_.AuthorizeWithoutKey(ctx, req);
   }
 
+  // The key's row from the store, as it stands now: imported material past its ValidTo is gone
+  // from the second it expires (the state reads PendingImport), whether or not the background
+  // pass has deleted it yet. Every read of a key row in kms/ goes through here.
+  Result<std::optional<storage::KeyRow>> GetKey(const std::string& account_id,
+                                                const std::string& region,
+                                                const std::string& key_id);
   // Resolves a KeyId given as key id, key ARN, alias name or alias ARN (the forms that
   // cryptographic operations and DescribeKey take). kNotFound with AWS's messages.
   Result<storage::KeyRow> ResolveKey(const CallContext& ctx, const std::string& key_id);
@@ -54,6 +60,11 @@ class Core {
   // came first. Drops the key's cached material. Returns the row as written.
   Result<storage::KeyRow> UpdateKey(const storage::KeyRow& key,
                                     const std::function<Status(storage::KeyRow&)>& mutate);
+  // UpdateKey with another write of the mutated row than Store::UpdateKey (one that writes more
+  // in the same transaction, such as Store::PutKeyVersion); `write` answers kConflict likewise.
+  Result<storage::KeyRow> UpdateKeyWith(const storage::KeyRow& key,
+                                        const std::function<Status(storage::KeyRow&)>& mutate,
+                                        const std::function<Status(const storage::KeyRow&)>& write);
 
   // The unwrapped material of a backing version, from the cache or the root keystore.
   Result<std::shared_ptr<const crypto::SecretBytes>> BackingKey(

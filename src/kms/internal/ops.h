@@ -95,6 +95,20 @@ Result<GenerateDataKeyPairResponse> GenerateDataKeyPair(Core& core, const CallCo
                                                         const GenerateDataKeyPairRequest& req,
                                                         bool with_plaintext);
 
+// import.cc
+Result<GetParametersForImportResponse> GetParametersForImport(
+    Core& core, const CallContext& ctx, const GetParametersForImportRequest& req);
+Result<ImportedMaterialResponse> ImportKeyMaterial(Core& core, const CallContext& ctx,
+                                                   const ImportKeyMaterialRequest& req);
+Result<ImportedMaterialResponse> DeleteImportedKeyMaterial(
+    Core& core, const CallContext& ctx, const std::string& key_id,
+    const std::optional<std::string>& key_material_id);
+// Deletes imported material whose ValidTo has passed (the key becomes PendingImport), appending
+// each key's ARN to `out_arns` as it goes.
+Status ExpireImportedMaterial(Core& core, std::vector<std::string>* out_arns);
+// Whether a key with imported material has it now (false while PendingImport or deleted).
+Result<bool> HasImportedMaterial(Core& core, const storage::KeyRow& key);
+
 // grants.cc
 Result<CreateGrantResponse> CreateGrant(Core& core, const CallContext& ctx,
                                         const CreateGrantRequest& req);

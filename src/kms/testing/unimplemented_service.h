@@ -128,6 +128,18 @@ class UnimplementedKeyService : public KeyService {
   Status RevokeGrant(const CallContext&, const std::string&, const std::string&, bool) override {
     return Unimplemented("RevokeGrant");
   }
+  Result<GetParametersForImportResponse> GetParametersForImport(
+      const CallContext&, const GetParametersForImportRequest&) override {
+    return Unimplemented("GetParametersForImport");
+  }
+  Result<ImportedMaterialResponse> ImportKeyMaterial(const CallContext&,
+                                                     const ImportKeyMaterialRequest&) override {
+    return Unimplemented("ImportKeyMaterial");
+  }
+  Result<ImportedMaterialResponse> DeleteImportedKeyMaterial(
+      const CallContext&, const std::string&, const std::optional<std::string>&) override {
+    return Unimplemented("DeleteImportedKeyMaterial");
+  }
   Result<MaintenanceReport> RunMaintenance() override {
     return Unimplemented("RunMaintenance");
   }
