@@ -128,6 +128,29 @@ class UnimplementedKeyService : public KeyService {
   Status RevokeGrant(const CallContext&, const std::string&, const std::string&, bool) override {
     return Unimplemented("RevokeGrant");
   }
+  Result<std::string> CreateCustomKeyStore(const CallContext&,
+                                           const CreateCustomKeyStoreRequest&) override {
+    return Unimplemented("CreateCustomKeyStore");
+  }
+  Status ConnectCustomKeyStore(const CallContext&, const std::string&) override {
+    return Unimplemented("ConnectCustomKeyStore");
+  }
+  Status DisconnectCustomKeyStore(const CallContext&, const std::string&) override {
+    return Unimplemented("DisconnectCustomKeyStore");
+  }
+  Result<DescribeCustomKeyStoresResponse> DescribeCustomKeyStores(
+      const CallContext&, const DescribeCustomKeyStoresRequest&) override {
+    return Unimplemented("DescribeCustomKeyStores");
+  }
+  Status UpdateCustomKeyStore(const CallContext&, const UpdateCustomKeyStoreRequest&) override {
+    return Unimplemented("UpdateCustomKeyStore");
+  }
+  Status DeleteCustomKeyStore(const CallContext&, const std::string&) override {
+    return Unimplemented("DeleteCustomKeyStore");
+  }
+  Result<CustomKeyStoreRestoreReport> RestoreCustomKeyStoreConnections() override {
+    return CustomKeyStoreRestoreReport{};
+  }
   Result<MaintenanceReport> RunMaintenance() override {
     return Unimplemented("RunMaintenance");
   }
