@@ -38,6 +38,7 @@
 #include "common/result.h"
 #include "crypto/crypto.h"
 #include "keystore/keystore.h"
+#include "keystore/testing/softhsm.h"
 #include "kms/internal/ciphertext.h"
 #include "kms/kms.h"
 #include "kms/testing/unimplemented_service.h"
@@ -183,6 +184,35 @@ void SetThroughput(benchmark::State& state, size_t bytes_per_item) {
   if (bytes_per_item > 0) {
     state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes_per_item));
   }
+}
+
+// Encrypt of state.range(0) bytes under `key_id`, through `env`'s service.
+template <class Env>
+void EncryptWith(benchmark::State& state, Env& env, const std::string& key_id) {
+  const size_t size = static_cast<size_t>(state.range(0));
+  const kms::EncryptRequest req = MakeEncryptRequest(key_id, size);
+  for (auto _ : state) {
+    auto r = env.service().Encrypt(env.ctx(), req);
+    if (!Check(state, r)) {
+      break;
+    }
+    benchmark::DoNotOptimize(r);
+  }
+  SetThroughput(state, size);
+}
+
+// Unwrap of one wrapped 32-byte key by `root`: what a backing-key cache miss adds.
+void UnwrapLoop(benchmark::State& state, keystore::RootKeystore& root) {
+  const std::string aad = "scytale:backing-key:bench";
+  Bytes wrapped = ValueOrDie(root.Wrap(PatternSecret(32), AsBytes(aad)), "Wrap");
+  for (auto _ : state) {
+    auto material = root.Unwrap(wrapped, AsBytes(aad));
+    if (!Check(state, material)) {
+      break;
+    }
+    benchmark::DoNotOptimize(material);
+  }
+  SetThroughput(state, 0);
 }
 
 // ---- Crypto: OpenSSL primitives alone ----
@@ -340,17 +370,7 @@ BENCHMARK(BM_StoreGetKeyVersion)->Name("Store/GetKeyVersion");
 
 // What a backing-key cache miss adds: the soft root keystore's Unwrap of one 32-byte key.
 void BM_KeystoreUnwrap(benchmark::State& state) {
-  ServiceEnv& env = ServiceEnv::Get();
-  const std::string aad = "scytale:backing-key:bench";
-  Bytes wrapped = ValueOrDie(env.root().Wrap(PatternSecret(32), AsBytes(aad)), "Wrap");
-  for (auto _ : state) {
-    auto material = env.root().Unwrap(wrapped, AsBytes(aad));
-    if (!Check(state, material)) {
-      break;
-    }
-    benchmark::DoNotOptimize(material);
-  }
-  SetThroughput(state, 0);
+  UnwrapLoop(state, ServiceEnv::Get().root());
 }
 BENCHMARK(BM_KeystoreUnwrap)->Name("Keystore/Unwrap");
 
@@ -358,16 +378,7 @@ BENCHMARK(BM_KeystoreUnwrap)->Name("Keystore/Unwrap");
 
 void BM_ServiceEncrypt(benchmark::State& state) {
   ServiceEnv& env = ServiceEnv::Get();
-  const size_t size = static_cast<size_t>(state.range(0));
-  const kms::EncryptRequest req = MakeEncryptRequest(env.key().key_id, size);
-  for (auto _ : state) {
-    auto r = env.service().Encrypt(env.ctx(), req);
-    if (!Check(state, r)) {
-      break;
-    }
-    benchmark::DoNotOptimize(r);
-  }
-  SetThroughput(state, size);
+  EncryptWith(state, env, env.key().key_id);
 }
 BENCHMARK(BM_ServiceEncrypt)->Name("Service/Encrypt")->Arg(32)->Arg(4096);
 // Two callers at once: the store has one connection behind one mutex, so this shows how much
@@ -573,24 +584,16 @@ class Pkcs11Env {
   const kms::KeyMetadata& token_key() const { return token_key_; }
 
  private:
-  static constexpr const char* kModule = "/usr/lib/softhsm/libsofthsm2.so";
+  static constexpr const char* kModule = keystore::testing::kSoftHsmModule;
   static constexpr const char* kPin = "bench-pin-1";
 
   Pkcs11Env()
       : dir_(std::filesystem::temp_directory_path() /
              ("scy-bench-p11-" + std::to_string(::getpid()))) {
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_ / "tokens");
-    std::ofstream(dir_ / "softhsm2.conf")
-        << "directories.tokendir = " << (dir_ / "tokens").string()
-        << "\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n";
-    ::setenv("SOFTHSM2_CONF", (dir_ / "softhsm2.conf").c_str(), 1);
-    for (const char* label : {"bench-root", "bench-cks"}) {
-      std::string cmd = std::string("softhsm2-util --init-token --free --label ") + label +
-                        " --pin " + kPin + " --so-pin 12345678 >/dev/null";
-      if (std::system(cmd.c_str()) != 0) {
-        Die("softhsm2-util --init-token", MakeError(ErrorCode::kInternal, "is SoftHSM2 installed?"));
-      }
+    std::string failed = keystore::testing::MakeSoftHsmTokens(dir_, {"bench-root", "bench-cks"},
+                                                              kPin);
+    if (!failed.empty()) {
+      Die("SoftHSM2 tokens", MakeError(ErrorCode::kInternal, failed));
     }
     keystore::Pkcs11Options options;
     options.module = kModule;
@@ -650,20 +653,6 @@ class Pkcs11Env {
   kms::KeyMetadata token_key_;
 };
 
-template <class Env>
-void EncryptWith(benchmark::State& state, Env& env, const std::string& key_id) {
-  const size_t size = static_cast<size_t>(state.range(0));
-  const kms::EncryptRequest req = MakeEncryptRequest(key_id, size);
-  for (auto _ : state) {
-    auto r = env.service().Encrypt(env.ctx(), req);
-    if (!Check(state, r)) {
-      break;
-    }
-    benchmark::DoNotOptimize(r);
-  }
-  SetThroughput(state, size);
-}
-
 // Encrypt with the root key in a SoftHSM2 token: the backing key is cached after the first
 // call, so this should match Service/Encrypt (soft root).
 void BM_Pkcs11RootEncrypt(benchmark::State& state) {
@@ -698,17 +687,7 @@ BENCHMARK(BM_Pkcs11TokenKeyDecrypt)->Name("Pkcs11/Decrypt_KeyInToken")->Arg(32);
 
 // What a backing-key cache miss adds with the root in the token.
 void BM_Pkcs11RootUnwrap(benchmark::State& state) {
-  Pkcs11Env& env = Pkcs11Env::Get();
-  const std::string aad = "scytale:backing-key:bench";
-  Bytes wrapped = ValueOrDie(env.root().Wrap(PatternSecret(32), AsBytes(aad)), "Wrap");
-  for (auto _ : state) {
-    auto material = env.root().Unwrap(wrapped, AsBytes(aad));
-    if (!Check(state, material)) {
-      break;
-    }
-    benchmark::DoNotOptimize(material);
-  }
-  SetThroughput(state, 0);
+  UnwrapLoop(state, Pkcs11Env::Get().root());
 }
 BENCHMARK(BM_Pkcs11RootUnwrap)->Name("Pkcs11/Unwrap_RootInToken");
 

@@ -508,20 +508,45 @@ class SessionPool {
   std::atomic<uint64_t> generation_{0};
 };
 
+// Runs `op(session, key)` on a pooled session, with the key `find(session)` returns; a failed
+// lookup is returned as it is. Returns op's CK_RV (CKR_OK on success) for the caller to describe.
+template <class Find, class Op>
+Result<CK_RV> RunWithKey(SessionPool& pool, Find&& find, Op&& op) {
+  std::optional<Error> lookup;
+  SCY_ASSIGN_OR_RETURN(CK_RV rv, pool.Run([&](CK_SESSION_HANDLE s) -> CK_RV {
+    Result<CK_OBJECT_HANDLE> key = find(s);
+    if (!key) {
+      lookup = key.error();
+      return CKR_OK;
+    }
+    return op(s, *key);
+  }));
+  if (lookup) {
+    return *lookup;
+  }
+  return rv;
+}
+
+// CKM_AES_GCM's parameters with a 128-bit tag. ulIvBits is PKCS#11 v2.40's field; some tokens
+// read only ulIvLen: both are set. The 2.x prototypes lack const; the token does not write its
+// inputs. `empty` stands in for an empty aad (some tokens refuse a null pointer).
+CK_GCM_PARAMS GcmParams(std::span<const uint8_t> iv, std::span<const uint8_t> aad,
+                        uint8_t* empty) {
+  return CK_GCM_PARAMS{const_cast<uint8_t*>(iv.data()),
+                       iv.size(),
+                       iv.size() * 8,
+                       aad.empty() ? empty : const_cast<uint8_t*>(aad.data()),
+                       aad.size(),
+                       crypto::kAesGcmTagSize * 8};
+}
+
 // AES-256-GCM inside the token: `out` receives ciphertext || tag and must be exactly
 // plaintext.size() + 16 bytes.
 CK_RV GcmEncrypt(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key,
                  std::span<const uint8_t> iv, std::span<const uint8_t> aad,
                  std::span<const uint8_t> plaintext, std::span<uint8_t> out) {
   uint8_t empty = 0;
-  // ulIvBits is PKCS#11 v2.40's field; some tokens read only ulIvLen: both are set. The 2.x
-  // prototypes lack const; the token does not write its inputs.
-  CK_GCM_PARAMS params{const_cast<uint8_t*>(iv.data()),
-                       iv.size(),
-                       iv.size() * 8,
-                       aad.empty() ? &empty : const_cast<uint8_t*>(aad.data()),
-                       aad.size(),
-                       crypto::kAesGcmTagSize * 8};
+  CK_GCM_PARAMS params = GcmParams(iv, aad, &empty);
   CK_MECHANISM mech{CKM_AES_GCM, &params, sizeof params};
   CK_RV rv = f->C_EncryptInit(s, &mech, key);
   if (rv != CKR_OK) {
@@ -544,12 +569,7 @@ CK_RV GcmDecrypt(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE k
                  std::span<const uint8_t> sealed, std::span<uint8_t> out, CK_ULONG* out_len,
                  bool* out_tag_failed) {
   uint8_t empty = 0;
-  CK_GCM_PARAMS params{const_cast<uint8_t*>(iv.data()),
-                       iv.size(),
-                       iv.size() * 8,
-                       aad.empty() ? &empty : const_cast<uint8_t*>(aad.data()),
-                       aad.size(),
-                       crypto::kAesGcmTagSize * 8};
+  CK_GCM_PARAMS params = GcmParams(iv, aad, &empty);
   CK_MECHANISM mech{CKM_AES_GCM, &params, sizeof params};
   CK_RV rv = f->C_DecryptInit(s, &mech, key);
   if (rv != CKR_OK) {
@@ -642,18 +662,8 @@ class Pkcs11Keystore : public RootKeystore {
 
   template <class Op>
   Status WithKey(const char* what, Op&& op) {
-    std::optional<Error> lookup;
-    SCY_ASSIGN_OR_RETURN(CK_RV rv, pool_.Run([&](CK_SESSION_HANDLE s) -> CK_RV {
-      auto key = KeyIn(s);
-      if (!key) {
-        lookup = key.error();
-        return CKR_OK;
-      }
-      return op(s, *key);
-    }));
-    if (lookup) {
-      return *lookup;
-    }
+    SCY_ASSIGN_OR_RETURN(CK_RV rv,
+                         RunWithKey(pool_, [&](CK_SESSION_HANDLE s) { return KeyIn(s); }, op));
     if (rv != CKR_OK) {
       return MakeError(ErrorCode::kInternal, std::string("PKCS#11 ") + what + " with key '" +
                                                  key_label_ + "' in token '" +
@@ -825,18 +835,8 @@ class Pkcs11TokenKeys : public TokenKeys {
 
   template <class Op>
   Status WithKey(const std::string& label, const char* what, Op&& op) {
-    std::optional<Error> lookup;
-    SCY_ASSIGN_OR_RETURN(CK_RV rv, pool_.Run([&](CK_SESSION_HANDLE s) -> CK_RV {
-      auto key = KeyIn(s, label);
-      if (!key) {
-        lookup = key.error();
-        return CKR_OK;
-      }
-      return op(s, *key);
-    }));
-    if (lookup) {
-      return *lookup;
-    }
+    SCY_ASSIGN_OR_RETURN(
+        CK_RV rv, RunWithKey(pool_, [&](CK_SESSION_HANDLE s) { return KeyIn(s, label); }, op));
     return Describe(rv, what, label);
   }
 

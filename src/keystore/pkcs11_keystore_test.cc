@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "keystore/keystore.h"
+#include "keystore/testing/softhsm.h"
 
 namespace scytale::keystore {
 namespace {
@@ -54,21 +55,7 @@ class Pkcs11KeystoreTest : public ::testing::Test {
       return;
     }
     g_dir = std::filesystem::temp_directory_path() / ("scy-p11-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(g_dir);
-    std::filesystem::create_directories(g_dir / "tokens");
-    std::ofstream(g_dir / "softhsm2.conf")
-        << "directories.tokendir = " << (g_dir / "tokens").string()
-        << "\nobjectstore.backend = file\nlog.level = ERROR\n"
-           "slots.removable = false\n";
-    ::setenv("SOFTHSM2_CONF", (g_dir / "softhsm2.conf").c_str(), 1);
-    for (const char* label : {kToken, "Other"}) {
-      std::string cmd = std::string("softhsm2-util --init-token --free --label ") + label +
-                        " --pin " + kPin + " --so-pin 5678";
-      if (RunShell(cmd, g_dir / "init.log") != 0) {
-        g_setup_error = "softhsm2-util --init-token failed: " + ReadText(g_dir / "init.log");
-        return;
-      }
-    }
+    g_setup_error = testing::MakeSoftHsmTokens(g_dir, {kToken, "Other"}, kPin);
   }
   static void TearDownTestSuite() {
     if (!g_dir.empty()) {

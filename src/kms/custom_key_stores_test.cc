@@ -7,12 +7,13 @@
 #include <filesystem>
 #include <fstream>
 
+#include "keystore/testing/softhsm.h"
 #include "kms/kms.h"
 
 namespace scytale::kms {
 namespace {
 
-constexpr const char* kModule = "/usr/lib/softhsm/libsofthsm2.so";
+constexpr const char* kModule = keystore::testing::kSoftHsmModule;
 constexpr const char* kPin = "kmsuser-pin";
 constexpr const char* kClusterA = "cluster-abcdefghijk";  // token "ck-a"
 constexpr const char* kClusterB = "cluster-bcdefghijkl";  // token "ck-b"
@@ -37,23 +38,10 @@ std::string ReadText(const std::filesystem::path& path) {
 class CustomKeyStoresTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (!std::filesystem::exists(kModule) || std::system("command -v softhsm2-util >/dev/null")) {
-      g_setup_error = "SoftHSM2 is not installed: run scripts/install-deps.sh";
-      return;
-    }
     g_dir = std::filesystem::temp_directory_path() / ("scy-cks-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(g_dir);
-    std::filesystem::create_directories(g_dir / "tokens");
-    std::ofstream(g_dir / "softhsm2.conf")
-        << "directories.tokendir = " << (g_dir / "tokens").string()
-        << "\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n";
-    ::setenv("SOFTHSM2_CONF", (g_dir / "softhsm2.conf").c_str(), 1);
-    for (const char* label : {"ck-a", "ck-b", "ck-c"}) {
-      if (RunShell(std::string("softhsm2-util --init-token --free --label ") + label + " --pin " +
-                   kPin + " --so-pin 12345678") != 0) {
-        g_setup_error = "softhsm2-util --init-token failed: " + ReadText(g_dir / "setup.log");
-        return;
-      }
+    g_setup_error = keystore::testing::MakeSoftHsmTokens(g_dir, {"ck-a", "ck-b", "ck-c"}, kPin);
+    if (!g_setup_error.empty()) {
+      return;
     }
     for (const char* name : {"a", "b"}) {
       std::string cmd = std::string("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
