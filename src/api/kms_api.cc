@@ -134,6 +134,10 @@ json MetadataToJson(const kms::KeyMetadata& m) {
   if (m.valid_to) {
     out["ValidTo"] = *m.valid_to;
   }
+  if (!m.custom_key_store_id.empty()) {
+    out["CustomKeyStoreId"] = m.custom_key_store_id;
+    out["CloudHsmClusterId"] = m.cloud_hsm_cluster_id;
+  }
   return out;
 }
 
@@ -747,6 +751,100 @@ Result<json> GenerateDataKeyPairWithoutPlaintext(kms::KeyService* s,
   return DataKeyPair(s, ctx, in, /*with_plaintext=*/false);
 }
 
+// A secret string member (KeyStorePassword) goes straight into wiping memory.
+std::optional<crypto::SecretBytes> OptSecretString(const json& in, const char* name) {
+  auto it = in.find(name);
+  if (it == in.end() || it->is_null()) {
+    return std::nullopt;
+  }
+  return crypto::SecretBytes(AsBytes(it->get_ref<const std::string&>()),
+                             crypto::SecretBytes::Memory::kLocked);
+}
+
+bool HasXksMembers(const json& in) {
+  for (const auto& [k, v] : in.items()) {
+    if (k.starts_with("XksProxy") && !v.is_null()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<json> CreateCustomKeyStore(kms::KeyService* s, const kms::CallContext& ctx,
+                                  const json& in) {
+  kms::CreateCustomKeyStoreRequest req;
+  req.custom_key_store_name = in.at("CustomKeyStoreName").get<std::string>();
+  req.cloud_hsm_cluster_id = OptString(in, "CloudHsmClusterId");
+  req.trust_anchor_certificate = OptString(in, "TrustAnchorCertificate");
+  req.key_store_password = OptSecretString(in, "KeyStorePassword");
+  req.custom_key_store_type = OptString(in, "CustomKeyStoreType");
+  req.has_xks_members = HasXksMembers(in);
+  SCY_ASSIGN_OR_RETURN(std::string id, s->CreateCustomKeyStore(ctx, req));
+  return json{{"CustomKeyStoreId", id}};
+}
+
+Result<json> ConnectCustomKeyStore(kms::KeyService* s, const kms::CallContext& ctx,
+                                   const json& in) {
+  SCY_RETURN_IF_ERROR(
+      s->ConnectCustomKeyStore(ctx, in.at("CustomKeyStoreId").get<std::string>()));
+  return json::object();  // AWS answers {} (a JSON object with no properties)
+}
+
+Result<json> DisconnectCustomKeyStore(kms::KeyService* s, const kms::CallContext& ctx,
+                                      const json& in) {
+  SCY_RETURN_IF_ERROR(
+      s->DisconnectCustomKeyStore(ctx, in.at("CustomKeyStoreId").get<std::string>()));
+  return json::object();
+}
+
+Result<json> DescribeCustomKeyStores(kms::KeyService* s, const kms::CallContext& ctx,
+                                     const json& in) {
+  kms::DescribeCustomKeyStoresRequest req;
+  req.custom_key_store_id = OptString(in, "CustomKeyStoreId");
+  req.custom_key_store_name = OptString(in, "CustomKeyStoreName");
+  req.limit = OptInt(in, "Limit");
+  req.marker = OptString(in, "Marker");
+  SCY_ASSIGN_OR_RETURN(kms::DescribeCustomKeyStoresResponse r,
+                       s->DescribeCustomKeyStores(ctx, req));
+  json stores = json::array();
+  for (const auto& e : r.custom_key_stores) {
+    json entry = {{"CustomKeyStoreId", e.custom_key_store_id},
+                  {"CustomKeyStoreName", e.custom_key_store_name},
+                  {"CloudHsmClusterId", e.cloud_hsm_cluster_id},
+                  {"TrustAnchorCertificate", e.trust_anchor_certificate},
+                  {"ConnectionState", e.connection_state},
+                  {"CreationDate", e.creation_date},
+                  {"CustomKeyStoreType", e.custom_key_store_type}};
+    if (!e.connection_error_code.empty()) {
+      entry["ConnectionErrorCode"] = e.connection_error_code;
+    }
+    stores.push_back(std::move(entry));
+  }
+  json out = {{"CustomKeyStores", std::move(stores)}, {"Truncated", r.truncated}};
+  if (r.next_marker) {
+    out["NextMarker"] = *r.next_marker;
+  }
+  return out;
+}
+
+Result<json> UpdateCustomKeyStore(kms::KeyService* s, const kms::CallContext& ctx,
+                                  const json& in) {
+  kms::UpdateCustomKeyStoreRequest req;
+  req.custom_key_store_id = in.at("CustomKeyStoreId").get<std::string>();
+  req.new_custom_key_store_name = OptString(in, "NewCustomKeyStoreName");
+  req.key_store_password = OptSecretString(in, "KeyStorePassword");
+  req.cloud_hsm_cluster_id = OptString(in, "CloudHsmClusterId");
+  req.has_xks_members = HasXksMembers(in);
+  SCY_RETURN_IF_ERROR(s->UpdateCustomKeyStore(ctx, req));
+  return json::object();
+}
+
+Result<json> DeleteCustomKeyStore(kms::KeyService* s, const kms::CallContext& ctx,
+                                  const json& in) {
+  SCY_RETURN_IF_ERROR(s->DeleteCustomKeyStore(ctx, in.at("CustomKeyStoreId").get<std::string>()));
+  return json::object();
+}
+
 class KmsApiImpl : public KmsApi {
  public:
   KmsApiImpl(kms::KeyService* service, std::unique_ptr<internal::ModelValidator> validator)
@@ -801,6 +899,12 @@ class KmsApiImpl : public KmsApi {
     handlers_["GetParametersForImport"] = bind(GetParametersForImport);
     handlers_["ImportKeyMaterial"] = bind(ImportKeyMaterial);
     handlers_["DeleteImportedKeyMaterial"] = bind(DeleteImportedKeyMaterial);
+    handlers_["CreateCustomKeyStore"] = bind(CreateCustomKeyStore);
+    handlers_["ConnectCustomKeyStore"] = bind(ConnectCustomKeyStore);
+    handlers_["DisconnectCustomKeyStore"] = bind(DisconnectCustomKeyStore);
+    handlers_["DescribeCustomKeyStores"] = bind(DescribeCustomKeyStores);
+    handlers_["UpdateCustomKeyStore"] = bind(UpdateCustomKeyStore);
+    handlers_["DeleteCustomKeyStore"] = bind(DeleteCustomKeyStore);
   }
 
   std::string OperationOf(std::string_view target) const override {

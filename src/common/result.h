@@ -45,6 +45,13 @@ enum class ErrorCode {
   kDependencyTimeout,   // the store or keystore did not answer in time
   kKeyUnavailable,
   kCustomKeyStoreNotFound,
+  kCustomKeyStoreInvalidState,  // the store's connection state forbids the operation
+  kCustomKeyStoreNameInUse,
+  kCustomKeyStoreHasCmks,
+  kCloudHsmClusterNotFound,
+  kCloudHsmClusterInUse,
+  kCloudHsmClusterNotRelated,
+  kIncorrectTrustAnchor,
   kInvalidAliasName,
   kConflict,  // a concurrent writer changed the row first (optimistic locking); retry
 };

@@ -1,6 +1,7 @@
 // Key states, deletion, description and tags.
 #include <algorithm>
 
+#include "kms/internal/custom_key_stores.h"
 #include "kms/internal/ops.h"
 
 namespace scytale::kms::internal {
@@ -183,6 +184,9 @@ Status DeleteDueKeys(Core& core, std::vector<std::string>* out_deleted_arns) {
     Status gone = core.store()->DeleteKey(row.key_id);
     core.cache().Invalidate(row.key_id);
     if (gone) {
+      if (!row.custom_key_store_id.empty()) {
+        DestroyCustomKeyStoreMaterial(core, row);
+      }
       out_deleted_arns->push_back(Arn(row));
     } else if (gone.error().code != ErrorCode::kNotFound) {
       return gone.error();  // another node may have deleted it first: that is fine

@@ -162,6 +162,26 @@ ALTER TABLE keys ADD COLUMN expiration_model TEXT NOT NULL DEFAULT '';
 ALTER TABLE keys ADD COLUMN valid_to INTEGER;
 CREATE INDEX keys_by_valid_to ON keys (valid_to) WHERE valid_to IS NOT NULL;
 )sql",
+    // 6: custom key stores, and the store a key's material lives in.
+    R"sql(
+CREATE TABLE custom_key_stores (
+  custom_key_store_id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL,
+  region TEXT NOT NULL,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL,
+  cloud_hsm_cluster_id TEXT NOT NULL UNIQUE,
+  trust_anchor_certificate TEXT NOT NULL,
+  wrapped_password BLOB NOT NULL,
+  connection_state TEXT NOT NULL,
+  connection_error_code TEXT NOT NULL,
+  creation_date INTEGER NOT NULL,
+  UNIQUE (account_id, region, name)
+);
+ALTER TABLE keys ADD COLUMN custom_key_store_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX keys_by_custom_key_store ON keys (custom_key_store_id)
+  WHERE custom_key_store_id <> '';
+)sql",
 };
 
 constexpr const char* kSelectGrant =
@@ -229,8 +249,9 @@ class SqliteStore : public Store {
                                    "key_spec, key_usage, origin, key_manager, key_state, "
                                    "creation_date, deletion_date, multi_region, policy, "
                                    "rotation_enabled, rotation_period_days, next_rotation_date, "
-                                   "pending_window_days, expiration_model, valid_to) VALUES "
-                                   "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+                                   "pending_window_days, expiration_model, valid_to, "
+                                   "custom_key_store_id) VALUES "
+                                   "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
       BindText(s, 1, key.key_id);
       BindText(s, 2, key.account_id);
       BindText(s, 3, key.region);
@@ -254,6 +275,7 @@ class SqliteStore : public Store {
       sqlite3_bind_int(s, 17, key.pending_window_days);
       BindText(s, 18, key.expiration_model);
       BindOptInt(s, 19, key.valid_to);
+      BindText(s, 20, key.custom_key_store_id);
       int rc = sqlite3_step(s);
       if (rc == SQLITE_CONSTRAINT) {
         return MakeError(ErrorCode::kAlreadyExists, "key " + key.key_id + " already exists");
@@ -899,6 +921,135 @@ class SqliteStore : public Store {
     return DeletePolicy(kRoleTables, account_id, role_name, policy_name);
   }
 
+  Status InsertCustomKeyStore(const CustomKeyStoreRow& row) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        Prepare("INSERT INTO custom_key_stores (custom_key_store_id, account_id, region, name, "
+                "type, cloud_hsm_cluster_id, trust_anchor_certificate, wrapped_password, "
+                "connection_state, connection_error_code, creation_date) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)"));
+    BindText(s, 1, row.custom_key_store_id);
+    BindText(s, 2, row.account_id);
+    BindText(s, 3, row.region);
+    BindText(s, 4, row.name);
+    BindText(s, 5, row.type);
+    BindText(s, 6, row.cloud_hsm_cluster_id);
+    BindText(s, 7, row.trust_anchor_certificate);
+    BindBlob(s, 8, row.wrapped_password);
+    BindText(s, 9, row.connection_state);
+    BindText(s, 10, row.connection_error_code);
+    sqlite3_bind_int64(s, 11, row.creation_date);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_CONSTRAINT) {
+      return MakeError(ErrorCode::kAlreadyExists,
+                       "custom key store id, name or cluster is already taken");
+    }
+    return StepDone(rc, "insert custom key store");
+  }
+
+  Result<std::optional<CustomKeyStoreRow>> GetCustomKeyStore(const std::string& account_id,
+                                                             const std::string& region,
+                                                             const std::string& id) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare(std::string(kSelectCustomKeyStore) +
+                                 " WHERE custom_key_store_id = ? AND account_id = ? AND "
+                                 "region = ?"));
+    BindText(s, 1, id);
+    BindText(s, 2, account_id);
+    BindText(s, 3, region);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+      return std::optional<CustomKeyStoreRow>();
+    }
+    if (rc != SQLITE_ROW) {
+      return StepError(rc, "get custom key store");
+    }
+    return std::optional<CustomKeyStoreRow>(ReadCustomKeyStore(s));
+  }
+
+  Result<std::vector<CustomKeyStoreRow>> ListCustomKeyStores(
+      const std::optional<std::string>& account_id, const std::string& region) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        Prepare(std::string(kSelectCustomKeyStore) +
+                " WHERE ? IS NULL OR (account_id = ? AND region = ?) "
+                "ORDER BY rowid"));
+    if (account_id) {
+      BindText(s, 1, *account_id);
+      BindText(s, 2, *account_id);
+    } else {
+      sqlite3_bind_null(s, 1);
+      sqlite3_bind_null(s, 2);
+    }
+    BindText(s, 3, region);
+    std::vector<CustomKeyStoreRow> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      out.push_back(ReadCustomKeyStore(s));
+    }
+    SCY_RETURN_IF_ERROR(StepDone(rc, "list custom key stores"));
+    return out;
+  }
+
+  Status UpdateCustomKeyStore(const CustomKeyStoreRow& row) override {
+    std::lock_guard lock(mu_);
+    SCY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        Prepare("UPDATE custom_key_stores SET name = ?, cloud_hsm_cluster_id = ?, "
+                "wrapped_password = ?, connection_state = ?, connection_error_code = ? "
+                "WHERE custom_key_store_id = ? AND account_id = ? AND region = ?"));
+    BindText(s, 1, row.name);
+    BindText(s, 2, row.cloud_hsm_cluster_id);
+    BindBlob(s, 3, row.wrapped_password);
+    BindText(s, 4, row.connection_state);
+    BindText(s, 5, row.connection_error_code);
+    BindText(s, 6, row.custom_key_store_id);
+    BindText(s, 7, row.account_id);
+    BindText(s, 8, row.region);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_CONSTRAINT) {
+      return MakeError(ErrorCode::kAlreadyExists, "custom key store name or cluster is taken");
+    }
+    SCY_RETURN_IF_ERROR(StepDone(rc, "update custom key store"));
+    if (sqlite3_changes(db_.get()) == 0) {
+      return MakeError(ErrorCode::kNotFound,
+                       "custom key store " + row.custom_key_store_id + " does not exist");
+    }
+    return Ok();
+  }
+
+  Status DeleteCustomKeyStore(const std::string& account_id, const std::string& region,
+                              const std::string& id) override {
+    std::lock_guard lock(mu_);
+    return InTransaction([&]() -> Status {
+      SCY_ASSIGN_OR_RETURN(int64_t keys, CountKeysInCustomKeyStoreLocked(id));
+      if (keys > 0) {
+        return MakeError(ErrorCode::kInvalidState,
+                         "custom key store " + id + " still holds " + std::to_string(keys) +
+                             " keys");
+      }
+      SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                           Prepare("DELETE FROM custom_key_stores WHERE custom_key_store_id = ? "
+                                   "AND account_id = ? AND region = ?"));
+      BindText(s, 1, id);
+      BindText(s, 2, account_id);
+      BindText(s, 3, region);
+      SCY_RETURN_IF_ERROR(StepDone(sqlite3_step(s), "delete custom key store"));
+      if (sqlite3_changes(db_.get()) == 0) {
+        return MakeError(ErrorCode::kNotFound, "custom key store " + id + " does not exist");
+      }
+      return Ok();
+    });
+  }
+
+  Result<int64_t> CountKeysInCustomKeyStore(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    return CountKeysInCustomKeyStoreLocked(id);
+  }
+
   Status PutAccount(const std::string& account_id, int64_t created_at) override {
     std::lock_guard lock(mu_);
     SCY_ASSIGN_OR_RETURN(
@@ -919,7 +1070,11 @@ class SqliteStore : public Store {
       "SELECT seq, key_id, account_id, region, description, key_spec, key_usage, origin, "
       "key_manager, key_state, creation_date, deletion_date, multi_region, policy, "
       "rotation_enabled, rotation_period_days, next_rotation_date, pending_window_days, "
-      "revision, expiration_model, valid_to FROM keys";
+      "revision, expiration_model, valid_to, custom_key_store_id FROM keys";
+  static constexpr const char* kSelectCustomKeyStore =
+      "SELECT custom_key_store_id, account_id, region, name, type, cloud_hsm_cluster_id, "
+      "trust_anchor_certificate, wrapped_password, connection_state, connection_error_code, "
+      "creation_date FROM custom_key_stores";
   static constexpr const char* kSelectAlias =
       "SELECT account_id, region, alias_name, target_key_id, creation_date, last_updated_date "
       "FROM aliases";
@@ -1211,7 +1366,35 @@ class SqliteStore : public Store {
     if (sqlite3_column_type(s, 20) != SQLITE_NULL) {
       r.valid_to = sqlite3_column_int64(s, 20);
     }
+    r.custom_key_store_id = ColumnText(s, 21);
     return r;
+  }
+
+  static CustomKeyStoreRow ReadCustomKeyStore(sqlite3_stmt* s) {
+    CustomKeyStoreRow r;
+    r.custom_key_store_id = ColumnText(s, 0);
+    r.account_id = ColumnText(s, 1);
+    r.region = ColumnText(s, 2);
+    r.name = ColumnText(s, 3);
+    r.type = ColumnText(s, 4);
+    r.cloud_hsm_cluster_id = ColumnText(s, 5);
+    r.trust_anchor_certificate = ColumnText(s, 6);
+    r.wrapped_password = ColumnBlob(s, 7);
+    r.connection_state = ColumnText(s, 8);
+    r.connection_error_code = ColumnText(s, 9);
+    r.creation_date = sqlite3_column_int64(s, 10);
+    return r;
+  }
+
+  Result<int64_t> CountKeysInCustomKeyStoreLocked(const std::string& id) {
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare("SELECT COUNT(*) FROM keys WHERE custom_key_store_id = ?"));
+    BindText(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+      return StepError(rc, "count keys in custom key store");
+    }
+    return static_cast<int64_t>(sqlite3_column_int64(s, 0));
   }
 
   static KeyVersionRow ReadVersion(sqlite3_stmt* s) {

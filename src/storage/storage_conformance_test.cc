@@ -149,7 +149,7 @@ TEST_P(StoreConformance, DataSurvivesReopen) {
   auto ak = store_->GetAccessKey("AKIA1").value();
   ASSERT_TRUE(ak.has_value());
   EXPECT_EQ(ak->wrapped_secret, (Bytes{9, 9}));
-  EXPECT_EQ(store_->SchemaVersion().value(), 5);
+  EXPECT_EQ(store_->SchemaVersion().value(), 6);
 }
 
 TEST_P(StoreConformance, AccessKeysAreReplacedAndListedPerPrincipal) {
@@ -649,6 +649,111 @@ TEST_P(StoreConformance, IamRowsSurviveReopen) {
   EXPECT_TRUE(store_->GetUser("111122223333", "alice").value().has_value());
   EXPECT_EQ(store_->ListUserPolicies("111122223333", "alice").value().size(), 1u);
   EXPECT_TRUE(store_->GetRole("111122223333", "r").value().has_value());
+}
+
+CustomKeyStoreRow Cks(const std::string& id, const std::string& name, const std::string& cluster,
+                      const std::string& region = "us-east-1") {
+  CustomKeyStoreRow r;
+  r.custom_key_store_id = id;
+  r.account_id = "111122223333";
+  r.region = region;
+  r.name = name;
+  r.type = "AWS_CLOUDHSM";
+  r.cloud_hsm_cluster_id = cluster;
+  r.trust_anchor_certificate = "-----BEGIN CERTIFICATE-----\n...";
+  r.wrapped_password = Bytes{9, 0, 8};
+  r.connection_state = "DISCONNECTED";
+  r.creation_date = 1700000000;
+  return r;
+}
+
+TEST_P(StoreConformance, CustomKeyStoresRoundTripAndSurviveReopen) {
+  CustomKeyStoreRow a = Cks("cks-a", "one", "cluster-aaaaaaaaaaa");
+  a.connection_state = "FAILED";
+  a.connection_error_code = "INVALID_CREDENTIALS";
+  ASSERT_TRUE(store_->InsertCustomKeyStore(a));
+  store_ = Reopen();
+  auto got = store_->GetCustomKeyStore("111122223333", "us-east-1", "cks-a").value();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->name, "one");
+  EXPECT_EQ(got->type, "AWS_CLOUDHSM");
+  EXPECT_EQ(got->cloud_hsm_cluster_id, "cluster-aaaaaaaaaaa");
+  EXPECT_EQ(got->trust_anchor_certificate, a.trust_anchor_certificate);
+  EXPECT_EQ(got->wrapped_password, (Bytes{9, 0, 8}));
+  EXPECT_EQ(got->connection_state, "FAILED");
+  EXPECT_EQ(got->connection_error_code, "INVALID_CREDENTIALS");
+  EXPECT_EQ(got->creation_date, 1700000000);
+  // Another region or account does not see it.
+  EXPECT_FALSE(store_->GetCustomKeyStore("111122223333", "eu-west-1", "cks-a").value());
+  EXPECT_FALSE(store_->GetCustomKeyStore("444455556666", "us-east-1", "cks-a").value());
+}
+
+TEST_P(StoreConformance, CustomKeyStoreNamesAreUniquePerRegionAndClustersEverywhere) {
+  ASSERT_TRUE(store_->InsertCustomKeyStore(Cks("cks-a", "one", "cluster-aaaaaaaaaaa")));
+  auto same_name = store_->InsertCustomKeyStore(Cks("cks-b", "one", "cluster-bbbbbbbbbbb"));
+  ASSERT_FALSE(same_name);
+  EXPECT_EQ(same_name.error().code, ErrorCode::kAlreadyExists);
+  auto same_cluster =
+      store_->InsertCustomKeyStore(Cks("cks-c", "two", "cluster-aaaaaaaaaaa", "eu-west-1"));
+  ASSERT_FALSE(same_cluster);
+  EXPECT_EQ(same_cluster.error().code, ErrorCode::kAlreadyExists);
+  // The same name in another region is another store.
+  ASSERT_TRUE(
+      store_->InsertCustomKeyStore(Cks("cks-d", "one", "cluster-ddddddddddd", "eu-west-1")));
+  ASSERT_TRUE(store_->InsertCustomKeyStore(Cks("cks-e", "three", "cluster-eeeeeeeeeee")));
+  auto listed = store_->ListCustomKeyStores("111122223333", "us-east-1").value();
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].custom_key_store_id, "cks-a");
+  EXPECT_EQ(listed[1].custom_key_store_id, "cks-e");
+  EXPECT_EQ(store_->ListCustomKeyStores(std::nullopt, "").value().size(), 3u);
+}
+
+TEST_P(StoreConformance, CustomKeyStoreUpdatesAndRefusesTakenNamesOrClusters) {
+  ASSERT_TRUE(store_->InsertCustomKeyStore(Cks("cks-a", "one", "cluster-aaaaaaaaaaa")));
+  ASSERT_TRUE(store_->InsertCustomKeyStore(Cks("cks-b", "two", "cluster-bbbbbbbbbbb")));
+  CustomKeyStoreRow a = store_->GetCustomKeyStore("111122223333", "us-east-1", "cks-a")
+                            .value()
+                            .value();
+  a.name = "renamed";
+  a.cloud_hsm_cluster_id = "cluster-ccccccccccc";
+  a.wrapped_password = Bytes{7};
+  a.connection_state = "CONNECTED";
+  ASSERT_TRUE(store_->UpdateCustomKeyStore(a));
+  auto got = store_->GetCustomKeyStore("111122223333", "us-east-1", "cks-a").value().value();
+  EXPECT_EQ(got.name, "renamed");
+  EXPECT_EQ(got.cloud_hsm_cluster_id, "cluster-ccccccccccc");
+  EXPECT_EQ(got.wrapped_password, Bytes{7});
+  EXPECT_EQ(got.connection_state, "CONNECTED");
+  a.name = "two";
+  auto taken = store_->UpdateCustomKeyStore(a);
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.error().code, ErrorCode::kAlreadyExists);
+  auto missing = store_->UpdateCustomKeyStore(Cks("cks-z", "z", "cluster-zzzzzzzzzzz"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreConformance, CustomKeyStoreWithKeysIsNotDeletedUntilTheyAreGone) {
+  ASSERT_TRUE(store_->InsertCustomKeyStore(Cks("cks-a", "one", "cluster-aaaaaaaaaaa")));
+  KeyRow k = Key("k1");
+  k.origin = "AWS_CLOUDHSM";
+  k.custom_key_store_id = "cks-a";
+  ASSERT_TRUE(store_->InsertKey(k, Version("k1")));
+  ASSERT_TRUE(store_->InsertKey(Key("k2"), Version("k2")));
+  EXPECT_EQ(store_->GetKey("111122223333", "us-east-1", "k1").value()->custom_key_store_id,
+            "cks-a");
+  EXPECT_EQ(store_->GetKey("111122223333", "us-east-1", "k2").value()->custom_key_store_id, "");
+  EXPECT_EQ(store_->CountKeysInCustomKeyStore("cks-a").value(), 1);
+  auto refused = store_->DeleteCustomKeyStore("111122223333", "us-east-1", "cks-a");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidState);
+  ASSERT_TRUE(store_->DeleteKey("k1"));
+  EXPECT_EQ(store_->CountKeysInCustomKeyStore("cks-a").value(), 0);
+  ASSERT_TRUE(store_->DeleteCustomKeyStore("111122223333", "us-east-1", "cks-a"));
+  EXPECT_FALSE(store_->GetCustomKeyStore("111122223333", "us-east-1", "cks-a").value());
+  auto again = store_->DeleteCustomKeyStore("111122223333", "us-east-1", "cks-a");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kNotFound);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -5,6 +5,7 @@
 
 #include "common/encoding.h"
 #include "common/ids.h"
+#include "kms/internal/custom_key_stores.h"
 #include "kms/internal/key_id.h"
 #include "kms/internal/key_spec.h"
 
@@ -34,7 +35,8 @@ Core::Core(storage::Store* store, keystore::RootKeystore* root, std::shared_ptr<
       root_(root),
       clock_(clock),
       cache_(kBackingKeyCacheEntries, kBackingKeyCacheTtl, clock),
-      authorizer_(store, clock) {}
+      authorizer_(store, clock),
+      key_stores_(std::make_shared<KeyStoreConnections>()) {}
 
 Result<std::optional<storage::KeyRow>> Core::GetKey(const std::string& account_id,
                                                     const std::string& region,
@@ -194,6 +196,9 @@ Result<KeyMetadata> Core::Metadata(const storage::KeyRow& row) {
   m.description = row.description;
   m.key_usage = row.key_usage;
   m.key_state = row.key_state;
+  if (!row.custom_key_store_id.empty()) {
+    SCY_RETURN_IF_ERROR(AddCustomKeyStoreMetadata(*this, row, &m));
+  }
   m.deletion_date = row.deletion_date;
   m.origin = row.origin;
   m.key_manager = row.key_manager;

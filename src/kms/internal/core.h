@@ -24,6 +24,8 @@ inline constexpr const char* kSymmetricDefault = "SYMMETRIC_DEFAULT";
 inline constexpr size_t kBackingKeySize = 32;  // AES-256
 inline constexpr size_t kMaxTagsPerKey = 50;
 
+class KeyStoreConnections;  // custom_key_stores.h
+
 class Core {
  public:
   Core(storage::Store* store, keystore::RootKeystore* root, std::shared_ptr<Clock> clock);
@@ -34,6 +36,8 @@ class Core {
   BackingKeyCache& cache() { return cache_; }
   const BackingKeyCache& cache() const { return cache_; }
   Authorizer& authorizer() { return authorizer_; }
+  // The configured clusters and open tokens of custom key stores.
+  KeyStoreConnections& key_stores() { return *key_stores_; }
 
   // Authorization, before anything else an operation does (see authorize.h).
   Status Authorize(const CallContext& ctx, const storage::KeyRow& key, const AuthRequest& req) {
@@ -92,6 +96,7 @@ class Core {
   std::shared_ptr<Clock> clock_;
   BackingKeyCache cache_;
   Authorizer authorizer_;
+  std::shared_ptr<KeyStoreConnections> key_stores_;
   std::mutex private_keys_mu_;
   std::unordered_map<std::string, std::shared_ptr<const crypto::PrivateKey>> private_keys_;
 };

@@ -120,4 +120,16 @@ Status RetireGrant(Core& core, const CallContext& ctx, const RetireGrantRequest&
 Status RevokeGrant(Core& core, const CallContext& ctx, const std::string& key_id,
                    const std::string& grant_id, bool dry_run);
 
+// custom_key_stores.cc (the hooks for key operations are in custom_key_stores.h)
+Result<std::string> CreateCustomKeyStore(Core& core, const CallContext& ctx,
+                                         const CreateCustomKeyStoreRequest& req);
+Status ConnectCustomKeyStore(Core& core, const CallContext& ctx, const std::string& id);
+Status DisconnectCustomKeyStore(Core& core, const CallContext& ctx, const std::string& id);
+Result<DescribeCustomKeyStoresResponse> DescribeCustomKeyStores(
+    Core& core, const CallContext& ctx, const DescribeCustomKeyStoresRequest& req);
+Status UpdateCustomKeyStore(Core& core, const CallContext& ctx,
+                            const UpdateCustomKeyStoreRequest& req);
+Status DeleteCustomKeyStore(Core& core, const CallContext& ctx, const std::string& id);
+Result<CustomKeyStoreRestoreReport> RestoreCustomKeyStoreConnections(Core& core);
+
 }  // namespace scytale::kms::internal

@@ -140,6 +140,29 @@ class UnimplementedKeyService : public KeyService {
       const CallContext&, const std::string&, const std::optional<std::string>&) override {
     return Unimplemented("DeleteImportedKeyMaterial");
   }
+  Result<std::string> CreateCustomKeyStore(const CallContext&,
+                                           const CreateCustomKeyStoreRequest&) override {
+    return Unimplemented("CreateCustomKeyStore");
+  }
+  Status ConnectCustomKeyStore(const CallContext&, const std::string&) override {
+    return Unimplemented("ConnectCustomKeyStore");
+  }
+  Status DisconnectCustomKeyStore(const CallContext&, const std::string&) override {
+    return Unimplemented("DisconnectCustomKeyStore");
+  }
+  Result<DescribeCustomKeyStoresResponse> DescribeCustomKeyStores(
+      const CallContext&, const DescribeCustomKeyStoresRequest&) override {
+    return Unimplemented("DescribeCustomKeyStores");
+  }
+  Status UpdateCustomKeyStore(const CallContext&, const UpdateCustomKeyStoreRequest&) override {
+    return Unimplemented("UpdateCustomKeyStore");
+  }
+  Status DeleteCustomKeyStore(const CallContext&, const std::string&) override {
+    return Unimplemented("DeleteCustomKeyStore");
+  }
+  Result<CustomKeyStoreRestoreReport> RestoreCustomKeyStoreConnections() override {
+    return CustomKeyStoreRestoreReport{};
+  }
   Result<MaintenanceReport> RunMaintenance() override {
     return Unimplemented("RunMaintenance");
   }
