@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 
+#include "storage/internal/shared.h"
 #include "storage/storage.h"
 
 namespace scytale::storage {
@@ -163,44 +164,56 @@ constexpr const char* kSelectGrant =
     "g.issuing_account, g.operations, g.constraints, g.creation_date, k.account_id, k.region, "
     "g.seq FROM grants g JOIN keys k ON k.key_id = g.key_id";
 
-// IAM names compare without ASCII case.
-std::string NameKey(const std::string& name) {
-  std::string out = name;
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
-// The two kinds of IAM entity that carry inline policies share their SQL shapes.
-struct EntityTables {
-  const char* entities;  // iam_users | iam_roles
-  const char* policies;  // iam_user_policies | iam_role_policies
-  const char* noun;      // for messages
-};
-constexpr EntityTables kUserTables{"iam_users", "iam_user_policies", "user"};
-constexpr EntityTables kRoleTables{"iam_roles", "iam_role_policies", "role"};
+using internal::EntityTables;
+using internal::kRoleTables;
+using internal::kUserTables;
+using internal::NameKey;
 
 class SqliteStore : public Store {
  public:
   explicit SqliteStore(DbPtr db) : db_(std::move(db)) {}
 
+  // Holds the store's mutex for one call and, at its end, resets every statement the call
+  // stepped: a statement left on a row keeps its read transaction open, so this connection
+  // would go on reading an old snapshot and fail to write (SQLITE_BUSY_SNAPSHOT) once another
+  // connection to the file commits.
+  class Session {
+   public:
+    explicit Session(SqliteStore* store) : store_(store), lock_(store->mu_) {}
+    ~Session() {
+      for (sqlite3_stmt* s : store_->stepped_) {
+        sqlite3_reset(s);
+      }
+      store_->stepped_.clear();
+    }
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+   private:
+    SqliteStore* store_;
+    std::lock_guard<std::mutex> lock_;
+  };
+
   Status Init() {
-    std::lock_guard lock(mu_);
+    Session lock(this);
+    // First, so that stores opening the same file at once wait for each other.
+    sqlite3_busy_timeout(db_.get(), 5000);
     SCY_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
     SCY_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
     SCY_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys=ON"));
-    sqlite3_busy_timeout(db_.get(), 5000);
     SCY_RETURN_IF_ERROR(Exec(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
         "applied_at INTEGER NOT NULL)"));
-    SCY_ASSIGN_OR_RETURN(int current, SchemaVersionLocked());
     int target = static_cast<int>(std::size(kMigrations));
-    for (int v = current + 1; v <= target; ++v) {
+    for (int v = 1; v <= target; ++v) {
       SCY_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-      Status applied = Exec(kMigrations[v - 1]);
+      // Read under the write lock: another process may have applied it meanwhile.
+      auto current = SchemaVersionLocked();
+      if (current && *current >= v) {
+        SCY_RETURN_IF_ERROR(Exec("COMMIT"));
+        continue;
+      }
+      Status applied = current ? Exec(kMigrations[v - 1]) : Status(current.error());
       if (applied) {
         applied = Exec("INSERT INTO schema_migrations VALUES (" + std::to_string(v) +
                        ", strftime('%s','now'))");
@@ -216,7 +229,7 @@ class SqliteStore : public Store {
   }
 
   Status InsertKey(const KeyRow& key, const KeyVersionRow& first) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return InTransaction([&]() -> Status {
       SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                            Prepare("INSERT INTO keys (key_id, account_id, region, description, "
@@ -258,7 +271,7 @@ class SqliteStore : public Store {
 
   Result<std::optional<KeyRow>> GetKey(const std::string& account_id, const std::string& region,
                                        const std::string& key_id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectKey) +
                                  " WHERE key_id = ? AND account_id = ? AND region = ?"));
@@ -279,7 +292,7 @@ class SqliteStore : public Store {
 
   Result<std::vector<KeyRow>> ListKeys(const std::string& account_id, const std::string& region,
                                        int64_t after_seq, size_t limit) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectKey) +
                                  " WHERE account_id = ? AND region = ? AND seq > ? "
@@ -301,7 +314,7 @@ class SqliteStore : public Store {
   }
 
   Result<std::vector<KeyVersionRow>> ListKeyVersions(const std::string& key_id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectVersion) +
                                  " WHERE key_id = ? ORDER BY rowid"));
@@ -316,12 +329,12 @@ class SqliteStore : public Store {
   }
 
   Status UpdateKey(const KeyRow& key) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return InTransaction([&] { return UpdateKeyLocked(key); });
   }
 
   Status AddKeyVersion(const KeyRow& key, const KeyVersionRow& version) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return InTransaction([&]() -> Status {
       SCY_RETURN_IF_ERROR(UpdateKeyLocked(key));
       return InsertVersion(version);
@@ -329,7 +342,7 @@ class SqliteStore : public Store {
   }
 
   Status DeleteKey(const std::string& key_id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return InTransaction([&]() -> Status {
       // Foreign keys cascade to versions, tags and aliases.
       SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("DELETE FROM keys WHERE key_id = ?"));
@@ -343,21 +356,21 @@ class SqliteStore : public Store {
   }
 
   Result<std::vector<KeyRow>> ListKeysDueForDeletion(int64_t now) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return SelectKeys(std::string(kSelectKey) +
                           " WHERE deletion_date IS NOT NULL AND deletion_date <= ? ORDER BY seq",
                       now);
   }
 
   Result<std::vector<KeyRow>> ListKeysDueForRotation(int64_t now) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return SelectKeys(std::string(kSelectKey) +
                           " WHERE rotation_enabled = 1 AND next_rotation_date <= ? ORDER BY seq",
                       now);
   }
 
   Result<std::map<std::string, int64_t>> CountKeysByState() override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare("SELECT key_state, COUNT(*) FROM keys GROUP BY key_state"));
     std::map<std::string, int64_t> out;
@@ -372,13 +385,16 @@ class SqliteStore : public Store {
   }
 
   Status InsertAlias(const AliasRow& a) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare("INSERT INTO aliases (account_id, region, alias_name, "
                                  "target_key_id, creation_date, last_updated_date) VALUES "
                                  "(?,?,?,?,?,?)"));
     BindAlias(s, a);
     int rc = sqlite3_step(s);
+    if (rc == SQLITE_CONSTRAINT && IsForeignKeyViolation()) {
+      return MakeError(ErrorCode::kNotFound, "key " + a.target_key_id + " does not exist");
+    }
     if (rc == SQLITE_CONSTRAINT) {
       return MakeError(ErrorCode::kAlreadyExists, "alias " + a.alias_name + " already exists");
     }
@@ -388,7 +404,7 @@ class SqliteStore : public Store {
   Result<std::optional<AliasRow>> GetAlias(const std::string& account_id,
                                            const std::string& region,
                                            const std::string& alias_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectAlias) +
                                  " WHERE account_id = ? AND region = ? AND alias_name = ?"));
@@ -406,7 +422,7 @@ class SqliteStore : public Store {
   }
 
   Status UpdateAlias(const AliasRow& a) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare("UPDATE aliases SET target_key_id = ?, last_updated_date = ? "
                                  "WHERE account_id = ? AND region = ? AND alias_name = ?"));
@@ -415,7 +431,11 @@ class SqliteStore : public Store {
     BindText(s, 3, a.account_id);
     BindText(s, 4, a.region);
     BindText(s, 5, a.alias_name);
-    SCY_RETURN_IF_ERROR(StepDone(sqlite3_step(s), "update alias"));
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_CONSTRAINT && IsForeignKeyViolation()) {
+      return MakeError(ErrorCode::kNotFound, "key " + a.target_key_id + " does not exist");
+    }
+    SCY_RETURN_IF_ERROR(StepDone(rc, "update alias"));
     if (sqlite3_changes(db_.get()) == 0) {
       return MakeError(ErrorCode::kNotFound, "alias " + a.alias_name + " does not exist");
     }
@@ -424,7 +444,7 @@ class SqliteStore : public Store {
 
   Status DeleteAlias(const std::string& account_id, const std::string& region,
                      const std::string& alias_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(
         sqlite3_stmt * s,
         Prepare("DELETE FROM aliases WHERE account_id = ? AND region = ? AND alias_name = ?"));
@@ -443,7 +463,7 @@ class SqliteStore : public Store {
                                             const std::optional<std::string>& key_id,
                                             const std::string& after_name,
                                             size_t limit) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(
         sqlite3_stmt * s,
         Prepare(std::string(kSelectAlias) +
@@ -470,7 +490,7 @@ class SqliteStore : public Store {
   }
 
   Result<std::optional<KeyVersionRow>> GetCurrentKeyVersion(const std::string& key_id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectVersion) +
                                  " WHERE key_id = ? ORDER BY rowid DESC LIMIT 1"));
@@ -487,7 +507,7 @@ class SqliteStore : public Store {
 
   Result<std::optional<KeyVersionRow>> GetKeyVersion(const std::string& key_id,
                                                      const std::string& version_id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectVersion) +
                                  " WHERE key_id = ? AND version_id = ?"));
@@ -504,7 +524,7 @@ class SqliteStore : public Store {
   }
 
   Result<std::string> InsertGrant(const GrantRow& g, size_t max_grants_per_key) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     std::string id = g.grant_id;
     Status done = InTransaction([&]() -> Status {
       SCY_ASSIGN_OR_RETURN(sqlite3_stmt * k, Prepare("SELECT 1 FROM keys WHERE key_id = ?"));
@@ -574,7 +594,7 @@ class SqliteStore : public Store {
 
   Result<std::optional<GrantRow>> GetGrant(const std::string& key_id,
                                            const std::string& grant_id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectGrant) +
                                  " WHERE g.key_id = ? AND g.grant_id = ?"));
@@ -592,7 +612,7 @@ class SqliteStore : public Store {
 
   Result<std::vector<GrantRow>> ListGrants(const std::string& key_id, const GrantFilter& filter,
                                            int64_t after_seq, size_t limit) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(
         sqlite3_stmt * s,
         Prepare(std::string(kSelectGrant) +
@@ -612,7 +632,7 @@ class SqliteStore : public Store {
 
   Result<std::vector<GrantRow>> ListRetirableGrants(const std::string& retiring_principal,
                                                     int64_t after_seq, size_t limit) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectGrant) +
                                  " WHERE g.retiring_principal = ? AND g.retiring_principal <> '' "
@@ -624,7 +644,7 @@ class SqliteStore : public Store {
   }
 
   Status DeleteGrant(const std::string& key_id, const std::string& grant_id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare("DELETE FROM grants WHERE key_id = ? AND grant_id = ?"));
     BindText(s, 1, key_id);
@@ -637,7 +657,7 @@ class SqliteStore : public Store {
   }
 
   Status PutAccessKey(const AccessKeyRow& row) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare("INSERT OR REPLACE INTO access_keys (access_key_id, account_id, "
                                  "principal_arn, status, created_at, wrapped_secret, user_name, "
@@ -655,7 +675,7 @@ class SqliteStore : public Store {
   }
 
   Result<std::optional<AccessKeyRow>> GetAccessKey(const std::string& access_key_id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(std::string(kSelectAccessKey) +
                                                    " WHERE access_key_id = ?"));
     BindText(s, 1, access_key_id);
@@ -670,7 +690,7 @@ class SqliteStore : public Store {
   }
 
   Result<std::vector<AccessKeyRow>> ListAccessKeys(const std::string& principal_arn) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectAccessKey) +
                                  " WHERE principal_arn = ? ORDER BY created_at, access_key_id"));
@@ -685,7 +705,7 @@ class SqliteStore : public Store {
   }
 
   Status DeleteAccessKey(const std::string& access_key_id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare("DELETE FROM access_keys WHERE access_key_id = ?"));
     BindText(s, 1, access_key_id);
@@ -697,7 +717,7 @@ class SqliteStore : public Store {
   }
 
   Result<size_t> DeleteExpiredAccessKeys(int64_t expired_before) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(
         sqlite3_stmt * s,
         Prepare("DELETE FROM access_keys WHERE expiration IS NOT NULL AND expiration <= ?"));
@@ -707,7 +727,7 @@ class SqliteStore : public Store {
   }
 
   Status InsertUser(const UserRow& u) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare("INSERT INTO iam_users (account_id, name_key, user_name, user_id, "
                                  "path, create_date) VALUES (?,?,?,?,?,?)"));
@@ -726,7 +746,7 @@ class SqliteStore : public Store {
 
   Result<std::optional<UserRow>> GetUser(const std::string& account_id,
                                          const std::string& user_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(std::string(kSelectUser) +
                                                    " WHERE account_id = ? AND name_key = ?"));
     BindText(s, 1, account_id);
@@ -744,7 +764,7 @@ class SqliteStore : public Store {
   Result<std::vector<UserRow>> ListUsers(const std::string& account_id,
                                          const std::string& path_prefix,
                                          const std::string& after_name, size_t limit) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(std::string(kSelectUser) + kListWhere));
     BindList(s, account_id, path_prefix, after_name, limit);
     std::vector<UserRow> out;
@@ -757,33 +777,33 @@ class SqliteStore : public Store {
   }
 
   Status DeleteUser(const std::string& account_id, const std::string& user_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return DeleteEntity(kUserTables, account_id, user_name);
   }
   Status PutUserPolicy(const std::string& account_id, const std::string& user_name,
                        const InlinePolicyRow& policy) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return PutPolicy(kUserTables, account_id, user_name, policy);
   }
   Result<std::optional<InlinePolicyRow>> GetUserPolicy(const std::string& account_id,
                                                        const std::string& user_name,
                                                        const std::string& policy_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return GetPolicy(kUserTables, account_id, user_name, policy_name);
   }
   Result<std::vector<InlinePolicyRow>> ListUserPolicies(const std::string& account_id,
                                                         const std::string& user_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return ListPolicies(kUserTables, account_id, user_name);
   }
   Status DeleteUserPolicy(const std::string& account_id, const std::string& user_name,
                           const std::string& policy_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return DeletePolicy(kUserTables, account_id, user_name, policy_name);
   }
 
   Status InsertRole(const RoleRow& r) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(
         sqlite3_stmt * s,
         Prepare("INSERT INTO iam_roles (account_id, name_key, role_name, role_id, path, "
@@ -807,7 +827,7 @@ class SqliteStore : public Store {
 
   Result<std::optional<RoleRow>> GetRole(const std::string& account_id,
                                          const std::string& role_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(std::string(kSelectRole) +
                                                    " WHERE account_id = ? AND name_key = ?"));
     BindText(s, 1, account_id);
@@ -825,7 +845,7 @@ class SqliteStore : public Store {
   Result<std::vector<RoleRow>> ListRoles(const std::string& account_id,
                                          const std::string& path_prefix,
                                          const std::string& after_name, size_t limit) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(std::string(kSelectRole) + kListWhere));
     BindList(s, account_id, path_prefix, after_name, limit);
     std::vector<RoleRow> out;
@@ -838,33 +858,33 @@ class SqliteStore : public Store {
   }
 
   Status DeleteRole(const std::string& account_id, const std::string& role_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return DeleteEntity(kRoleTables, account_id, role_name);
   }
   Status PutRolePolicy(const std::string& account_id, const std::string& role_name,
                        const InlinePolicyRow& policy) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return PutPolicy(kRoleTables, account_id, role_name, policy);
   }
   Result<std::optional<InlinePolicyRow>> GetRolePolicy(const std::string& account_id,
                                                        const std::string& role_name,
                                                        const std::string& policy_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return GetPolicy(kRoleTables, account_id, role_name, policy_name);
   }
   Result<std::vector<InlinePolicyRow>> ListRolePolicies(const std::string& account_id,
                                                         const std::string& role_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return ListPolicies(kRoleTables, account_id, role_name);
   }
   Status DeleteRolePolicy(const std::string& account_id, const std::string& role_name,
                           const std::string& policy_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return DeletePolicy(kRoleTables, account_id, role_name, policy_name);
   }
 
   Status PutAccount(const std::string& account_id, int64_t created_at) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(
         sqlite3_stmt * s,
         Prepare("INSERT OR IGNORE INTO accounts (account_id, created_at) VALUES (?, ?)"));
@@ -874,8 +894,18 @@ class SqliteStore : public Store {
   }
 
   Result<int> SchemaVersion() override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return SchemaVersionLocked();
+  }
+
+  Status Ping() override {
+    Session lock(this);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("SELECT 1"));
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+      return StepError(rc, "ping");
+    }
+    return Ok();
   }
 
  private:
@@ -1268,7 +1298,12 @@ class SqliteStore : public Store {
     sqlite3_stmt* s = it->second.get();
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
+    stepped_.push_back(s);
     return s;
+  }
+
+  bool IsForeignKeyViolation() {
+    return sqlite3_extended_errcode(db_.get()) == SQLITE_CONSTRAINT_FOREIGNKEY;
   }
 
   Error StepError(int rc, const char* what) {
@@ -1301,6 +1336,7 @@ class SqliteStore : public Store {
   std::mutex mu_;
   DbPtr db_;
   std::map<std::string, StmtPtr> statements_;  // destroyed before db_ (declared after it)
+  std::vector<sqlite3_stmt*> stepped_;          // prepared during the current Session
 };
 
 }  // namespace

@@ -1,12 +1,16 @@
 // storage/: the durable rows of Scytale behind one transactional interface. Backends: SQLite
-// (embedded default) and later PostgreSQL; both pass the same conformance tests
-// (storage_conformance_test.cc). The store knows no crypto: key material arrives already
-// wrapped by the root keystore.
+// (embedded default, one node) and PostgreSQL (several nodes on one database); both pass the
+// same conformance tests (storage_conformance_test.cc). The store knows no crypto: key material
+// arrives already wrapped by the root keystore.
 //
 // Every method is atomic (one transaction) and durable when it returns OK (SQLite:
-// WAL + synchronous=FULL). All methods are thread-safe.
+// WAL + synchronous=FULL; PostgreSQL: a committed transaction). All methods are thread-safe, and
+// the uniqueness rules below hold also between several stores (processes, nodes) on one
+// database. A database that cannot be reached gives kDependencyTimeout; other database failures
+// give kInternal, with the backend's code (PostgreSQL: the SQLSTATE) in the message.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -269,9 +273,30 @@ class Store {
 
   // The highest schema migration applied.
   virtual Result<int> SchemaVersion() = 0;
+
+  // OK when the database answers a trivial query now (for /healthz); kDependencyTimeout when
+  // it cannot be reached.
+  virtual Status Ping() = 0;
 };
 
 // Opens (creating if needed) the SQLite database at `path` and applies pending migrations.
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& path);
+
+struct PostgresOptions {
+  // A libpq connection URI (postgres://user:password@host:port/db?sslmode=...) or key=value
+  // string. It may hold a password: never log it, log RedactStoreUrl(url).
+  std::string url;
+  // Connections kept open; a call waits (up to acquire_timeout) when all are busy.
+  size_t pool_size = 8;
+  std::chrono::milliseconds acquire_timeout{10000};
+};
+
+// Connects to PostgreSQL and applies pending migrations, once however many nodes start at once
+// (under an advisory lock). Connections are opened lazily and reopened after the server
+// restarts; calls made while it is down fail with kDependencyTimeout.
+Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options);
+
+// `url` with any password replaced by "***" (userinfo and password= parameters), for logs.
+std::string RedactStoreUrl(const std::string& url);
 
 }  // namespace scytale::storage

@@ -1,0 +1,29 @@
+// What both backends share: the case rule of IAM names and the table names of the two kinds of
+// IAM entity that carry inline policies.
+#pragma once
+
+#include <string>
+
+namespace scytale::storage::internal {
+
+// IAM names compare without ASCII case: the stored key is the ASCII-lowercased name.
+inline std::string NameKey(const std::string& name) {
+  std::string out = name;
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
+// Users and roles share their SQL shapes; only the tables and the noun of messages differ.
+struct EntityTables {
+  const char* entities;  // iam_users | iam_roles
+  const char* policies;  // iam_user_policies | iam_role_policies
+  const char* noun;      // for messages
+};
+inline constexpr EntityTables kUserTables{"iam_users", "iam_user_policies", "user"};
+inline constexpr EntityTables kRoleTables{"iam_roles", "iam_role_policies", "role"};
+
+}  // namespace scytale::storage::internal
