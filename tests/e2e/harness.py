@@ -249,6 +249,7 @@ class PostgresCluster:
 _shared_pg: Optional[PostgresCluster] = None
 _pg_lock = threading.Lock()
 _pg_databases = 0
+_pg_database_of_dir: dict[str, str] = {}
 
 
 def shared_postgres() -> PostgresCluster:
@@ -342,7 +343,13 @@ class ScytaleServer:
         self._ready = threading.Event()
         self._log_lock = threading.Lock()
         if store_url is None and E2E_STORE == "postgres":
-            store_url = new_postgres_database()
+            # Servers made on one data directory (a restart with other flags) share a database.
+            with _pg_lock:
+                store_url = _pg_database_of_dir.get(self.data_dir)
+            if store_url is None:
+                store_url = new_postgres_database()
+                with _pg_lock:
+                    _pg_database_of_dir[self.data_dir] = store_url
         self.store_url = store_url
         self.pkcs11_args: list[str] = []
         if root_from is not None:
@@ -487,6 +494,24 @@ class ScytaleServer:
             shutil.rmtree(self._tmp, ignore_errors=True)
         if self in _ALL_SERVERS:
             _ALL_SERVERS.remove(self)
+
+    def query_store(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Rows of `sql` (with ? placeholders) read straight from this server's store: its
+        SQLite file, or its PostgreSQL database (values come back as text)."""
+        if not self.store_url:
+            import sqlite3
+            db = sqlite3.connect(f"file:{os.path.join(self.data_dir, 'scytale.db')}?mode=ro",
+                                 uri=True)
+            try:
+                return db.execute(sql, params).fetchall()
+            finally:
+                db.close()
+        cluster = shared_postgres()
+        name = self.store_url.rsplit("/", 1)[1].split("?")[0]
+        for p in params:
+            sql = sql.replace("?", "'" + str(p).replace("'", "''") + "'", 1)
+        out = cluster.psql(name, sql)
+        return [tuple(line.split("|")) for line in out.splitlines()]
 
     # -- logs ------------------------------------------------------------------------
 
