@@ -34,6 +34,7 @@
 namespace scytale::storage {
 namespace {
 
+using internal::AliasLimitError;
 using internal::EntityTables;
 using internal::kRoleTables;
 using internal::kUserTables;
@@ -760,8 +761,10 @@ class PostgresStore : public Store {
     return out;
   }
 
-  Status InsertAlias(const AliasRow& a) override {
-    return Transact(Isolation::kNone, [&](Tx& tx) -> Status {
+  Status InsertAlias(const AliasRow& a, size_t max_aliases_per_key) override {
+    return Transact(Isolation::kReadCommitted, [&](Tx& tx) -> Status {
+      // The key's row lock orders every alias insert and move onto this key (the quota count).
+      SCY_RETURN_IF_ERROR(LockKeyForAliases(tx, a.target_key_id, max_aliases_per_key));
       auto inserted =
           tx.Exec("INSERT INTO aliases (account_id, region, alias_name, target_key_id, "
                   "creation_date, last_updated_date) VALUES ($1,$2,$3,$4,$5,$6)",
@@ -769,9 +772,6 @@ class PostgresStore : public Store {
                    Int(a.creation_date), Int(a.last_updated_date)});
       if (!inserted && tx.sqlstate() == kUniqueViolation) {
         return MakeError(ErrorCode::kAlreadyExists, "alias " + a.alias_name + " already exists");
-      }
-      if (!inserted && tx.sqlstate() == kForeignKeyViolation) {
-        return MakeError(ErrorCode::kNotFound, "key " + a.target_key_id + " does not exist");
       }
       return AsStatus(inserted);
     });
@@ -788,18 +788,26 @@ class PostgresStore : public Store {
     return ReadFirst<AliasRow>(rows, ReadAlias);
   }
 
-  Status UpdateAlias(const AliasRow& a) override {
-    return Transact(Isolation::kNone, [&](Tx& tx) -> Status {
-      auto updated = tx.Exec(
-          "UPDATE aliases SET target_key_id = $1, last_updated_date = $2 "
-          "WHERE account_id = $3 AND region = $4 AND alias_name = $5",
-          {Text(a.target_key_id), Int(a.last_updated_date), Text(a.account_id), Text(a.region),
-           Text(a.alias_name)});
-      if (!updated && tx.sqlstate() == kForeignKeyViolation) {
-        return MakeError(ErrorCode::kNotFound, "key " + a.target_key_id + " does not exist");
+  Status UpdateAlias(const AliasRow& a, size_t max_aliases_per_key) override {
+    return Transact(Isolation::kReadCommitted, [&](Tx& tx) -> Status {
+      SCY_ASSIGN_OR_RETURN(
+          Rows current,
+          tx.Exec("SELECT target_key_id FROM aliases WHERE account_id = $1 AND region = $2 AND "
+                  "alias_name = $3",
+                  {Text(a.account_id), Text(a.region), Text(a.alias_name)}));
+      if (current.empty()) {
+        return MakeError(ErrorCode::kNotFound, "alias " + a.alias_name + " does not exist");
       }
-      SCY_RETURN_IF_ERROR(updated);
-      if (updated->Affected() == 0) {
+      if (current.Str(0, 0) != a.target_key_id) {
+        SCY_RETURN_IF_ERROR(LockKeyForAliases(tx, a.target_key_id, max_aliases_per_key));
+      }
+      SCY_ASSIGN_OR_RETURN(
+          Rows updated,
+          tx.Exec("UPDATE aliases SET target_key_id = $1, last_updated_date = $2 "
+                  "WHERE account_id = $3 AND region = $4 AND alias_name = $5",
+                  {Text(a.target_key_id), Int(a.last_updated_date), Text(a.account_id),
+                   Text(a.region), Text(a.alias_name)}));
+      if (updated.Affected() == 0) {  // deleted since the read above
         return MakeError(ErrorCode::kNotFound, "alias " + a.alias_name + " does not exist");
       }
       return Ok();
@@ -1200,6 +1208,22 @@ class PostgresStore : public Store {
     int ceiling = std::min(5 << attempt, 400);  // ms: 10, 20, 40, ... 400
     std::uniform_int_distribution<int> jitter(ceiling / 2, ceiling);
     std::this_thread::sleep_for(std::chrono::milliseconds(jitter(rng)));
+  }
+
+  // Locks the key's row, then checks that it exists and has room for one more alias.
+  static Status LockKeyForAliases(Tx& tx, const std::string& key_id, size_t max_aliases) {
+    SCY_ASSIGN_OR_RETURN(
+        Rows key, tx.Exec("SELECT 1 FROM keys WHERE key_id = $1 FOR UPDATE", {Text(key_id)}));
+    if (key.empty()) {
+      return MakeError(ErrorCode::kNotFound, "key " + key_id + " does not exist");
+    }
+    SCY_ASSIGN_OR_RETURN(Rows count, tx.Exec("SELECT COUNT(*) FROM aliases WHERE "
+                                             "target_key_id = $1",
+                                             {Text(key_id)}));
+    if (static_cast<size_t>(count.Int(0, 0)) >= max_aliases) {
+      return AliasLimitError(max_aliases);
+    }
+    return Ok();
   }
 
   Status UpdateKeyIn(Tx& tx, const KeyRow& key) {

@@ -114,7 +114,7 @@ TEST(PostgresStore, OrdersBytewiseInADatabaseWhoseCollationDoesNot) {
   ASSERT_TRUE(store.has_value()) << store.error().message;
   ASSERT_TRUE((*store)->InsertKey(Key("k1"), Version("k1")));
   for (const char* name : {"alias/a", "alias/B"}) {
-    ASSERT_TRUE((*store)->InsertAlias({"111122223333", "us-east-1", name, "k1", 1, 1}));
+    ASSERT_TRUE((*store)->InsertAlias({"111122223333", "us-east-1", name, "k1", 1, 1}, 50));
   }
   auto list = (*store)->ListAliases("111122223333", "us-east-1", std::nullopt, "", 10).value();
   ASSERT_EQ(list.size(), 2u);

@@ -164,6 +164,7 @@ constexpr const char* kSelectGrant =
     "g.issuing_account, g.operations, g.constraints, g.creation_date, k.account_id, k.region, "
     "g.seq FROM grants g JOIN keys k ON k.key_id = g.key_id";
 
+using internal::AliasLimitError;
 using internal::EntityTables;
 using internal::kRoleTables;
 using internal::kUserTables;
@@ -384,21 +385,24 @@ class SqliteStore : public Store {
     return out;
   }
 
-  Status InsertAlias(const AliasRow& a) override {
+  Status InsertAlias(const AliasRow& a, size_t max_aliases_per_key) override {
     Session lock(this);
-    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
-                         Prepare("INSERT INTO aliases (account_id, region, alias_name, "
-                                 "target_key_id, creation_date, last_updated_date) VALUES "
-                                 "(?,?,?,?,?,?)"));
-    BindAlias(s, a);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_CONSTRAINT && IsForeignKeyViolation()) {
-      return MakeError(ErrorCode::kNotFound, "key " + a.target_key_id + " does not exist");
-    }
-    if (rc == SQLITE_CONSTRAINT) {
-      return MakeError(ErrorCode::kAlreadyExists, "alias " + a.alias_name + " already exists");
-    }
-    return StepDone(rc, "insert alias");
+    return InTransaction([&]() -> Status {
+      SCY_RETURN_IF_ERROR(CheckAliasRoom(a.target_key_id, max_aliases_per_key));
+      SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                           Prepare("INSERT INTO aliases (account_id, region, alias_name, "
+                                   "target_key_id, creation_date, last_updated_date) VALUES "
+                                   "(?,?,?,?,?,?)"));
+      BindAlias(s, a);
+      int rc = sqlite3_step(s);
+      if (rc == SQLITE_CONSTRAINT && IsForeignKeyViolation()) {
+        return MakeError(ErrorCode::kNotFound, "key " + a.target_key_id + " does not exist");
+      }
+      if (rc == SQLITE_CONSTRAINT) {
+        return MakeError(ErrorCode::kAlreadyExists, "alias " + a.alias_name + " already exists");
+      }
+      return StepDone(rc, "insert alias");
+    });
   }
 
   Result<std::optional<AliasRow>> GetAlias(const std::string& account_id,
@@ -421,25 +425,40 @@ class SqliteStore : public Store {
     return std::optional<AliasRow>(ReadAlias(s));
   }
 
-  Status UpdateAlias(const AliasRow& a) override {
+  Status UpdateAlias(const AliasRow& a, size_t max_aliases_per_key) override {
     Session lock(this);
-    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
-                         Prepare("UPDATE aliases SET target_key_id = ?, last_updated_date = ? "
-                                 "WHERE account_id = ? AND region = ? AND alias_name = ?"));
-    BindText(s, 1, a.target_key_id);
-    sqlite3_bind_int64(s, 2, a.last_updated_date);
-    BindText(s, 3, a.account_id);
-    BindText(s, 4, a.region);
-    BindText(s, 5, a.alias_name);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_CONSTRAINT && IsForeignKeyViolation()) {
-      return MakeError(ErrorCode::kNotFound, "key " + a.target_key_id + " does not exist");
-    }
-    SCY_RETURN_IF_ERROR(StepDone(rc, "update alias"));
-    if (sqlite3_changes(db_.get()) == 0) {
-      return MakeError(ErrorCode::kNotFound, "alias " + a.alias_name + " does not exist");
-    }
-    return Ok();
+    return InTransaction([&]() -> Status {
+      SCY_ASSIGN_OR_RETURN(
+          sqlite3_stmt * current,
+          Prepare("SELECT target_key_id FROM aliases WHERE account_id = ? AND region = ? AND "
+                  "alias_name = ?"));
+      BindText(current, 1, a.account_id);
+      BindText(current, 2, a.region);
+      BindText(current, 3, a.alias_name);
+      int rc = sqlite3_step(current);
+      if (rc == SQLITE_DONE) {
+        return MakeError(ErrorCode::kNotFound, "alias " + a.alias_name + " does not exist");
+      }
+      if (rc != SQLITE_ROW) {
+        return StepError(rc, "update alias");
+      }
+      if (ColumnText(current, 0) != a.target_key_id) {
+        SCY_RETURN_IF_ERROR(CheckAliasRoom(a.target_key_id, max_aliases_per_key));
+      }
+      SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                           Prepare("UPDATE aliases SET target_key_id = ?, last_updated_date = ? "
+                                   "WHERE account_id = ? AND region = ? AND alias_name = ?"));
+      BindText(s, 1, a.target_key_id);
+      sqlite3_bind_int64(s, 2, a.last_updated_date);
+      BindText(s, 3, a.account_id);
+      BindText(s, 4, a.region);
+      BindText(s, 5, a.alias_name);
+      rc = sqlite3_step(s);
+      if (rc == SQLITE_CONSTRAINT && IsForeignKeyViolation()) {
+        return MakeError(ErrorCode::kNotFound, "key " + a.target_key_id + " does not exist");
+      }
+      return StepDone(rc, "update alias");
+    });
   }
 
   Status DeleteAlias(const std::string& account_id, const std::string& region,
@@ -1300,6 +1319,21 @@ class SqliteStore : public Store {
     sqlite3_clear_bindings(s);
     stepped_.push_back(s);
     return s;
+  }
+
+  // Inside a write transaction: the key has room for one more alias.
+  Status CheckAliasRoom(const std::string& key_id, size_t max_aliases) {
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * count,
+                         Prepare("SELECT COUNT(*) FROM aliases WHERE target_key_id = ?"));
+    BindText(count, 1, key_id);
+    int rc = sqlite3_step(count);
+    if (rc != SQLITE_ROW) {
+      return StepError(rc, "count aliases");
+    }
+    if (static_cast<size_t>(sqlite3_column_int64(count, 0)) >= max_aliases) {
+      return AliasLimitError(max_aliases);
+    }
+    return Ok();
   }
 
   bool IsForeignKeyViolation() {

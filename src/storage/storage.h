@@ -175,13 +175,17 @@ class Store {
   // keys-by-state gauge of /metrics: one aggregate query instead of paging every region).
   virtual Result<std::map<std::string, int64_t>> CountKeysByState() = 0;
 
-  // Aliases. InsertAlias: kAlreadyExists when the name is taken in that account and region.
-  virtual Status InsertAlias(const AliasRow& alias) = 0;
+  // Aliases. InsertAlias: kAlreadyExists when the name is taken in that account and region,
+  // kNotFound when the target key is gone, kLimitExceeded when the target key already has
+  // `max_aliases_per_key` aliases (counted in the insert's transaction, so that concurrent
+  // creations, on one node or several, cannot all pass a count below the limit).
+  virtual Status InsertAlias(const AliasRow& alias, size_t max_aliases_per_key) = 0;
   virtual Result<std::optional<AliasRow>> GetAlias(const std::string& account_id,
                                                    const std::string& region,
                                                    const std::string& alias_name) = 0;
-  // Points an existing alias at another key; kNotFound when the alias does not exist.
-  virtual Status UpdateAlias(const AliasRow& alias) = 0;
+  // Points an existing alias at another key; kNotFound when the alias or the key does not
+  // exist, kLimitExceeded (as InsertAlias) when the key changes and the new one is full.
+  virtual Status UpdateAlias(const AliasRow& alias, size_t max_aliases_per_key) = 0;
   // kNotFound when the alias does not exist.
   virtual Status DeleteAlias(const std::string& account_id, const std::string& region,
                              const std::string& alias_name) = 0;

@@ -272,7 +272,7 @@ TEST_P(StoreConformance, DeleteKeyDestroysVersionsTagsAndAliases) {
   KeyRow k = Key("k1");
   k.tags = {{"a", "1"}};
   ASSERT_TRUE(store_->InsertKey(k, Version("k1")).has_value());
-  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/a", "k1", 1, 1}));
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/a", "k1", 1, 1}, 50));
   ASSERT_TRUE(store_->DeleteKey("k1").has_value());
   EXPECT_FALSE(store_->GetKey("111122223333", "us-east-1", "k1").value().has_value());
   EXPECT_TRUE(store_->ListKeyVersions("k1").value().empty());
@@ -333,14 +333,14 @@ TEST_P(StoreConformance, CountsKeysByStateAcrossAccountsAndRegions) {
 TEST_P(StoreConformance, AliasesAreUniquePerAccountAndRegionAndPage) {
   ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
   ASSERT_TRUE(store_->InsertKey(Key("k2"), Version("k2")).has_value());
-  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/b", "k1", 1, 1}));
-  EXPECT_EQ(store_->InsertAlias({"111122223333", "us-east-1", "alias/b", "k2", 1, 1})
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/b", "k1", 1, 1}, 50));
+  EXPECT_EQ(store_->InsertAlias({"111122223333", "us-east-1", "alias/b", "k2", 1, 1}, 50)
                 .error()
                 .code,
             ErrorCode::kAlreadyExists);
-  ASSERT_TRUE(store_->InsertAlias({"111122223333", "eu-west-1", "alias/b", "k2", 1, 1}));
-  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/a", "k2", 1, 1}));
-  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/c", "k1", 1, 1}));
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "eu-west-1", "alias/b", "k2", 1, 1}, 50));
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/a", "k2", 1, 1}, 50));
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/c", "k1", 1, 1}, 50));
 
   auto page1 = store_->ListAliases("111122223333", "us-east-1", std::nullopt, "", 2).value();
   ASSERT_EQ(page1.size(), 2u);
@@ -353,10 +353,10 @@ TEST_P(StoreConformance, AliasesAreUniquePerAccountAndRegionAndPage) {
   auto of_k1 = store_->ListAliases("111122223333", "us-east-1", "k1", "", 10).value();
   ASSERT_EQ(of_k1.size(), 2u);
 
-  ASSERT_TRUE(store_->UpdateAlias({"111122223333", "us-east-1", "alias/b", "k2", 1, 5}));
+  ASSERT_TRUE(store_->UpdateAlias({"111122223333", "us-east-1", "alias/b", "k2", 1, 5}, 50));
   EXPECT_EQ(store_->GetAlias("111122223333", "us-east-1", "alias/b").value()->target_key_id,
             "k2");
-  EXPECT_EQ(store_->UpdateAlias({"111122223333", "us-east-1", "alias/zz", "k2", 1, 5})
+  EXPECT_EQ(store_->UpdateAlias({"111122223333", "us-east-1", "alias/zz", "k2", 1, 5}, 50)
                 .error()
                 .code,
             ErrorCode::kNotFound);
@@ -644,12 +644,12 @@ TEST_P(StoreConformance, IamRowsSurviveReopen) {
 
 TEST_P(StoreConformance, AliasOfAMissingKeyIsNotFound) {
   ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
-  EXPECT_EQ(store_->InsertAlias({"111122223333", "us-east-1", "alias/a", "nokey", 1, 1})
+  EXPECT_EQ(store_->InsertAlias({"111122223333", "us-east-1", "alias/a", "nokey", 1, 1}, 50)
                 .error()
                 .code,
             ErrorCode::kNotFound);
-  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/a", "k1", 1, 1}));
-  EXPECT_EQ(store_->UpdateAlias({"111122223333", "us-east-1", "alias/a", "nokey", 1, 2})
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/a", "k1", 1, 1}, 50));
+  EXPECT_EQ(store_->UpdateAlias({"111122223333", "us-east-1", "alias/a", "nokey", 1, 2}, 50)
                 .error()
                 .code,
             ErrorCode::kNotFound);
@@ -657,10 +657,32 @@ TEST_P(StoreConformance, AliasOfAMissingKeyIsNotFound) {
             "k1");
 }
 
+TEST_P(StoreConformance, AliasesPerKeyStopAtTheLimitOnInsertAndMove) {
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
+  ASSERT_TRUE(store_->InsertKey(Key("k2"), Version("k2")).has_value());
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/a", "k1", 1, 1}, 2));
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/b", "k1", 1, 1}, 2));
+  EXPECT_EQ(store_->InsertAlias({"111122223333", "us-east-1", "alias/c", "k1", 1, 1}, 2)
+                .error()
+                .code,
+            ErrorCode::kLimitExceeded);
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/c", "k2", 1, 1}, 2));
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/d", "k2", 1, 1}, 2));
+  // Moving onto a full key is refused; re-pointing an alias at its own key is not a move.
+  EXPECT_EQ(store_->UpdateAlias({"111122223333", "us-east-1", "alias/c", "k1", 1, 2}, 2)
+                .error()
+                .code,
+            ErrorCode::kLimitExceeded);
+  EXPECT_TRUE(store_->UpdateAlias({"111122223333", "us-east-1", "alias/c", "k2", 1, 2}, 2));
+  ASSERT_TRUE(store_->DeleteAlias("111122223333", "us-east-1", "alias/a"));
+  EXPECT_TRUE(store_->UpdateAlias({"111122223333", "us-east-1", "alias/c", "k1", 1, 3}, 2));
+  EXPECT_EQ(store_->ListAliases("111122223333", "us-east-1", "k1", "", 10).value().size(), 2u);
+}
+
 TEST_P(StoreConformance, NamesOrderAndPageByteWise) {
   ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
   for (const char* name : {"alias/b", "alias/B", "alias/a", "alias/_x", "alias/A-1"}) {
-    ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", name, "k1", 1, 1}));
+    ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", name, "k1", 1, 1}, 50));
   }
   std::vector<std::string> names;
   const auto all = store_->ListAliases("111122223333", "us-east-1", std::nullopt, "", 10).value();
@@ -714,11 +736,25 @@ TEST_P(StoreConformance, ConcurrentCreatesOfOneAliasLetExactlyOneWin) {
     std::string name = "alias/race" + std::to_string(round);
     int won = Race(12, ErrorCode::kAlreadyExists, [&](int i) {
       return nodes[static_cast<size_t>(i) % nodes.size()]->InsertAlias(
-          {"111122223333", "us-east-1", name, "k" + std::to_string(i), 1, 1});
+          {"111122223333", "us-east-1", name, "k" + std::to_string(i), 1, 1}, 50);
     });
     EXPECT_EQ(won, 1) << name;
     EXPECT_TRUE(store_->GetAlias("111122223333", "us-east-1", name).value().has_value());
   }
+}
+
+TEST_P(StoreConformance, ConcurrentAliasesOfOneKeyStopAtTheLimit) {
+  std::vector<std::unique_ptr<Store>> nodes;
+  for (int i = 0; i < 3; ++i) {
+    nodes.push_back(Open(dir_));
+  }
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
+  int won = Race(12, ErrorCode::kLimitExceeded, [&](int i) {
+    return nodes[static_cast<size_t>(i) % nodes.size()]->InsertAlias(
+        {"111122223333", "us-east-1", "alias/n" + std::to_string(i), "k1", 1, 1}, 5);
+  });
+  EXPECT_EQ(won, 5);
+  EXPECT_EQ(store_->ListAliases("111122223333", "us-east-1", "k1", "", 100).value().size(), 5u);
 }
 
 TEST_P(StoreConformance, ConcurrentCreatesOfOneKeyIdLetExactlyOneWin) {

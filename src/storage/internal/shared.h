@@ -4,7 +4,15 @@
 
 #include <string>
 
+#include "common/result.h"
+
 namespace scytale::storage::internal {
+
+// The quota of aliases per key (AWS: 50), in the words AWS uses.
+inline Error AliasLimitError(size_t max_aliases) {
+  return MakeError(ErrorCode::kLimitExceeded,
+                   "A KMS key can have at most " + std::to_string(max_aliases) + " aliases.");
+}
 
 // IAM names compare without ASCII case: the stored key is the ASCII-lowercased name.
 inline std::string NameKey(const std::string& name) {
