@@ -259,6 +259,82 @@ Result<SecretBytes> AesGcmOpen(const SecretBytes& key, std::span<const uint8_t> 
   return out;
 }
 
+namespace {
+
+const EVP_CIPHER* AesWrapPadFor(size_t key_size) {
+  static EVP_CIPHER* const k128 = EVP_CIPHER_fetch(nullptr, "AES-128-WRAP-PAD", nullptr);
+  static EVP_CIPHER* const k192 = EVP_CIPHER_fetch(nullptr, "AES-192-WRAP-PAD", nullptr);
+  static EVP_CIPHER* const k256 = EVP_CIPHER_fetch(nullptr, "AES-256-WRAP-PAD", nullptr);
+  switch (key_size) {
+    case 16:
+      return k128;
+    case 24:
+      return k192;
+    case 32:
+      return k256;
+    default:
+      return nullptr;
+  }
+}
+
+// One pass of KWP in either direction; `out` must hold input + 16 bytes (wrap) or input bytes
+// (unwrap). Returns the output length, or -1 when OpenSSL refuses (for unwrap: a bad wrapping).
+Result<int> AesWrapPadRun(const SecretBytes& kek, bool wrap, std::span<const uint8_t> in,
+                          uint8_t* out) {
+  const EVP_CIPHER* cipher = AesWrapPadFor(kek.size());
+  if (cipher == nullptr) {
+    return MakeError(ErrorCode::kInvalidCiphertext,
+                     "AES key wrap needs a 16, 24 or 32-byte key-encryption key");
+  }
+  OsslPtr<EVP_CIPHER_CTX> ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) {
+    return OsslError("AES key wrap context");
+  }
+  if (EVP_CipherInit_ex2(ctx.get(), cipher, kek.Reveal(KeyAccess::Grant()).data(), nullptr,
+                         wrap ? 1 : 0, nullptr) != 1) {
+    return OsslError("AES key wrap init");
+  }
+  int len = 0;
+  int final_len = 0;
+  if (EVP_CipherUpdate(ctx.get(), out, &len, in.data(), static_cast<int>(in.size())) != 1 ||
+      EVP_CipherFinal_ex(ctx.get(), out + len, &final_len) != 1) {
+    ERR_clear_error();
+    return -1;
+  }
+  return len + final_len;
+}
+
+}  // namespace
+
+Result<Bytes> AesKeyWrapPad(const SecretBytes& kek, const SecretBytes& plaintext) {
+  if (plaintext.empty()) {
+    return MakeError(ErrorCode::kInternal, "AES key wrap of nothing");
+  }
+  Bytes out(plaintext.size() + 16);
+  SCY_ASSIGN_OR_RETURN(int len, AesWrapPadRun(kek, /*wrap=*/true,
+                                              plaintext.Reveal(KeyAccess::Grant()), out.data()));
+  if (len < 0) {
+    return OsslError("AES key wrap");
+  }
+  out.resize(static_cast<size_t>(len));
+  return out;
+}
+
+Result<SecretBytes> AesKeyUnwrapPad(const SecretBytes& kek, std::span<const uint8_t> wrapped) {
+  // RFC 5649: at least two 64-bit blocks, a whole number of them.
+  if (wrapped.size() < 16 || wrapped.size() % 8 != 0) {
+    return MakeError(ErrorCode::kInvalidCiphertext, "the wrapped key has an invalid length");
+  }
+  SecretBytes out(wrapped.size());
+  SCY_ASSIGN_OR_RETURN(int len, AesWrapPadRun(kek, /*wrap=*/false, wrapped,
+                                              out.MutableReveal(KeyAccess::Grant()).data()));
+  if (len <= 0) {
+    return MakeError(ErrorCode::kInvalidCiphertext, "the wrapped key does not unwrap");
+  }
+  SecretBytes exact(out.Reveal(KeyAccess::Grant()).subspan(0, static_cast<size_t>(len)));
+  return exact;
+}
+
 Result<SecretBytes> HkdfSha256(const SecretBytes& ikm, std::span<const uint8_t> salt,
                                std::span<const uint8_t> info, size_t out_len) {
   // Fetched once: a fetch per call costs more than the derivation itself (bench/).

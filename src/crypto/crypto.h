@@ -85,6 +85,13 @@ Result<SecretBytes> AesGcmOpen(const SecretBytes& key, std::span<const uint8_t> 
                                std::span<const uint8_t> ciphertext_and_tag,
                                std::span<const uint8_t> aad);
 
+// AES key wrap with padding (RFC 5649; PKCS#11's CKM_AES_KEY_WRAP_KWP, OpenSSL's
+// id-aes*-wrap-pad) under a 16-, 24- or 32-byte key-encryption key: how key material arrives
+// for import with the RSA_AES_KEY_WRAP_* algorithms. Unwrap returns kInvalidCiphertext (never
+// partial output) when the integrity check fails.
+Result<Bytes> AesKeyWrapPad(const SecretBytes& kek, const SecretBytes& plaintext);
+Result<SecretBytes> AesKeyUnwrapPad(const SecretBytes& kek, std::span<const uint8_t> wrapped);
+
 // HKDF-SHA256 (RFC 5869), extract-and-expand.
 Result<SecretBytes> HkdfSha256(const SecretBytes& ikm, std::span<const uint8_t> salt,
                                std::span<const uint8_t> info, size_t out_len);

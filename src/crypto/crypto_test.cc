@@ -115,6 +115,37 @@ TEST(AesGcm, PassesEveryWycheproofVector) {
   EXPECT_EQ(ran, doc["numberOfTests"].get<int>());
 }
 
+// Every Wycheproof AES-KWP (RFC 5649) vector: valid ones unwrap to the message and wrap back to
+// the same bytes (KWP is deterministic); invalid ones are refused with kInvalidCiphertext.
+TEST(AesKeyWrapPad, PassesEveryWycheproofVector) {
+  auto doc = LoadVectors("aes_kwp_test.json");
+  int valid = 0;
+  int invalid = 0;
+  for (const auto& group : doc["testGroups"]) {
+    for (const auto& t : group["tests"]) {
+      SCOPED_TRACE("tcId " + std::to_string(t["tcId"].get<int>()));
+      SecretBytes kek(Hex(t["key"].get<std::string>()));
+      Bytes ct = Hex(t["ct"].get<std::string>());
+      Bytes msg = Hex(t["msg"].get<std::string>());
+      auto unwrapped = AesKeyUnwrapPad(kek, ct);
+      if (t["result"] == "valid") {
+        ++valid;
+        ASSERT_TRUE(unwrapped.has_value()) << unwrapped.error().message;
+        EXPECT_TRUE(*unwrapped == SecretBytes(msg));
+        auto wrapped = AesKeyWrapPad(kek, SecretBytes(msg));
+        ASSERT_TRUE(wrapped.has_value());
+        EXPECT_EQ(*wrapped, ct);
+      } else {
+        ++invalid;
+        ASSERT_FALSE(unwrapped.has_value());
+        EXPECT_EQ(unwrapped.error().code, ErrorCode::kInvalidCiphertext);
+      }
+    }
+  }
+  EXPECT_GT(valid, 0);
+  EXPECT_GT(invalid, 0);
+}
+
 TEST(Hkdf, PassesWycheproofSha256Vectors) {
   auto doc = LoadVectors("hkdf_sha256_test.json");
   int ran = 0;
