@@ -7,28 +7,15 @@
 
 #include "storage/storage.h"
 #include "storage/testing/pg_cluster.h"
+#include "storage/testing/rows.h"
 
 namespace scytale::storage {
 namespace {
 
 using testing::PgCluster;
 
-KeyRow Key(const std::string& id) {
-  KeyRow k;
-  k.key_id = id;
-  k.account_id = "111122223333";
-  k.region = "us-east-1";
-  k.description = "d";
-  k.key_spec = "SYMMETRIC_DEFAULT";
-  k.key_usage = "ENCRYPT_DECRYPT";
-  k.origin = "AWS_KMS";
-  k.key_manager = "CUSTOMER";
-  k.key_state = "Enabled";
-  k.creation_date = 1;
-  k.policy = "{}";
-  return k;
-}
-KeyVersionRow Version(const std::string& id) { return {id, "v1", 1, {1, 2}, ""}; }
+KeyRow Key(const std::string& id) { return testing::TestKey(id); }
+KeyVersionRow Version(const std::string& id) { return testing::TestVersion(id); }
 
 std::unique_ptr<Store> OpenFresh(const std::string& db) {
   auto url = PgCluster::Shared().Database(db);

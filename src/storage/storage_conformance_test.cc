@@ -15,6 +15,7 @@
 
 #include "storage/storage.h"
 #include "storage/testing/pg_cluster.h"
+#include "storage/testing/rows.h"
 
 namespace scytale::storage {
 namespace {
@@ -77,22 +78,17 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
   }
 
   static KeyRow Key(const std::string& id, const std::string& region = "us-east-1") {
-    KeyRow k;
-    k.key_id = id;
-    k.account_id = "111122223333";
-    k.region = region;
-    k.description = "desc " + id;
-    k.key_spec = "SYMMETRIC_DEFAULT";
-    k.key_usage = "ENCRYPT_DECRYPT";
-    k.origin = "AWS_KMS";
-    k.key_manager = "CUSTOMER";
-    k.key_state = "Enabled";
-    k.creation_date = 1700000000;
-    k.policy = "{}";
-    return k;
+    return testing::TestKey(id, region);
   }
-  static KeyVersionRow Version(const std::string& key_id) {
-    return KeyVersionRow{key_id, "v1-" + key_id, 1700000000, Bytes{1, 2, 3, 0, 5}, ""};
+  static KeyVersionRow Version(const std::string& key_id) { return testing::TestVersion(key_id); }
+
+  // `n` more stores on this test's database, as `n` other nodes would open it.
+  std::vector<std::unique_ptr<Store>> Nodes(int n) {
+    std::vector<std::unique_ptr<Store>> nodes;
+    for (int i = 0; i < n; ++i) {
+      nodes.push_back(Open(dir_));
+    }
+    return nodes;
   }
 
   // A long-term access key row (no owner user, token or expiration).
@@ -724,10 +720,7 @@ TEST_P(StoreConformance, StoresOpeningAFreshDatabaseTogetherMigrateItOnce) {
 }
 
 TEST_P(StoreConformance, ConcurrentCreatesOfOneAliasLetExactlyOneWin) {
-  std::vector<std::unique_ptr<Store>> nodes;
-  for (int i = 0; i < 3; ++i) {
-    nodes.push_back(Open(dir_));
-  }
+  std::vector<std::unique_ptr<Store>> nodes = Nodes(3);
   for (int i = 0; i < 12; ++i) {
     std::string id = "k" + std::to_string(i);
     ASSERT_TRUE(store_->InsertKey(Key(id), Version(id)).has_value());
@@ -744,10 +737,7 @@ TEST_P(StoreConformance, ConcurrentCreatesOfOneAliasLetExactlyOneWin) {
 }
 
 TEST_P(StoreConformance, ConcurrentAliasesOfOneKeyStopAtTheLimit) {
-  std::vector<std::unique_ptr<Store>> nodes;
-  for (int i = 0; i < 3; ++i) {
-    nodes.push_back(Open(dir_));
-  }
+  std::vector<std::unique_ptr<Store>> nodes = Nodes(3);
   ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
   int won = Race(12, ErrorCode::kLimitExceeded, [&](int i) {
     return nodes[static_cast<size_t>(i) % nodes.size()]->InsertAlias(
@@ -758,10 +748,7 @@ TEST_P(StoreConformance, ConcurrentAliasesOfOneKeyStopAtTheLimit) {
 }
 
 TEST_P(StoreConformance, ConcurrentCreatesOfOneKeyIdLetExactlyOneWin) {
-  std::vector<std::unique_ptr<Store>> nodes;
-  for (int i = 0; i < 3; ++i) {
-    nodes.push_back(Open(dir_));
-  }
+  std::vector<std::unique_ptr<Store>> nodes = Nodes(3);
   int won = Race(9, ErrorCode::kAlreadyExists, [&](int i) {
     KeyRow k = Key("same");
     k.description = "writer " + std::to_string(i);
@@ -773,10 +760,7 @@ TEST_P(StoreConformance, ConcurrentCreatesOfOneKeyIdLetExactlyOneWin) {
 }
 
 TEST_P(StoreConformance, ConcurrentUpdatesFromOneRevisionLetExactlyOneWin) {
-  std::vector<std::unique_ptr<Store>> nodes;
-  for (int i = 0; i < 3; ++i) {
-    nodes.push_back(Open(dir_));
-  }
+  std::vector<std::unique_ptr<Store>> nodes = Nodes(3);
   ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
   const KeyRow read = store_->GetKey("111122223333", "us-east-1", "k1").value().value();
   int won = Race(9, ErrorCode::kConflict, [&](int i) {
@@ -800,10 +784,7 @@ TEST_P(StoreConformance, ConcurrentUpdatesFromOneRevisionLetExactlyOneWin) {
 }
 
 TEST_P(StoreConformance, ConcurrentGrantsStopAtTheLimitAndNamedGrantsAreNotDuplicated) {
-  std::vector<std::unique_ptr<Store>> nodes;
-  for (int i = 0; i < 3; ++i) {
-    nodes.push_back(Open(dir_));
-  }
+  std::vector<std::unique_ptr<Store>> nodes = Nodes(3);
   ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
   ASSERT_TRUE(store_->InsertKey(Key("k2"), Version("k2")).has_value());
   int won = Race(12, ErrorCode::kLimitExceeded, [&](int i) -> Status {
@@ -834,10 +815,7 @@ TEST_P(StoreConformance, ConcurrentGrantsStopAtTheLimitAndNamedGrantsAreNotDupli
 }
 
 TEST_P(StoreConformance, ConcurrentCreatesOfOneUserNameInAnyCaseLetExactlyOneWin) {
-  std::vector<std::unique_ptr<Store>> nodes;
-  for (int i = 0; i < 3; ++i) {
-    nodes.push_back(Open(dir_));
-  }
+  std::vector<std::unique_ptr<Store>> nodes = Nodes(3);
   const char* spellings[] = {"alice", "Alice", "ALICE", "aLiCe"};
   int won = Race(12, ErrorCode::kAlreadyExists, [&](int i) {
     return nodes[static_cast<size_t>(i) % nodes.size()]->InsertUser(
