@@ -76,6 +76,7 @@ Result<storage::KeyRow> Core::ResolveKeyIdOrArn(const CallContext& ctx,
 
 Result<storage::KeyRow> Core::UpdateKey(const storage::KeyRow& key,
                                         const std::function<Status(storage::KeyRow&)>& mutate) {
+  auto lock = LockKeyWrites(key.key_id);
   storage::KeyRow row = key;
   for (int attempt = 0;; ++attempt) {
     SCY_RETURN_IF_ERROR(mutate(row));
