@@ -8,6 +8,9 @@
 //   Keystore/*  unwrapping a backing key: what a backing-key cache miss adds
 //   Blob/*      kms SealBlob/OpenBlob: HKDF-SHA256 + AES-256-GCM + blob framing, no lookups
 //   Crypto/*    the OpenSSL primitives alone
+//   Pkcs11/*    the same Service calls with the root key in a SoftHSM2 token (cache warm: the
+//               token is asked only on a miss), and with a key inside the token of a custom key
+//               store (every call runs AES-GCM in the token)
 //
 // Service/Encrypt ≈ Store/GetKey + Store/ListKeyVersions + Blob/Seal (+ glue);
 // Service/Decrypt ≈ Store/GetKey + Store/GetKeyVersion + Blob/Open (+ glue).
@@ -23,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -34,6 +38,7 @@
 #include "common/result.h"
 #include "crypto/crypto.h"
 #include "keystore/keystore.h"
+#include "keystore/testing/softhsm.h"
 #include "kms/internal/ciphertext.h"
 #include "kms/kms.h"
 #include "kms/testing/unimplemented_service.h"
@@ -54,6 +59,12 @@ T ValueOrDie(Result<T> r, const char* what) {
     Die(what, r.error());
   }
   return std::move(*r);
+}
+
+void OkOrDie(const Status& s, const char* what) {
+  if (!s) {
+    Die(what, s.error());
+  }
 }
 
 // Checks a result inside a timed loop. Returns false (and marks the benchmark failed) on error,
@@ -173,6 +184,35 @@ void SetThroughput(benchmark::State& state, size_t bytes_per_item) {
   if (bytes_per_item > 0) {
     state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes_per_item));
   }
+}
+
+// Encrypt of state.range(0) bytes under `key_id`, through `env`'s service.
+template <class Env>
+void EncryptWith(benchmark::State& state, Env& env, const std::string& key_id) {
+  const size_t size = static_cast<size_t>(state.range(0));
+  const kms::EncryptRequest req = MakeEncryptRequest(key_id, size);
+  for (auto _ : state) {
+    auto r = env.service().Encrypt(env.ctx(), req);
+    if (!Check(state, r)) {
+      break;
+    }
+    benchmark::DoNotOptimize(r);
+  }
+  SetThroughput(state, size);
+}
+
+// Unwrap of one wrapped 32-byte key by `root`: what a backing-key cache miss adds.
+void UnwrapLoop(benchmark::State& state, keystore::RootKeystore& root) {
+  const std::string aad = "scytale:backing-key:bench";
+  Bytes wrapped = ValueOrDie(root.Wrap(PatternSecret(32), AsBytes(aad)), "Wrap");
+  for (auto _ : state) {
+    auto material = root.Unwrap(wrapped, AsBytes(aad));
+    if (!Check(state, material)) {
+      break;
+    }
+    benchmark::DoNotOptimize(material);
+  }
+  SetThroughput(state, 0);
 }
 
 // ---- Crypto: OpenSSL primitives alone ----
@@ -330,17 +370,7 @@ BENCHMARK(BM_StoreGetKeyVersion)->Name("Store/GetKeyVersion");
 
 // What a backing-key cache miss adds: the soft root keystore's Unwrap of one 32-byte key.
 void BM_KeystoreUnwrap(benchmark::State& state) {
-  ServiceEnv& env = ServiceEnv::Get();
-  const std::string aad = "scytale:backing-key:bench";
-  Bytes wrapped = ValueOrDie(env.root().Wrap(PatternSecret(32), AsBytes(aad)), "Wrap");
-  for (auto _ : state) {
-    auto material = env.root().Unwrap(wrapped, AsBytes(aad));
-    if (!Check(state, material)) {
-      break;
-    }
-    benchmark::DoNotOptimize(material);
-  }
-  SetThroughput(state, 0);
+  UnwrapLoop(state, ServiceEnv::Get().root());
 }
 BENCHMARK(BM_KeystoreUnwrap)->Name("Keystore/Unwrap");
 
@@ -348,16 +378,7 @@ BENCHMARK(BM_KeystoreUnwrap)->Name("Keystore/Unwrap");
 
 void BM_ServiceEncrypt(benchmark::State& state) {
   ServiceEnv& env = ServiceEnv::Get();
-  const size_t size = static_cast<size_t>(state.range(0));
-  const kms::EncryptRequest req = MakeEncryptRequest(env.key().key_id, size);
-  for (auto _ : state) {
-    auto r = env.service().Encrypt(env.ctx(), req);
-    if (!Check(state, r)) {
-      break;
-    }
-    benchmark::DoNotOptimize(r);
-  }
-  SetThroughput(state, size);
+  EncryptWith(state, env, env.key().key_id);
 }
 BENCHMARK(BM_ServiceEncrypt)->Name("Service/Encrypt")->Arg(32)->Arg(4096);
 // Two callers at once: the store has one connection behind one mutex, so this shows how much
@@ -545,6 +566,130 @@ void BM_ServiceCreateKey(benchmark::State& state) {
   SetThroughput(state, 0);
 }
 BENCHMARK(BM_ServiceCreateKey)->Name("Service/CreateKey")->UseRealTime();
+
+// ---- Pkcs11: SoftHSM2 tokens in a temporary directory ----
+
+// A KeyService whose root key is in one SoftHSM2 token, with a custom key store on another.
+class Pkcs11Env {
+ public:
+  static Pkcs11Env& Get() {
+    static Pkcs11Env env;
+    return env;
+  }
+
+  kms::KeyService& service() { return *service_; }
+  keystore::RootKeystore& root() { return *root_; }
+  const kms::CallContext& ctx() const { return ctx_; }
+  const kms::KeyMetadata& root_key() const { return root_key_; }
+  const kms::KeyMetadata& token_key() const { return token_key_; }
+
+ private:
+  static constexpr const char* kModule = keystore::testing::kSoftHsmModule;
+  static constexpr const char* kPin = "bench-pin-1";
+
+  Pkcs11Env()
+      : dir_(std::filesystem::temp_directory_path() /
+             ("scy-bench-p11-" + std::to_string(::getpid()))) {
+    std::string failed = keystore::testing::MakeSoftHsmTokens(dir_, {"bench-root", "bench-cks"},
+                                                              kPin);
+    if (!failed.empty()) {
+      Die("SoftHSM2 tokens", MakeError(ErrorCode::kInternal, failed));
+    }
+    keystore::Pkcs11Options options;
+    options.module = kModule;
+    options.token_label = "bench-root";
+    options.key_label = "root";
+    options.pin = crypto::SecretBytes(AsBytes(kPin));
+    OkOrDie(keystore::CreatePkcs11RootKey(options), "CreatePkcs11RootKey");
+    root_ = ValueOrDie(keystore::OpenPkcs11Keystore(options), "OpenPkcs11Keystore");
+    store_ = ValueOrDie(storage::OpenSqliteStore(dir_ / "db"), "OpenSqliteStore");
+    auto clock = std::make_shared<FakeClock>(std::chrono::system_clock::from_time_t(1700000000));
+    service_ = kms::KeyService::Create(
+        store_.get(), root_.get(), clock, {},
+        {{"cluster-benchbenchbe", kModule, "bench-cks", std::nullopt}});
+    ctx_ = {"111122223333", "us-east-1", "arn:aws:iam::111122223333:root", "bench"};
+    root_key_ = ValueOrDie(service_->CreateKey(ctx_, {}), "CreateKey");
+    kms::CreateCustomKeyStoreRequest create;
+    create.custom_key_store_name = "bench";
+    create.cloud_hsm_cluster_id = "cluster-benchbenchbe";
+    create.trust_anchor_certificate = TrustAnchor();
+    create.key_store_password = crypto::SecretBytes(AsBytes(kPin));
+    std::string store_id =
+        ValueOrDie(service_->CreateCustomKeyStore(ctx_, create), "CreateCustomKeyStore");
+    OkOrDie(service_->ConnectCustomKeyStore(ctx_, store_id), "ConnectCustomKeyStore");
+    kms::CreateKeyRequest in_store;
+    in_store.origin = "AWS_CLOUDHSM";
+    in_store.custom_key_store_id = store_id;
+    token_key_ = ValueOrDie(service_->CreateKey(ctx_, in_store), "CreateKey in the token");
+  }
+
+  // A throwaway self-signed certificate (CreateCustomKeyStore checks only that it is one).
+  std::string TrustAnchor() {
+    std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                      "-days 1 -subj /CN=bench -keyout " +
+                      (dir_ / "anchor.key").string() + " -out " + (dir_ / "anchor.pem").string() +
+                      " >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) {
+      Die("openssl req", MakeError(ErrorCode::kInternal, "cannot make a trust anchor"));
+    }
+    std::ifstream in(dir_ / "anchor.pem");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  ~Pkcs11Env() {
+    service_.reset();
+    root_.reset();
+    store_.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<keystore::RootKeystore> root_;
+  std::unique_ptr<kms::KeyService> service_;
+  kms::CallContext ctx_;
+  kms::KeyMetadata root_key_;
+  kms::KeyMetadata token_key_;
+};
+
+// Encrypt with the root key in a SoftHSM2 token: the backing key is cached after the first
+// call, so this should match Service/Encrypt (soft root).
+void BM_Pkcs11RootEncrypt(benchmark::State& state) {
+  Pkcs11Env& env = Pkcs11Env::Get();
+  EncryptWith(state, env, env.root_key().key_id);
+}
+BENCHMARK(BM_Pkcs11RootEncrypt)->Name("Pkcs11/Encrypt_RootInToken")->Arg(32)->Arg(4096);
+
+// Encrypt with a key whose material is a key object inside the token (custom key store).
+void BM_Pkcs11TokenKeyEncrypt(benchmark::State& state) {
+  Pkcs11Env& env = Pkcs11Env::Get();
+  EncryptWith(state, env, env.token_key().key_id);
+}
+BENCHMARK(BM_Pkcs11TokenKeyEncrypt)->Name("Pkcs11/Encrypt_KeyInToken")->Arg(32)->Arg(4096);
+
+void BM_Pkcs11TokenKeyDecrypt(benchmark::State& state) {
+  Pkcs11Env& env = Pkcs11Env::Get();
+  kms::DecryptRequest req;
+  req.ciphertext_blob = ValueOrDie(
+      env.service().Encrypt(env.ctx(), MakeEncryptRequest(env.token_key().key_id, 32)), "Encrypt")
+                            .ciphertext_blob;
+  for (auto _ : state) {
+    auto r = env.service().Decrypt(env.ctx(), req);
+    if (!Check(state, r)) {
+      break;
+    }
+    benchmark::DoNotOptimize(r);
+  }
+  SetThroughput(state, 32);
+}
+BENCHMARK(BM_Pkcs11TokenKeyDecrypt)->Name("Pkcs11/Decrypt_KeyInToken")->Arg(32);
+
+// What a backing-key cache miss adds with the root in the token.
+void BM_Pkcs11RootUnwrap(benchmark::State& state) {
+  UnwrapLoop(state, Pkcs11Env::Get().root());
+}
+BENCHMARK(BM_Pkcs11RootUnwrap)->Name("Pkcs11/Unwrap_RootInToken");
 
 }  // namespace
 }  // namespace scytale::bench

@@ -4,7 +4,8 @@
 // operation; the key ARN as the resource.
 //
 // Never recorded: Plaintext, CiphertextBlob, KeyMaterial, ImportToken, Message, Signature, Mac,
-// PublicKey, the returned data keys and private keys, and grant tokens (CloudTrail omits them).
+// PublicKey, the returned data keys and private keys, grant tokens (CloudTrail omits them), and
+// a custom key store's KeyStorePassword (the token user's PIN).
 
 #include <set>
 
@@ -21,8 +22,11 @@ const std::set<std::string, std::less<>>& RecordedMembers() {
   static const std::set<std::string, std::less<>> kMembers = {
       "AliasName",
       "BypassPolicyLockoutSafetyCheck",
+      "CloudHsmClusterId",
       "Constraints",
       "CustomKeyStoreId",
+      "CustomKeyStoreName",
+      "CustomKeyStoreType",
       "CustomerMasterKeySpec",
       "Description",
       "DestinationEncryptionAlgorithm",
@@ -36,8 +40,10 @@ const std::set<std::string, std::less<>>& RecordedMembers() {
       "GrantId",
       "GrantTokens",
       "GranteePrincipal",
+      "ImportType",
       "KeyAgreementAlgorithm",
       "KeyId",
+      "KeyMaterialId",
       "KeyPairSpec",
       "KeySpec",
       "KeyUsage",
@@ -47,6 +53,7 @@ const std::set<std::string, std::less<>>& RecordedMembers() {
       "MessageType",
       "MultiRegion",
       "Name",
+      "NewCustomKeyStoreName",
       "NumberOfBytes",
       "Operations",
       "Origin",
@@ -62,6 +69,7 @@ const std::set<std::string, std::less<>>& RecordedMembers() {
       "TagKeys",
       "Tags",
       "TargetKeyId",
+      "TrustAnchorCertificate",
       "ValidTo",
       "WrappingAlgorithm",
       "WrappingKeySpec",
@@ -132,8 +140,14 @@ json ResponseElements(std::string_view op, const json& out) {
   if (op == "CancelKeyDeletion" || op == "RotateKeyOnDemand") {
     return pick({"KeyId"});
   }
+  if (op == "ImportKeyMaterial" || op == "DeleteImportedKeyMaterial") {
+    return pick({"KeyMaterialId"});
+  }
   if (op == "CreateGrant") {
     return pick({"GrantId"});  // not GrantToken
+  }
+  if (op == "CreateCustomKeyStore") {
+    return pick({"CustomKeyStoreId"});
   }
   return nullptr;
 }

@@ -38,6 +38,12 @@ AwsError ToAwsError(ErrorCode code) {
       return {"InvalidGrantTokenException", 400};
     case ErrorCode::kInvalidGrantId:
       return {"InvalidGrantIdException", 400};
+    case ErrorCode::kInvalidImportToken:
+      return {"InvalidImportTokenException", 400};
+    case ErrorCode::kExpiredImportToken:
+      return {"ExpiredImportTokenException", 400};
+    case ErrorCode::kIncorrectKeyMaterial:
+      return {"IncorrectKeyMaterialException", 400};
     case ErrorCode::kKmsInvalidSignature:
       return {"KMSInvalidSignatureException", 400};
     case ErrorCode::kKmsInvalidMac:
@@ -72,6 +78,20 @@ AwsError ToAwsError(ErrorCode code) {
       return {"ConflictException", 400};
     case ErrorCode::kCustomKeyStoreNotFound:
       return {"CustomKeyStoreNotFoundException", 400};
+    case ErrorCode::kCustomKeyStoreInvalidState:
+      return {"CustomKeyStoreInvalidStateException", 400};
+    case ErrorCode::kCustomKeyStoreNameInUse:
+      return {"CustomKeyStoreNameInUseException", 400};
+    case ErrorCode::kCustomKeyStoreHasCmks:
+      return {"CustomKeyStoreHasCMKsException", 400};
+    case ErrorCode::kCloudHsmClusterNotFound:
+      return {"CloudHsmClusterNotFoundException", 400};
+    case ErrorCode::kCloudHsmClusterInUse:
+      return {"CloudHsmClusterInUseException", 400};
+    case ErrorCode::kCloudHsmClusterNotRelated:
+      return {"CloudHsmClusterNotRelatedException", 400};
+    case ErrorCode::kIncorrectTrustAnchor:
+      return {"IncorrectTrustAnchorException", 400};
     case ErrorCode::kDependencyTimeout:
       return {"DependencyTimeoutException", 500};
     case ErrorCode::kKeyUnavailable:

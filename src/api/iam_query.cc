@@ -217,11 +217,21 @@ QueryError ToQueryError(const Dialect& dialect, const Error& error) {
     case ErrorCode::kInvalidMarker:
     case ErrorCode::kInvalidGrantToken:
     case ErrorCode::kInvalidGrantId:
+    case ErrorCode::kInvalidImportToken:
+    case ErrorCode::kExpiredImportToken:
+    case ErrorCode::kIncorrectKeyMaterial:
     case ErrorCode::kKmsInvalidSignature:
     case ErrorCode::kKmsInvalidMac:
     case ErrorCode::kTag:
     case ErrorCode::kDryRun:
     case ErrorCode::kCustomKeyStoreNotFound:
+    case ErrorCode::kCustomKeyStoreInvalidState:
+    case ErrorCode::kCustomKeyStoreNameInUse:
+    case ErrorCode::kCustomKeyStoreHasCmks:
+    case ErrorCode::kCloudHsmClusterNotFound:
+    case ErrorCode::kCloudHsmClusterInUse:
+    case ErrorCode::kCloudHsmClusterNotRelated:
+    case ErrorCode::kIncorrectTrustAnchor:
     case ErrorCode::kInvalidAliasName:
       return client(400, "ValidationError");
     case ErrorCode::kInternal:

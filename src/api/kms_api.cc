@@ -128,6 +128,16 @@ json MetadataToJson(const kms::KeyMetadata& m) {
   if (!m.current_key_material_id.empty()) {
     out["CurrentKeyMaterialId"] = m.current_key_material_id;
   }
+  if (!m.expiration_model.empty()) {
+    out["ExpirationModel"] = m.expiration_model;
+  }
+  if (m.valid_to) {
+    out["ValidTo"] = *m.valid_to;
+  }
+  if (!m.custom_key_store_id.empty()) {
+    out["CustomKeyStoreId"] = m.custom_key_store_id;
+    out["CloudHsmClusterId"] = m.cloud_hsm_cluster_id;
+  }
   return out;
 }
 
@@ -278,6 +288,7 @@ Result<json> GenerateRandom(kms::KeyService* s, const kms::CallContext& ctx, con
 }
 
 std::string KeyIdOf(const json& in) { return in.at("KeyId").get<std::string>(); }
+Bytes BlobOf(const json& in, const char* name) { return OptBlob(in, name).value_or(Bytes()); }
 
 std::vector<kms::Tag> TagsOf(const json& in) {
   std::vector<kms::Tag> tags;
@@ -441,6 +452,52 @@ Result<json> ListKeyRotations(kms::KeyService* s, const kms::CallContext& ctx, c
   return out;
 }
 
+Result<json> GetParametersForImport(kms::KeyService* s, const kms::CallContext& ctx,
+                                    const json& in) {
+  kms::GetParametersForImportRequest req{KeyIdOf(in),
+                                         in.at("WrappingAlgorithm").get<std::string>(),
+                                         in.at("WrappingKeySpec").get<std::string>()};
+  SCY_ASSIGN_OR_RETURN(kms::GetParametersForImportResponse r,
+                       s->GetParametersForImport(ctx, req));
+  return json{{"KeyId", r.key_arn},
+              {"ImportToken", Base64Encode(r.import_token)},
+              {"PublicKey", Base64Encode(r.public_key)},
+              {"ParametersValidTo", r.parameters_valid_to}};
+}
+
+json ImportedMaterialJson(const kms::ImportedMaterialResponse& r) {
+  json out = {{"KeyId", r.key_arn}};
+  if (!r.key_material_id.empty()) {
+    out["KeyMaterialId"] = r.key_material_id;
+  }
+  return out;
+}
+
+Result<json> ImportKeyMaterial(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
+  kms::ImportKeyMaterialRequest req;
+  req.key_id = KeyIdOf(in);
+  req.import_token = BlobOf(in, "ImportToken");
+  req.encrypted_key_material = BlobOf(in, "EncryptedKeyMaterial");
+  if (auto it = in.find("ValidTo"); it != in.end() && !it->is_null()) {
+    // A JSON 1.1 timestamp: epoch seconds, possibly with a fraction (checked by the validator).
+    req.valid_to = static_cast<int64_t>(it->get<double>());
+  }
+  req.expiration_model = OptString(in, "ExpirationModel");
+  req.import_type = OptString(in, "ImportType");
+  req.key_material_id = OptString(in, "KeyMaterialId");
+  req.has_key_material_description = Present(in, "KeyMaterialDescription");
+  SCY_ASSIGN_OR_RETURN(kms::ImportedMaterialResponse r, s->ImportKeyMaterial(ctx, req));
+  return ImportedMaterialJson(r);
+}
+
+Result<json> DeleteImportedKeyMaterial(kms::KeyService* s, const kms::CallContext& ctx,
+                                       const json& in) {
+  SCY_ASSIGN_OR_RETURN(
+      kms::ImportedMaterialResponse r,
+      s->DeleteImportedKeyMaterial(ctx, KeyIdOf(in), OptString(in, "KeyMaterialId")));
+  return ImportedMaterialJson(r);
+}
+
 Result<json> PutKeyPolicy(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
   SCY_RETURN_IF_ERROR(s->PutKeyPolicy(ctx, KeyIdOf(in), in.at("Policy").get<std::string>(),
                                       OptString(in, "PolicyName"),
@@ -579,7 +636,6 @@ Status CheckGrantTokens(const json& in) {
   return Ok();
 }
 
-Bytes BlobOf(const json& in, const char* name) { return OptBlob(in, name).value_or(Bytes()); }
 
 Result<json> Sign(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
   kms::SignRequest req;
@@ -695,6 +751,100 @@ Result<json> GenerateDataKeyPairWithoutPlaintext(kms::KeyService* s,
   return DataKeyPair(s, ctx, in, /*with_plaintext=*/false);
 }
 
+// A secret string member (KeyStorePassword) goes straight into wiping memory.
+std::optional<crypto::SecretBytes> OptSecretString(const json& in, const char* name) {
+  auto it = in.find(name);
+  if (it == in.end() || it->is_null()) {
+    return std::nullopt;
+  }
+  return crypto::SecretBytes(AsBytes(it->get_ref<const std::string&>()),
+                             crypto::SecretBytes::Memory::kLocked);
+}
+
+bool HasXksMembers(const json& in) {
+  for (const auto& [k, v] : in.items()) {
+    if (k.starts_with("XksProxy") && !v.is_null()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<json> CreateCustomKeyStore(kms::KeyService* s, const kms::CallContext& ctx,
+                                  const json& in) {
+  kms::CreateCustomKeyStoreRequest req;
+  req.custom_key_store_name = in.at("CustomKeyStoreName").get<std::string>();
+  req.cloud_hsm_cluster_id = OptString(in, "CloudHsmClusterId");
+  req.trust_anchor_certificate = OptString(in, "TrustAnchorCertificate");
+  req.key_store_password = OptSecretString(in, "KeyStorePassword");
+  req.custom_key_store_type = OptString(in, "CustomKeyStoreType");
+  req.has_xks_members = HasXksMembers(in);
+  SCY_ASSIGN_OR_RETURN(std::string id, s->CreateCustomKeyStore(ctx, req));
+  return json{{"CustomKeyStoreId", id}};
+}
+
+Result<json> ConnectCustomKeyStore(kms::KeyService* s, const kms::CallContext& ctx,
+                                   const json& in) {
+  SCY_RETURN_IF_ERROR(
+      s->ConnectCustomKeyStore(ctx, in.at("CustomKeyStoreId").get<std::string>()));
+  return json::object();  // AWS answers {} (a JSON object with no properties)
+}
+
+Result<json> DisconnectCustomKeyStore(kms::KeyService* s, const kms::CallContext& ctx,
+                                      const json& in) {
+  SCY_RETURN_IF_ERROR(
+      s->DisconnectCustomKeyStore(ctx, in.at("CustomKeyStoreId").get<std::string>()));
+  return json::object();
+}
+
+Result<json> DescribeCustomKeyStores(kms::KeyService* s, const kms::CallContext& ctx,
+                                     const json& in) {
+  kms::DescribeCustomKeyStoresRequest req;
+  req.custom_key_store_id = OptString(in, "CustomKeyStoreId");
+  req.custom_key_store_name = OptString(in, "CustomKeyStoreName");
+  req.limit = OptInt(in, "Limit");
+  req.marker = OptString(in, "Marker");
+  SCY_ASSIGN_OR_RETURN(kms::DescribeCustomKeyStoresResponse r,
+                       s->DescribeCustomKeyStores(ctx, req));
+  json stores = json::array();
+  for (const auto& e : r.custom_key_stores) {
+    json entry = {{"CustomKeyStoreId", e.custom_key_store_id},
+                  {"CustomKeyStoreName", e.custom_key_store_name},
+                  {"CloudHsmClusterId", e.cloud_hsm_cluster_id},
+                  {"TrustAnchorCertificate", e.trust_anchor_certificate},
+                  {"ConnectionState", e.connection_state},
+                  {"CreationDate", e.creation_date},
+                  {"CustomKeyStoreType", e.custom_key_store_type}};
+    if (!e.connection_error_code.empty()) {
+      entry["ConnectionErrorCode"] = e.connection_error_code;
+    }
+    stores.push_back(std::move(entry));
+  }
+  json out = {{"CustomKeyStores", std::move(stores)}, {"Truncated", r.truncated}};
+  if (r.next_marker) {
+    out["NextMarker"] = *r.next_marker;
+  }
+  return out;
+}
+
+Result<json> UpdateCustomKeyStore(kms::KeyService* s, const kms::CallContext& ctx,
+                                  const json& in) {
+  kms::UpdateCustomKeyStoreRequest req;
+  req.custom_key_store_id = in.at("CustomKeyStoreId").get<std::string>();
+  req.new_custom_key_store_name = OptString(in, "NewCustomKeyStoreName");
+  req.key_store_password = OptSecretString(in, "KeyStorePassword");
+  req.cloud_hsm_cluster_id = OptString(in, "CloudHsmClusterId");
+  req.has_xks_members = HasXksMembers(in);
+  SCY_RETURN_IF_ERROR(s->UpdateCustomKeyStore(ctx, req));
+  return json::object();
+}
+
+Result<json> DeleteCustomKeyStore(kms::KeyService* s, const kms::CallContext& ctx,
+                                  const json& in) {
+  SCY_RETURN_IF_ERROR(s->DeleteCustomKeyStore(ctx, in.at("CustomKeyStoreId").get<std::string>()));
+  return json::object();
+}
+
 class KmsApiImpl : public KmsApi {
  public:
   KmsApiImpl(kms::KeyService* service, std::unique_ptr<internal::ModelValidator> validator)
@@ -746,6 +896,15 @@ class KmsApiImpl : public KmsApi {
     handlers_["ListRetirableGrants"] = bind(ListRetirableGrants);
     handlers_["RetireGrant"] = bind(RetireGrant);
     handlers_["RevokeGrant"] = bind(RevokeGrant);
+    handlers_["GetParametersForImport"] = bind(GetParametersForImport);
+    handlers_["ImportKeyMaterial"] = bind(ImportKeyMaterial);
+    handlers_["DeleteImportedKeyMaterial"] = bind(DeleteImportedKeyMaterial);
+    handlers_["CreateCustomKeyStore"] = bind(CreateCustomKeyStore);
+    handlers_["ConnectCustomKeyStore"] = bind(ConnectCustomKeyStore);
+    handlers_["DisconnectCustomKeyStore"] = bind(DisconnectCustomKeyStore);
+    handlers_["DescribeCustomKeyStores"] = bind(DescribeCustomKeyStores);
+    handlers_["UpdateCustomKeyStore"] = bind(UpdateCustomKeyStore);
+    handlers_["DeleteCustomKeyStore"] = bind(DeleteCustomKeyStore);
   }
 
   std::string OperationOf(std::string_view target) const override {

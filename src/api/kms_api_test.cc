@@ -79,7 +79,8 @@ TEST_F(KmsApiTest, BadInputGetsAwsErrors) {
 }
 
 TEST_F(KmsApiTest, OperationsNotBuiltYetAnswerUnsupported) {
-  auto r = Call("ConnectCustomKeyStore", R"({"CustomKeyStoreId":"cks-1234567890abcdef0"})");
+  auto r = Call("ReplicateKey", R"({"KeyId":"1234abcd-12ab-34cd-56ef-1234567890ab",
+                                     "ReplicaRegion":"us-west-2"})");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(TypeOf(r), "UnsupportedOperationException");
 }

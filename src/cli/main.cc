@@ -81,6 +81,8 @@ struct ServeFlags {
   std::string log_level = "info";
   std::string store;  // default: SCYTALE_STORE_URL, else SQLite in the data directory
   size_t store_pool_size = 8;
+  // --cloudhsm-cluster CLUSTER_ID=MODULE_PATH:TOKEN_LABEL[:TRUST_ANCHOR_PEM], repeatable.
+  std::vector<std::string> cloudhsm_clusters;
 };
 
 int Fail(const std::string& message) {
@@ -222,6 +224,64 @@ int InitKeystore(const KeystoreFlags& k) {
   return 0;
 }
 
+// The PKCS#11 tokens custom key stores may use, from --cloudhsm-cluster
+// CLUSTER_ID=MODULE_PATH:TOKEN_LABEL[:TRUST_ANCHOR_PEM_FILE]. Cluster ids follow the AWS
+// model's CloudHsmClusterIdType (cluster-[2-7a-zA-Z]{11,16}); a token must not be the root's
+// (the login of one application is shared by all its sessions with a token).
+Result<std::vector<kms::CloudHsmCluster>> CloudHsmClustersFrom(const ServeFlags& flags) {
+  static const std::regex kClusterId("cluster-[2-7a-zA-Z]{11,16}");
+  std::vector<kms::CloudHsmCluster> out;
+  for (const std::string& spec : flags.cloudhsm_clusters) {
+    auto bad = [&](const std::string& why) {
+      return MakeError(ErrorCode::kInvalidState, "--cloudhsm-cluster " + spec + ": " + why);
+    };
+    size_t eq = spec.find('=');
+    if (eq == std::string::npos) {
+      return bad("expected CLUSTER_ID=MODULE_PATH:TOKEN_LABEL[:TRUST_ANCHOR_PEM_FILE]");
+    }
+    kms::CloudHsmCluster c;
+    c.cluster_id = spec.substr(0, eq);
+    if (!std::regex_match(c.cluster_id, kClusterId)) {
+      return bad("the cluster id must match cluster-[2-7a-zA-Z]{11,16} (as AWS's)");
+    }
+    std::vector<std::string> parts;
+    std::stringstream rest(spec.substr(eq + 1));
+    for (std::string part; std::getline(rest, part, ':');) {
+      parts.push_back(part);
+    }
+    if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty() ||
+        parts[1].size() > 32) {
+      return bad("expected MODULE_PATH:TOKEN_LABEL[:TRUST_ANCHOR_PEM_FILE] after the '='");
+    }
+    c.module = parts[0];
+    c.token_label = parts[1];
+    if (parts.size() == 3) {
+      std::ifstream in(parts[2]);
+      if (!in) {
+        return bad("cannot read the trust anchor " + parts[2]);
+      }
+      std::string pem((std::istreambuf_iterator<char>(in)), {});
+      if (!crypto::CertificatePemToDer(pem)) {
+        return bad(parts[2] + " is not a PEM X.509 certificate");
+      }
+      c.trust_anchor_pem = std::move(pem);
+    }
+    for (const auto& other : out) {
+      if (other.cluster_id == c.cluster_id) {
+        return bad("cluster " + c.cluster_id + " is configured twice");
+      }
+      if (other.token_label == c.token_label && other.module == c.module) {
+        return bad("token '" + c.token_label + "' already backs cluster " + other.cluster_id);
+      }
+    }
+    if (flags.keystore.kind == "pkcs11" && c.token_label == flags.keystore.pkcs11_token) {
+      return bad("token '" + c.token_label + "' holds the root key; use a token of its own");
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 int Serve(const ServeFlags& flags) {
   // Secrets must not reach a core dump; a debugger cannot attach either.
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -258,6 +318,10 @@ int Serve(const ServeFlags& flags) {
   }
   ::chmod(dir.c_str(), 0700);
 
+  auto clusters = CloudHsmClustersFrom(flags);
+  if (!clusters) {
+    return Fail(clusters.error().message);
+  }
   auto root = OpenRootKeystore(flags.keystore, dir);
   if (!root) {
     return Fail(root.error().message);
@@ -347,7 +411,20 @@ int Serve(const ServeFlags& flags) {
       store, root->get(), service_clock,
       [&iam_service](const std::string& principal_arn) {
         return iam_service->IdentityPolicies(principal_arn);
-      });
+      },
+      *clusters);
+  // Custom key stores connected before the restart are connected again (AWS keeps them so).
+  if (auto restored = key_service->RestoreCustomKeyStoreConnections(); !restored) {
+    return Fail("cannot restore custom key store connections: " + restored.error().message);
+  } else {
+    if (restored->connected > 0) {
+      std::cout << "custom key stores: " << restored->connected << " connected again" << std::endl;
+    }
+    for (const auto& failure : restored->failures) {
+      std::cerr << "scytale: warning: custom key store " << failure
+                << " could not be connected again; it is FAILED" << std::endl;
+    }
+  }
   if (!flags.seed_file.empty()) {
     std::ifstream in(flags.seed_file);
     if (!in) {
@@ -603,6 +680,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1}, size_t{1000}));
   // Hidden (empty group): shifts the key service's clock for end-to-end tests.
   serve->add_option("--testing-clock-file", flags.testing_clock_file)->group("");
+  serve->add_option("--cloudhsm-cluster", flags.cloudhsm_clusters,
+                    "a PKCS#11 token custom key stores (AWS_CLOUDHSM) may use, as "
+                    "CLUSTER_ID=MODULE_PATH:TOKEN_LABEL[:TRUST_ANCHOR_PEM_FILE]; repeatable. "
+                    "The token user's PIN is the store's KeyStorePassword");
   scytale::cli::AddKeystoreOptions(serve, &flags.keystore);
   scytale::cli::KeystoreFlags init_flags;
   auto* init = app.add_subcommand("init", "create the root key in a PKCS#11 token");

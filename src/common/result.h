@@ -24,6 +24,9 @@ enum class ErrorCode {
   kInvalidMarker,
   kInvalidGrantToken,
   kInvalidGrantId,
+  kInvalidImportToken,     // ImportKeyMaterial: the token was not made here, for this key
+  kExpiredImportToken,     // ImportKeyMaterial: the token's 24 hours have passed
+  kIncorrectKeyMaterial,   // ImportKeyMaterial: not the key's material, or not valid for its spec
   kKmsInvalidSignature,  // Verify: the signature does not verify
   kKmsInvalidMac,        // VerifyMac: the MAC does not verify
   kMalformedPolicyDocument,
@@ -42,6 +45,13 @@ enum class ErrorCode {
   kDependencyTimeout,   // the store or keystore did not answer in time
   kKeyUnavailable,
   kCustomKeyStoreNotFound,
+  kCustomKeyStoreInvalidState,  // the store's connection state forbids the operation
+  kCustomKeyStoreNameInUse,
+  kCustomKeyStoreHasCmks,
+  kCloudHsmClusterNotFound,
+  kCloudHsmClusterInUse,
+  kCloudHsmClusterNotRelated,
+  kIncorrectTrustAnchor,
   kInvalidAliasName,
   kConflict,  // a concurrent writer changed the row first (optimistic locking); retry
 };

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 
 #include <cstring>
@@ -380,6 +381,28 @@ Result<SecretBytes> Scrypt(std::string_view passphrase, std::span<const uint8_t>
     return OsslError("scrypt");
   }
   return out;
+}
+
+Result<Bytes> CertificatePemToDer(std::string_view pem) {
+  internal::OsslPtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) {
+    return OsslError("BIO_new_mem_buf");
+  }
+  internal::OsslPtr<X509> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (!cert) {
+    DrainErrors();
+    return MakeError(ErrorCode::kValidation, "not a PEM-encoded X.509 certificate");
+  }
+  int len = i2d_X509(cert.get(), nullptr);
+  if (len <= 0) {
+    return OsslError("i2d_X509");
+  }
+  Bytes der(static_cast<size_t>(len));
+  uint8_t* p = der.data();
+  if (i2d_X509(cert.get(), &p) != len) {
+    return OsslError("i2d_X509");
+  }
+  return der;
 }
 
 }  // namespace scytale::crypto

@@ -96,6 +96,10 @@ Result<SecretBytes> AesKeyUnwrapPad(const SecretBytes& kek, std::span<const uint
 Result<SecretBytes> HkdfSha256(const SecretBytes& ikm, std::span<const uint8_t> salt,
                                std::span<const uint8_t> info, size_t out_len);
 
+// The DER encoding of the one X.509 certificate in PEM text (a CloudHSM trust anchor, compared
+// by value). kValidation when `pem` holds no parsable certificate.
+Result<Bytes> CertificatePemToDer(std::string_view pem);
+
 // scrypt (RFC 7914) for turning a passphrase into a key-encryption key.
 struct ScryptParams {
   uint64_t n = 1 << 15;

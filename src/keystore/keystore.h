@@ -88,4 +88,64 @@ Result<std::unique_ptr<RootKeystore>> OpenPkcs11Keystore(const Pkcs11Options& op
 // other errors as OpenPkcs11Keystore.
 Status CreatePkcs11RootKey(const Pkcs11Options& options);
 
+// Keys inside a PKCS#11 token, for custom key stores (AWS_CLOUDHSM type): each KMS key of such a
+// store is one non-extractable, sensitive AES-256 secret key object in the token, found by its
+// CKA_LABEL (the KMS key id). Encryption and decryption run inside the token (CKM_AES_GCM); the
+// key values never enter this process. Shares module loading and the session pool with the
+// pkcs11 root keystore. Thread-safe; closing (destroying) it closes its sessions, which logs the
+// application out of the token once no other session of the process is open there.
+class TokenKeys {
+ public:
+  virtual ~TokenKeys() = default;
+
+  // Generates a new key object labelled `label` (CKM_AES_KEY_GEN, 32 bytes, CKA_TOKEN,
+  // CKA_PRIVATE, CKA_SENSITIVE, not CKA_EXTRACTABLE, CKA_ENCRYPT and CKA_DECRYPT only).
+  // kAlreadyExists when the token already holds a secret key with that label.
+  virtual Status GenerateKey(const std::string& label) = 0;
+  // AES-256-GCM inside the token under the key labelled `label`, with the 12-byte `iv` and
+  // `aad`: returns ciphertext || 16-byte tag. kKeyUnavailable when no key has that label.
+  virtual Result<Bytes> Encrypt(const std::string& label, std::span<const uint8_t> iv,
+                                std::span<const uint8_t> aad,
+                                std::span<const uint8_t> plaintext) = 0;
+  // Reverses Encrypt. kInvalidCiphertext when the tag fails (another key, iv or aad, or
+  // tampering); kKeyUnavailable when no key has that label.
+  virtual Result<crypto::SecretBytes> Decrypt(const std::string& label,
+                                              std::span<const uint8_t> iv,
+                                              std::span<const uint8_t> aad,
+                                              std::span<const uint8_t> ciphertext_and_tag) = 0;
+  // `size` bytes from the token's random number generator (C_GenerateRandom).
+  virtual Result<crypto::SecretBytes> GenerateRandom(size_t size) = 0;
+  // Destroys every secret key object labelled `label`. kNotFound when there is none.
+  virtual Status DestroyKey(const std::string& label) = 0;
+  // "pkcs11:<token label>" for logs; never secret.
+  virtual std::string Describe() const = 0;
+};
+
+struct Pkcs11TokenOptions {
+  std::filesystem::path module;
+  std::string token_label;
+  crypto::SecretBytes pin;  // the token user's PIN
+  int session_pool_size = 4;
+};
+
+// Why a token could not be opened, so that a custom key store can report AWS's
+// ConnectionErrorCode (ModuleUnavailable: NETWORK_ERRORS, TokenNotFound: CLUSTER_NOT_FOUND,
+// PinIncorrect: INVALID_CREDENTIALS, PinLocked: USER_LOCKED_OUT, UserPinNotInitialized:
+// USER_NOT_FOUND, Other: INTERNAL_ERROR).
+enum class TokenFailure {
+  kNone,
+  kModuleUnavailable,
+  kTokenNotFound,
+  kPinIncorrect,
+  kPinLocked,
+  kUserPinNotInitialized,
+  kOther,
+};
+
+// Loads the module, finds the token by label and logs in (read-write sessions). Errors are
+// kInternal with a message that never contains the PIN; `out_failure`, when given, says which
+// step failed (kNone on success).
+Result<std::unique_ptr<TokenKeys>> OpenPkcs11TokenKeys(const Pkcs11TokenOptions& options,
+                                                       TokenFailure* out_failure = nullptr);
+
 }  // namespace scytale::keystore

@@ -18,12 +18,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "keystore/keystore.h"
@@ -195,6 +197,7 @@ class Module {
   std::string path_;
 };
 
+// kNotFound when no initialized token has that label; kInternal for the rest.
 Result<CK_SLOT_ID> FindToken(const Module& module, const std::string& label) {
   CK_FUNCTION_LIST_PTR f = module.fns();
   CK_ULONG count = 0;
@@ -222,7 +225,7 @@ Result<CK_SLOT_ID> FindToken(const Module& module, const std::string& label) {
     seen += (seen.empty() ? "'" : ", '") + token_label + "'";
   }
   if (matches.empty()) {
-    return MakeError(ErrorCode::kInternal,
+    return MakeError(ErrorCode::kNotFound,
                      "no PKCS#11 token labelled '" + label + "' in " + module.path() +
                          " (initialized tokens: " + (seen.empty() ? "none" : seen) + ")");
   }
@@ -234,12 +237,17 @@ Result<CK_SLOT_ID> FindToken(const Module& module, const std::string& label) {
 }
 
 // Logs the application in on `session`'s token. Already logged in (by another session) is
-// success: the login state is shared by all of the application's sessions.
+// success: the login state is shared by all of the application's sessions. `pin_source` tells
+// the reader where a wrong PIN came from; `out_rv`, when given, receives C_Login's result.
 Status Login(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, CK_SLOT_ID slot,
-             const std::string& token_label, const SecretBytes& pin) {
+             const std::string& token_label, const SecretBytes& pin, std::string_view pin_source,
+             CK_RV* out_rv = nullptr) {
   auto p = pin.Reveal(KeyAccess::Grant());
   // PKCS#11 2.x prototypes lack const; the token does not write the PIN.
   CK_RV rv = f->C_Login(session, CKU_USER, const_cast<CK_UTF8CHAR_PTR>(p.data()), p.size());
+  if (out_rv != nullptr) {
+    *out_rv = rv;
+  }
   if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
     return Ok();
   }
@@ -251,8 +259,7 @@ Status Login(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, CK_SLOT_ID slot,
       warning = "; one more wrong PIN locks the token";
     }
     return MakeError(ErrorCode::kInternal, "wrong user PIN for the " + token + " (" + RvName(rv) +
-                                               "): check SCYTALE_PKCS11_PIN or the PIN file" +
-                                               warning);
+                                               "): check " + std::string(pin_source) + warning);
   }
   if (rv == CKR_PIN_LOCKED) {
     return MakeError(ErrorCode::kInternal, "the user PIN of the " + token +
@@ -334,62 +341,277 @@ Result<CK_OBJECT_HANDLE> FindRootKey(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s
   return keys.front();
 }
 
-class Pkcs11Keystore : public RootKeystore {
+// Generates a non-extractable, sensitive AES-256 token object labelled `label` that can only
+// encrypt and decrypt (it cannot wrap other keys out of the token either).
+CK_RV GenerateAes256Key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, const std::string& label,
+                        CK_OBJECT_HANDLE* out_key) {
+  CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+  CK_KEY_TYPE type = CKK_AES;
+  CK_ULONG value_len = kRootKeyBytes;
+  CK_BBOOL yes = CK_TRUE;
+  CK_BBOOL no = CK_FALSE;
+  CK_ATTRIBUTE tmpl[] = {
+      {CKA_CLASS, &cls, sizeof cls},
+      {CKA_KEY_TYPE, &type, sizeof type},
+      {CKA_VALUE_LEN, &value_len, sizeof value_len},
+      {CKA_TOKEN, &yes, sizeof yes},
+      {CKA_PRIVATE, &yes, sizeof yes},
+      {CKA_SENSITIVE, &yes, sizeof yes},
+      {CKA_EXTRACTABLE, &no, sizeof no},
+      {CKA_ENCRYPT, &yes, sizeof yes},
+      {CKA_DECRYPT, &yes, sizeof yes},
+      {CKA_WRAP, &no, sizeof no},
+      {CKA_UNWRAP, &no, sizeof no},
+      {CKA_LABEL, const_cast<char*>(label.data()), label.size()},
+  };
+  CK_MECHANISM mech{CKM_AES_KEY_GEN, nullptr, 0};
+  return f->C_GenerateKey(s, &mech, tmpl, std::size(tmpl), out_key);
+}
+
+// A pool of logged-in sessions with one token. A PKCS#11 session runs one operation at a time,
+// so each operation borrows a session; a session the token dropped is replaced and the
+// operation retried. Every loss bumps generation(), so that object handles found before it
+// (which a token reset invalidates) are looked up again.
+class SessionPool {
  public:
-  Pkcs11Keystore(std::shared_ptr<Module> module, CK_SLOT_ID slot, const Pkcs11Options& options)
+  SessionPool(std::shared_ptr<Module> module, CK_SLOT_ID slot, std::string token_label,
+              const SecretBytes& pin, std::string pin_source, int size, bool read_write)
       : module_(std::move(module)),
         f_(module_->fns()),
         slot_(slot),
-        token_label_(options.token_label),
-        key_label_(options.key_label),
-        pin_(options.pin.Reveal(KeyAccess::Grant()), SecretBytes::Memory::kLocked),
-        pool_size_(std::max(1, options.session_pool_size)) {}
+        token_label_(std::move(token_label)),
+        pin_(pin.Reveal(KeyAccess::Grant()), SecretBytes::Memory::kLocked),
+        pin_source_(std::move(pin_source)),
+        size_(std::max(1, size)),
+        flags_(CKF_SERIAL_SESSION | (read_write ? CKF_RW_SESSION : 0)) {}
 
-  ~Pkcs11Keystore() override {
+  ~SessionPool() {
     for (CK_SESSION_HANDLE s : idle_) {
       f_->C_CloseSession(s);
     }
   }
+  SessionPool(const SessionPool&) = delete;
+  SessionPool& operator=(const SessionPool&) = delete;
 
-  // Opens the whole pool (so a wrong PIN or a missing key fails at start, not at the first call)
-  // and finds the key.
-  Status Start() {
+  CK_FUNCTION_LIST_PTR f() const { return f_; }
+  const std::string& token_label() const { return token_label_; }
+  uint64_t generation() const { return generation_.load(); }
+
+  // Opens the whole pool, so that a wrong PIN fails now and not at the first call.
+  // `out_login_rv` receives the result of the failed C_Login, if that is what failed.
+  Status Start(CK_RV* out_login_rv = nullptr) {
     std::unique_lock lock(mu_);
-    for (int i = 0; i < pool_size_; ++i) {
-      SCY_ASSIGN_OR_RETURN(CK_SESSION_HANDLE s, OpenSessionLocked());
+    for (int i = 0; i < size_; ++i) {
+      SCY_ASSIGN_OR_RETURN(CK_SESSION_HANDLE s, OpenSessionLocked(out_login_rv));
       idle_.push_back(s);
       ++open_;
     }
     return Ok();
   }
 
+  // Runs `op(session)` on a borrowed session; a lost session is replaced and `op` retried.
+  // Returns the last failing CK_RV (CKR_OK on success) for the caller to describe.
+  template <class Op>
+  Result<CK_RV> Run(Op&& op) {
+    constexpr int kAttempts = 3;
+    CK_RV rv = CKR_OK;
+    for (int attempt = 0; attempt < kAttempts; ++attempt) {
+      SCY_ASSIGN_OR_RETURN(CK_SESSION_HANDLE s, Acquire());
+      rv = op(s);
+      if (rv == CKR_OK) {
+        Release(s);
+        return rv;
+      }
+      Forget(s, rv);
+      if (!IsSessionLost(rv)) {
+        break;
+      }
+    }
+    return rv;
+  }
+
+ private:
+  Result<CK_SESSION_HANDLE> OpenSessionLocked(CK_RV* out_login_rv = nullptr) {
+    CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+    CK_RV rv = f_->C_OpenSession(slot_, flags_, nullptr, nullptr, &s);
+    if (rv != CKR_OK) {
+      return MakeError(ErrorCode::kInternal, "cannot open a session with PKCS#11 token '" +
+                                                 token_label_ + "' (" + RvName(rv) + ")");
+    }
+    Status logged_in = Login(f_, s, slot_, token_label_, pin_, pin_source_, out_login_rv);
+    if (!logged_in) {
+      f_->C_CloseSession(s);
+      return logged_in.error();
+    }
+    return s;
+  }
+
+  Result<CK_SESSION_HANDLE> Acquire() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
+    if (idle_.empty()) {
+      SCY_ASSIGN_OR_RETURN(CK_SESSION_HANDLE s, OpenSessionLocked());
+      ++open_;
+      return s;
+    }
+    CK_SESSION_HANDLE s = idle_.back();
+    idle_.pop_back();
+    return s;
+  }
+
+  void Release(CK_SESSION_HANDLE s) {
+    {
+      std::lock_guard lock(mu_);
+      idle_.push_back(s);
+    }
+    cv_.notify_one();
+  }
+
+  // An operation failed on `s`: close it (an operation may be left active in it) or, when the
+  // token lost it, forget it and drop the idle sessions the token lost too (a token reset loses
+  // them all).
+  void Forget(CK_SESSION_HANDLE s, CK_RV rv) {
+    {
+      std::lock_guard lock(mu_);
+      if (!IsHandleDead(rv)) {
+        f_->C_CloseSession(s);  // still open, maybe with an operation left active
+      }
+      --open_;
+      if (IsSessionLost(rv)) {
+        ++generation_;  // object handles are found again
+        // Idle sessions that are merely logged out are kept: the next C_Login logs in every
+        // session of the application.
+        std::erase_if(idle_, [&](CK_SESSION_HANDLE idle) {
+          CK_SESSION_INFO info{};
+          bool dead = f_->C_GetSessionInfo(idle, &info) != CKR_OK;
+          open_ -= dead ? 1 : 0;
+          return dead;
+        });
+      }
+    }
+    cv_.notify_all();
+  }
+
+  const std::shared_ptr<Module> module_;
+  const CK_FUNCTION_LIST_PTR f_;
+  const CK_SLOT_ID slot_;
+  const std::string token_label_;
+  const SecretBytes pin_;  // kept to log in again after the token drops its sessions
+  const std::string pin_source_;
+  const int size_;
+  const CK_FLAGS flags_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<CK_SESSION_HANDLE> idle_;  // guarded by mu_
+  int open_ = 0;                         // idle and borrowed sessions; guarded by mu_
+  std::atomic<uint64_t> generation_{0};
+};
+
+// Runs `op(session, key)` on a pooled session, with the key `find(session)` returns; a failed
+// lookup is returned as it is. Returns op's CK_RV (CKR_OK on success) for the caller to describe.
+template <class Find, class Op>
+Result<CK_RV> RunWithKey(SessionPool& pool, Find&& find, Op&& op) {
+  std::optional<Error> lookup;
+  SCY_ASSIGN_OR_RETURN(CK_RV rv, pool.Run([&](CK_SESSION_HANDLE s) -> CK_RV {
+    Result<CK_OBJECT_HANDLE> key = find(s);
+    if (!key) {
+      lookup = key.error();
+      return CKR_OK;
+    }
+    return op(s, *key);
+  }));
+  if (lookup) {
+    return *lookup;
+  }
+  return rv;
+}
+
+// CKM_AES_GCM's parameters with a 128-bit tag. ulIvBits is PKCS#11 v2.40's field; some tokens
+// read only ulIvLen: both are set. The 2.x prototypes lack const; the token does not write its
+// inputs. `empty` stands in for an empty aad (some tokens refuse a null pointer).
+CK_GCM_PARAMS GcmParams(std::span<const uint8_t> iv, std::span<const uint8_t> aad,
+                        uint8_t* empty) {
+  return CK_GCM_PARAMS{const_cast<uint8_t*>(iv.data()),
+                       iv.size(),
+                       iv.size() * 8,
+                       aad.empty() ? empty : const_cast<uint8_t*>(aad.data()),
+                       aad.size(),
+                       crypto::kAesGcmTagSize * 8};
+}
+
+// AES-256-GCM inside the token: `out` receives ciphertext || tag and must be exactly
+// plaintext.size() + 16 bytes.
+CK_RV GcmEncrypt(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key,
+                 std::span<const uint8_t> iv, std::span<const uint8_t> aad,
+                 std::span<const uint8_t> plaintext, std::span<uint8_t> out) {
+  uint8_t empty = 0;
+  CK_GCM_PARAMS params = GcmParams(iv, aad, &empty);
+  CK_MECHANISM mech{CKM_AES_GCM, &params, sizeof params};
+  CK_RV rv = f->C_EncryptInit(s, &mech, key);
+  if (rv != CKR_OK) {
+    return rv;
+  }
+  CK_ULONG len = out.size();
+  rv = f->C_Encrypt(s, plaintext.empty() ? &empty : const_cast<uint8_t*>(plaintext.data()),
+                    plaintext.size(), out.data(), &len);
+  if (rv == CKR_OK && len != plaintext.size() + crypto::kAesGcmTagSize) {
+    return CKR_GENERAL_ERROR;
+  }
+  return rv;
+}
+
+// Reverses GcmEncrypt into `out` (at least as large as the input: some tokens check the output
+// size before subtracting the tag). Sets *out_tag_failed when the tag does not verify, and
+// *out_len to the plaintext size.
+CK_RV GcmDecrypt(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key,
+                 std::span<const uint8_t> iv, std::span<const uint8_t> aad,
+                 std::span<const uint8_t> sealed, std::span<uint8_t> out, CK_ULONG* out_len,
+                 bool* out_tag_failed) {
+  uint8_t empty = 0;
+  CK_GCM_PARAMS params = GcmParams(iv, aad, &empty);
+  CK_MECHANISM mech{CKM_AES_GCM, &params, sizeof params};
+  CK_RV rv = f->C_DecryptInit(s, &mech, key);
+  if (rv != CKR_OK) {
+    return rv;
+  }
+  *out_len = out.size();
+  rv = f->C_Decrypt(s, const_cast<uint8_t*>(sealed.data()), sealed.size(), out.data(), out_len);
+  // A wrong tag: the spec's CKR_ENCRYPTED_DATA_INVALID, but SoftHSM2 2.6.1 answers
+  // CKR_GENERAL_ERROR (seen in pkcs11_keystore_test), so that one counts as a wrong tag too.
+  // Either way the operation has ended (PKCS#11 §5.2) and the session stays usable.
+  if (rv == CKR_ENCRYPTED_DATA_INVALID || rv == CKR_ENCRYPTED_DATA_LEN_RANGE ||
+      rv == CKR_GENERAL_ERROR) {
+    *out_tag_failed = true;
+    return CKR_OK;
+  }
+  return rv;
+}
+
+class Pkcs11Keystore : public RootKeystore {
+ public:
+  Pkcs11Keystore(std::shared_ptr<Module> module, CK_SLOT_ID slot, const Pkcs11Options& options)
+      : pool_(std::move(module), slot, options.token_label, options.pin,
+              "SCYTALE_PKCS11_PIN or the PIN file", options.session_pool_size,
+              /*read_write=*/false),
+        f_(pool_.f()),
+        key_label_(options.key_label) {}
+
+  // Opens the whole pool (so a wrong PIN or a missing key fails at start, not at the first call)
+  // and finds the key.
+  Status Start() {
+    SCY_RETURN_IF_ERROR(pool_.Start());
+    return WithKey("key lookup", [](CK_SESSION_HANDLE, CK_OBJECT_HANDLE) { return CK_RV{CKR_OK}; });
+  }
+
   Result<Bytes> Wrap(const SecretBytes& plaintext, std::span<const uint8_t> aad) override {
     SCY_ASSIGN_OR_RETURN(Bytes iv, crypto::RandomBytes(crypto::kAesGcmIvSize));
     auto pt = plaintext.Reveal(KeyAccess::Grant());
-    Bytes aad_copy(aad.begin(), aad.end());
-    uint8_t empty = 0;
     Bytes out(kHeaderSize + pt.size() + crypto::kAesGcmTagSize);
     out[0] = kPkcs11WrapVersion;
-    Status done = WithSession("wrap", [&](CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) -> CK_RV {
-      // ulIvBits is PKCS#11 v2.40's field; some tokens read only ulIvLen: both are set.
-      CK_GCM_PARAMS params{iv.data(),       iv.size(),
-                           iv.size() * 8,   aad_copy.empty() ? &empty : aad_copy.data(),
-                           aad_copy.size(), crypto::kAesGcmTagSize * 8};
-      CK_MECHANISM mech{CKM_AES_GCM, &params, sizeof params};
-      CK_RV rv = f_->C_EncryptInit(s, &mech, key);
-      if (rv != CKR_OK) {
-        return rv;
-      }
-      CK_ULONG len = out.size() - kHeaderSize;
-      // PKCS#11 2.x prototypes lack const; the token does not write its input.
-      rv = f_->C_Encrypt(s, pt.empty() ? &empty : const_cast<uint8_t*>(pt.data()), pt.size(),
-                         out.data() + kHeaderSize, &len);
-      if (rv == CKR_OK && len != pt.size() + crypto::kAesGcmTagSize) {
-        return CKR_GENERAL_ERROR;
-      }
-      return rv;
-    });
-    SCY_RETURN_IF_ERROR(done);
+    SCY_RETURN_IF_ERROR(WithKey("wrap", [&](CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) {
+      return GcmEncrypt(f_, s, key, iv, aad, pt, std::span(out).subspan(kHeaderSize));
+    }));
     // A token in FIPS mode may choose the IV itself and write it back into pIv (PKCS#11 v3.0
     // §2.12.3); the blob records whatever IV the token used.
     std::copy(iv.begin(), iv.end(), out.begin() + 1);
@@ -405,38 +627,16 @@ class Pkcs11Keystore : public RootKeystore {
     if (wrapped.size() < kHeaderSize + crypto::kAesGcmTagSize || wrapped[0] != kPkcs11WrapVersion) {
       return MakeError(ErrorCode::kInvalidCiphertext, "wrapped blob is malformed");
     }
-    Bytes iv(wrapped.begin() + 1, wrapped.begin() + kHeaderSize);
-    Bytes sealed(wrapped.begin() + kHeaderSize, wrapped.end());
-    Bytes aad_copy(aad.begin(), aad.end());
-    uint8_t empty = 0;
-    // The token writes the plaintext straight into wiping memory; the buffer is as large as the
-    // input because some tokens check the output size before subtracting the tag.
+    auto iv = wrapped.subspan(1, crypto::kAesGcmIvSize);
+    auto sealed = wrapped.subspan(kHeaderSize);
+    // The token writes the plaintext straight into wiping memory.
     SecretBytes buffer(sealed.size());
     CK_ULONG len = 0;
     bool tag_failed = false;
-    Status done = WithSession("unwrap", [&](CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) -> CK_RV {
-      CK_GCM_PARAMS params{iv.data(),       iv.size(),
-                           iv.size() * 8,   aad_copy.empty() ? &empty : aad_copy.data(),
-                           aad_copy.size(), crypto::kAesGcmTagSize * 8};
-      CK_MECHANISM mech{CKM_AES_GCM, &params, sizeof params};
-      CK_RV rv = f_->C_DecryptInit(s, &mech, key);
-      if (rv != CKR_OK) {
-        return rv;
-      }
-      len = buffer.size();
-      rv = f_->C_Decrypt(s, sealed.data(), sealed.size(),
-                         buffer.MutableReveal(KeyAccess::Grant()).data(), &len);
-      // A wrong tag: the spec's CKR_ENCRYPTED_DATA_INVALID, but SoftHSM2 2.6.1 answers
-      // CKR_GENERAL_ERROR (seen in pkcs11_keystore_test), so that one counts as a wrong tag too.
-      // Either way the operation has ended (PKCS#11 §5.2) and the session stays usable.
-      if (rv == CKR_ENCRYPTED_DATA_INVALID || rv == CKR_ENCRYPTED_DATA_LEN_RANGE ||
-          rv == CKR_GENERAL_ERROR) {
-        tag_failed = true;
-        return CKR_OK;
-      }
-      return rv;
-    });
-    SCY_RETURN_IF_ERROR(done);
+    SCY_RETURN_IF_ERROR(WithKey("unwrap", [&](CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) {
+      return GcmDecrypt(f_, s, key, iv, aad, sealed, buffer.MutableReveal(KeyAccess::Grant()),
+                        &len, &tag_failed);
+    }));
     if (tag_failed || len != sealed.size() - crypto::kAesGcmTagSize) {
       return MakeError(ErrorCode::kInvalidCiphertext,
                        "wrapped blob does not authenticate under the PKCS#11 root key");
@@ -445,118 +645,208 @@ class Pkcs11Keystore : public RootKeystore {
                        SecretBytes::Memory::kOrdinary);
   }
 
-  std::string Describe() const override { return "pkcs11:" + token_label_ + "/" + key_label_; }
+  std::string Describe() const override {
+    return "pkcs11:" + pool_.token_label() + "/" + key_label_;
+  }
 
  private:
-  struct Borrowed {
-    CK_SESSION_HANDLE session;
-    CK_OBJECT_HANDLE key;
-  };
-
-  // Opens a logged-in session; the first one also finds the key. mu_ is held.
-  Result<CK_SESSION_HANDLE> OpenSessionLocked() {
-    CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
-    CK_RV rv = f_->C_OpenSession(slot_, CKF_SERIAL_SESSION, nullptr, nullptr, &s);
-    if (rv != CKR_OK) {
-      return MakeError(ErrorCode::kInternal, "cannot open a session with PKCS#11 token '" +
-                                                 token_label_ + "' (" + RvName(rv) + ")");
+  // The root key's handle, found again after the token lost its sessions.
+  Result<CK_OBJECT_HANDLE> KeyIn(CK_SESSION_HANDLE s) {
+    std::lock_guard lock(key_mu_);
+    if (key_ == CK_INVALID_HANDLE || key_generation_ != pool_.generation()) {
+      key_generation_ = pool_.generation();
+      SCY_ASSIGN_OR_RETURN(key_, FindRootKey(f_, s, pool_.token_label(), key_label_));
     }
-    Status logged_in = Login(f_, s, slot_, token_label_, pin_);
-    if (logged_in && key_ == CK_INVALID_HANDLE) {
-      auto key = FindRootKey(f_, s, token_label_, key_label_);
-      if (key) {
-        key_ = *key;
-      } else {
-        logged_in = key.error();
-      }
-    }
-    if (!logged_in) {
-      f_->C_CloseSession(s);
-      return logged_in.error();
-    }
-    return s;
+    return key_;
   }
 
-  Result<Borrowed> Acquire() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !idle_.empty() || open_ < pool_size_; });
-    if (idle_.empty()) {
-      SCY_ASSIGN_OR_RETURN(CK_SESSION_HANDLE s, OpenSessionLocked());
-      ++open_;
-      return Borrowed{s, key_};
-    }
-    CK_SESSION_HANDLE s = idle_.back();
-    idle_.pop_back();
-    return Borrowed{s, key_};
-  }
-
-  void Release(CK_SESSION_HANDLE s) {
-    {
-      std::lock_guard lock(mu_);
-      idle_.push_back(s);
-    }
-    cv_.notify_one();
-  }
-
-  // `op` failed on `s`: close it (an operation may be left active in it) or, when the token lost
-  // it, forget it and drop the idle sessions the token lost too (a token reset loses them all).
-  void Forget(CK_SESSION_HANDLE s, CK_RV rv) {
-    {
-      std::lock_guard lock(mu_);
-      if (!IsHandleDead(rv)) {
-        f_->C_CloseSession(s);  // still open, maybe with an operation left active
-      }
-      --open_;
-      if (IsSessionLost(rv)) {
-        key_ = CK_INVALID_HANDLE;  // found again by the next new session
-        // Idle sessions that are merely logged out are kept: the next C_Login logs in every
-        // session of the application.
-        std::erase_if(idle_, [&](CK_SESSION_HANDLE idle) {
-          CK_SESSION_INFO info{};
-          bool dead = f_->C_GetSessionInfo(idle, &info) != CKR_OK;
-          open_ -= dead ? 1 : 0;
-          return dead;
-        });
-      }
-    }
-    cv_.notify_all();
-  }
-
-  // Runs `op` on a borrowed session; a lost session is replaced and `op` retried.
   template <class Op>
-  Status WithSession(const char* what, Op&& op) {
-    constexpr int kAttempts = 3;
-    CK_RV rv = CKR_OK;
-    for (int attempt = 0; attempt < kAttempts; ++attempt) {
-      SCY_ASSIGN_OR_RETURN(Borrowed b, Acquire());
-      rv = op(b.session, b.key);
-      if (rv == CKR_OK) {
-        Release(b.session);
-        return Ok();
-      }
-      Forget(b.session, rv);
-      if (!IsSessionLost(rv)) {
-        break;
-      }
+  Status WithKey(const char* what, Op&& op) {
+    SCY_ASSIGN_OR_RETURN(CK_RV rv,
+                         RunWithKey(pool_, [&](CK_SESSION_HANDLE s) { return KeyIn(s); }, op));
+    if (rv != CKR_OK) {
+      return MakeError(ErrorCode::kInternal, std::string("PKCS#11 ") + what + " with key '" +
+                                                 key_label_ + "' in token '" +
+                                                 pool_.token_label() + "' failed (" + RvName(rv) +
+                                                 ")");
     }
-    return MakeError(ErrorCode::kInternal, std::string("PKCS#11 ") + what + " with key '" +
-                                               key_label_ + "' in token '" + token_label_ +
-                                               "' failed (" + RvName(rv) + ")");
+    return Ok();
   }
 
-  const std::shared_ptr<Module> module_;
+  SessionPool pool_;
   const CK_FUNCTION_LIST_PTR f_;
-  const CK_SLOT_ID slot_;
-  const std::string token_label_;
   const std::string key_label_;
-  const SecretBytes pin_;  // kept to log in again after the token drops its sessions
-  const int pool_size_;
+  std::mutex key_mu_;
+  CK_OBJECT_HANDLE key_ = CK_INVALID_HANDLE;  // guarded by key_mu_
+  uint64_t key_generation_ = 0;               // guarded by key_mu_
+};
 
+// The keys of a custom key store inside one token, found by label and their handles cached
+// until the token loses its sessions.
+class Pkcs11TokenKeys : public TokenKeys {
+ public:
+  Pkcs11TokenKeys(std::shared_ptr<Module> module, CK_SLOT_ID slot,
+                  const Pkcs11TokenOptions& options)
+      : pool_(std::move(module), slot, options.token_label, options.pin,
+              "the custom key store's KeyStorePassword", options.session_pool_size,
+              /*read_write=*/true),
+        f_(pool_.f()) {}
+
+  Status Start(CK_RV* out_login_rv) { return pool_.Start(out_login_rv); }
+
+  Status GenerateKey(const std::string& label) override {
+    std::optional<Error> failed;
+    SCY_ASSIGN_OR_RETURN(CK_RV rv, pool_.Run([&](CK_SESSION_HANDLE s) -> CK_RV {
+      auto existing = FindSecretKeys(f_, s, label);
+      if (!existing || !existing->empty()) {
+        failed = existing ? MakeError(ErrorCode::kAlreadyExists,
+                                      "PKCS#11 token '" + pool_.token_label() +
+                                          "' already holds a key labelled '" + label + "'")
+                          : existing.error();
+        return CKR_OK;
+      }
+      CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+      CK_RV generated = GenerateAes256Key(f_, s, label, &key);
+      if (generated == CKR_OK) {
+        std::lock_guard lock(mu_);
+        handles_[label] = key;
+      }
+      return generated;
+    }));
+    if (failed) {
+      return *failed;
+    }
+    return Describe(rv, "key generation", label);
+  }
+
+  Result<Bytes> Encrypt(const std::string& label, std::span<const uint8_t> iv,
+                        std::span<const uint8_t> aad,
+                        std::span<const uint8_t> plaintext) override {
+    Bytes out(plaintext.size() + crypto::kAesGcmTagSize);
+    SCY_RETURN_IF_ERROR(WithKey(label, "encryption", [&](CK_SESSION_HANDLE s, CK_OBJECT_HANDLE k) {
+      return GcmEncrypt(f_, s, k, iv, aad, plaintext, out);
+    }));
+    return out;
+  }
+
+  Result<SecretBytes> Decrypt(const std::string& label, std::span<const uint8_t> iv,
+                              std::span<const uint8_t> aad,
+                              std::span<const uint8_t> sealed) override {
+    if (sealed.size() < crypto::kAesGcmTagSize) {
+      return MakeError(ErrorCode::kInvalidCiphertext, "ciphertext is shorter than its tag");
+    }
+    SecretBytes buffer(sealed.size());
+    CK_ULONG len = 0;
+    bool tag_failed = false;
+    SCY_RETURN_IF_ERROR(WithKey(label, "decryption", [&](CK_SESSION_HANDLE s, CK_OBJECT_HANDLE k) {
+      return GcmDecrypt(f_, s, k, iv, aad, sealed, buffer.MutableReveal(KeyAccess::Grant()), &len,
+                        &tag_failed);
+    }));
+    if (tag_failed || len != sealed.size() - crypto::kAesGcmTagSize) {
+      return MakeError(ErrorCode::kInvalidCiphertext, "");
+    }
+    return SecretBytes(buffer.Reveal(KeyAccess::Grant()).first(len),
+                       SecretBytes::Memory::kOrdinary);
+  }
+
+  Result<SecretBytes> GenerateRandom(size_t size) override {
+    SecretBytes out(size);
+    SCY_ASSIGN_OR_RETURN(CK_RV rv, pool_.Run([&](CK_SESSION_HANDLE s) -> CK_RV {
+      if (size == 0) {
+        return CKR_OK;
+      }
+      return f_->C_GenerateRandom(s, out.MutableReveal(KeyAccess::Grant()).data(), size);
+    }));
+    SCY_RETURN_IF_ERROR(Describe(rv, "random generation", ""));
+    return out;
+  }
+
+  Status DestroyKey(const std::string& label) override {
+    bool none = false;
+    std::optional<Error> failed;
+    SCY_ASSIGN_OR_RETURN(CK_RV rv, pool_.Run([&](CK_SESSION_HANDLE s) -> CK_RV {
+      auto keys = FindSecretKeys(f_, s, label);
+      if (!keys) {
+        failed = keys.error();
+        return CKR_OK;
+      }
+      none = keys->empty();
+      for (CK_OBJECT_HANDLE k : *keys) {
+        if (CK_RV destroyed = f_->C_DestroyObject(s, k); destroyed != CKR_OK) {
+          return destroyed;
+        }
+      }
+      return CKR_OK;
+    }));
+    {
+      std::lock_guard lock(mu_);
+      handles_.erase(label);
+    }
+    if (failed) {
+      return *failed;
+    }
+    if (none) {
+      return MakeError(ErrorCode::kNotFound, "PKCS#11 token '" + pool_.token_label() +
+                                                 "' holds no key labelled '" + label + "'");
+    }
+    return Describe(rv, "key destruction", label);
+  }
+
+  std::string Describe() const override { return "pkcs11:" + pool_.token_label(); }
+
+ private:
+  Status Describe(CK_RV rv, const char* what, const std::string& label) const {
+    if (rv == CKR_OK) {
+      return Ok();
+    }
+    return MakeError(ErrorCode::kInternal,
+                     std::string("PKCS#11 ") + what +
+                         (label.empty() ? std::string() : " with key '" + label + "'") +
+                         " in token '" + pool_.token_label() + "' failed (" + RvName(rv) + ")");
+  }
+
+  // The handle of the one AES key labelled `label`, cached per pool generation.
+  Result<CK_OBJECT_HANDLE> KeyIn(CK_SESSION_HANDLE s, const std::string& label) {
+    {
+      std::lock_guard lock(mu_);
+      if (generation_ != pool_.generation()) {
+        handles_.clear();
+        generation_ = pool_.generation();
+      }
+      if (auto it = handles_.find(label); it != handles_.end()) {
+        return it->second;
+      }
+    }
+    SCY_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> keys, FindSecretKeys(f_, s, label));
+    if (keys.size() != 1) {
+      return MakeError(ErrorCode::kKeyUnavailable,
+                       keys.empty() ? "the key material of " + label +
+                                          " is missing from its custom key store's token"
+                                    : "more than one key in the custom key store's token is "
+                                      "labelled " + label);
+    }
+    std::lock_guard lock(mu_);
+    if (handles_.size() >= kMaxCachedHandles) {
+      handles_.clear();
+    }
+    handles_[label] = keys.front();
+    return keys.front();
+  }
+
+  template <class Op>
+  Status WithKey(const std::string& label, const char* what, Op&& op) {
+    SCY_ASSIGN_OR_RETURN(
+        CK_RV rv, RunWithKey(pool_, [&](CK_SESSION_HANDLE s) { return KeyIn(s, label); }, op));
+    return Describe(rv, what, label);
+  }
+
+  static constexpr size_t kMaxCachedHandles = 10000;
+
+  SessionPool pool_;
+  const CK_FUNCTION_LIST_PTR f_;
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<CK_SESSION_HANDLE> idle_;       // guarded by mu_
-  int open_ = 0;                              // idle and borrowed sessions; guarded by mu_
-  CK_OBJECT_HANDLE key_ = CK_INVALID_HANDLE;  // guarded by mu_
+  std::map<std::string, CK_OBJECT_HANDLE> handles_;  // guarded by mu_
+  uint64_t generation_ = 0;                          // guarded by mu_
 };
 
 Status CheckOptions(const Pkcs11Options& o) {
@@ -575,6 +865,15 @@ Status CheckOptions(const Pkcs11Options& o) {
                      "no PKCS#11 user PIN: set SCYTALE_PKCS11_PIN or give --pkcs11-pin-file");
   }
   return Ok();
+}
+
+// The root's token: every failure to find it is kInternal (OpenPkcs11Keystore's contract).
+Result<CK_SLOT_ID> RootToken(const Module& module, const std::string& label) {
+  auto slot = FindToken(module, label);
+  if (!slot) {
+    return MakeError(ErrorCode::kInternal, slot.error().message);
+  }
+  return slot;
 }
 
 // A session that closes itself (used by init, outside the pool).
@@ -654,7 +953,7 @@ Result<SecretBytes> ReadPkcs11Pin(const std::optional<std::filesystem::path>& pi
 Result<std::unique_ptr<RootKeystore>> OpenPkcs11Keystore(const Pkcs11Options& options) {
   SCY_RETURN_IF_ERROR(CheckOptions(options));
   SCY_ASSIGN_OR_RETURN(std::shared_ptr<Module> module, Module::Load(options.module));
-  SCY_ASSIGN_OR_RETURN(CK_SLOT_ID slot, FindToken(*module, options.token_label));
+  SCY_ASSIGN_OR_RETURN(CK_SLOT_ID slot, RootToken(*module, options.token_label));
   auto keystore = std::make_unique<Pkcs11Keystore>(std::move(module), slot, options);
   SCY_RETURN_IF_ERROR(keystore->Start());
   return std::unique_ptr<RootKeystore>(std::move(keystore));
@@ -663,7 +962,7 @@ Result<std::unique_ptr<RootKeystore>> OpenPkcs11Keystore(const Pkcs11Options& op
 Status CreatePkcs11RootKey(const Pkcs11Options& options) {
   SCY_RETURN_IF_ERROR(CheckOptions(options));
   SCY_ASSIGN_OR_RETURN(std::shared_ptr<Module> module, Module::Load(options.module));
-  SCY_ASSIGN_OR_RETURN(CK_SLOT_ID slot, FindToken(*module, options.token_label));
+  SCY_ASSIGN_OR_RETURN(CK_SLOT_ID slot, RootToken(*module, options.token_label));
   CK_FUNCTION_LIST_PTR f = module->fns();
   CK_SESSION_HANDLE handle = CK_INVALID_HANDLE;
   CK_RV rv = f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &handle);
@@ -672,7 +971,8 @@ Status CreatePkcs11RootKey(const Pkcs11Options& options) {
                                                options.token_label + "' (" + RvName(rv) + ")");
   }
   ScopedSession session(f, handle);
-  SCY_RETURN_IF_ERROR(Login(f, session.get(), slot, options.token_label, options.pin));
+  SCY_RETURN_IF_ERROR(Login(f, session.get(), slot, options.token_label, options.pin,
+                            "SCYTALE_PKCS11_PIN or the PIN file"));
   SCY_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> existing,
                        FindSecretKeys(f, session.get(), options.key_label));
   if (!existing.empty()) {
@@ -680,35 +980,49 @@ Status CreatePkcs11RootKey(const Pkcs11Options& options) {
                                                     "' already holds a key labelled '" +
                                                     options.key_label + "'; it is never replaced");
   }
-  CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
-  CK_KEY_TYPE type = CKK_AES;
-  CK_ULONG value_len = kRootKeyBytes;
-  CK_BBOOL yes = CK_TRUE;
-  CK_BBOOL no = CK_FALSE;
-  // Sensitive and not extractable: the value can never be read or wrapped out of the token.
-  // Only encrypt/decrypt: the key cannot wrap other keys out of the token either.
-  CK_ATTRIBUTE tmpl[] = {
-      {CKA_CLASS, &cls, sizeof cls},
-      {CKA_KEY_TYPE, &type, sizeof type},
-      {CKA_VALUE_LEN, &value_len, sizeof value_len},
-      {CKA_TOKEN, &yes, sizeof yes},
-      {CKA_PRIVATE, &yes, sizeof yes},
-      {CKA_SENSITIVE, &yes, sizeof yes},
-      {CKA_EXTRACTABLE, &no, sizeof no},
-      {CKA_ENCRYPT, &yes, sizeof yes},
-      {CKA_DECRYPT, &yes, sizeof yes},
-      {CKA_WRAP, &no, sizeof no},
-      {CKA_UNWRAP, &no, sizeof no},
-      {CKA_LABEL, const_cast<char*>(options.key_label.data()), options.key_label.size()},
-  };
-  CK_MECHANISM mech{CKM_AES_KEY_GEN, nullptr, 0};
   CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
-  rv = f->C_GenerateKey(session.get(), &mech, tmpl, std::size(tmpl), &key);
+  rv = GenerateAes256Key(f, session.get(), options.key_label, &key);
   if (rv != CKR_OK) {
     return MakeError(ErrorCode::kInternal, "cannot generate the root key in PKCS#11 token '" +
                                                options.token_label + "' (" + RvName(rv) + ")");
   }
   return Ok();
+}
+
+Result<std::unique_ptr<TokenKeys>> OpenPkcs11TokenKeys(const Pkcs11TokenOptions& options,
+                                                       TokenFailure* out_failure) {
+  TokenFailure ignored;
+  TokenFailure& failure = out_failure != nullptr ? *out_failure : ignored;
+  failure = TokenFailure::kOther;
+  if (options.module.empty() || options.token_label.empty() || options.pin.empty()) {
+    return MakeError(ErrorCode::kInvalidState, "a PKCS#11 module, token label and PIN are needed");
+  }
+  auto module = Module::Load(options.module);
+  if (!module) {
+    failure = TokenFailure::kModuleUnavailable;
+    return module.error();
+  }
+  auto slot = FindToken(**module, options.token_label);
+  if (!slot) {
+    failure = slot.error().code == ErrorCode::kNotFound ? TokenFailure::kTokenNotFound
+                                                        : TokenFailure::kOther;
+    return MakeError(ErrorCode::kInternal, slot.error().message);
+  }
+  auto keys = std::make_unique<Pkcs11TokenKeys>(std::move(*module), *slot, options);
+  CK_RV login_rv = CKR_OK;
+  if (Status started = keys->Start(&login_rv); !started) {
+    if (login_rv == CKR_PIN_INCORRECT || login_rv == CKR_PIN_INVALID ||
+        login_rv == CKR_PIN_LEN_RANGE) {
+      failure = TokenFailure::kPinIncorrect;
+    } else if (login_rv == CKR_PIN_LOCKED) {
+      failure = TokenFailure::kPinLocked;
+    } else if (login_rv == CKR_USER_PIN_NOT_INITIALIZED) {
+      failure = TokenFailure::kUserPinNotInitialized;
+    }
+    return started.error();
+  }
+  failure = TokenFailure::kNone;
+  return std::unique_ptr<TokenKeys>(std::move(keys));
 }
 
 }  // namespace scytale::keystore

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "keystore/keystore.h"
+#include "keystore/testing/softhsm.h"
 
 namespace scytale::keystore {
 namespace {
@@ -54,21 +55,7 @@ class Pkcs11KeystoreTest : public ::testing::Test {
       return;
     }
     g_dir = std::filesystem::temp_directory_path() / ("scy-p11-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(g_dir);
-    std::filesystem::create_directories(g_dir / "tokens");
-    std::ofstream(g_dir / "softhsm2.conf")
-        << "directories.tokendir = " << (g_dir / "tokens").string()
-        << "\nobjectstore.backend = file\nlog.level = ERROR\n"
-           "slots.removable = false\n";
-    ::setenv("SOFTHSM2_CONF", (g_dir / "softhsm2.conf").c_str(), 1);
-    for (const char* label : {kToken, "Other"}) {
-      std::string cmd = std::string("softhsm2-util --init-token --free --label ") + label +
-                        " --pin " + kPin + " --so-pin 5678";
-      if (RunShell(cmd, g_dir / "init.log") != 0) {
-        g_setup_error = "softhsm2-util --init-token failed: " + ReadText(g_dir / "init.log");
-        return;
-      }
-    }
+    g_setup_error = testing::MakeSoftHsmTokens(g_dir, {kToken, "Other"}, kPin);
   }
   static void TearDownTestSuite() {
     if (!g_dir.empty()) {
@@ -449,6 +436,125 @@ TEST_F(Pkcs11KeystoreTest, PinComesFromTheEnvironmentOrAnOwnerOnlyFile) {
 }
 
 // Not a benchmark (bench/ has those): a figure for the record, printed with the test output.
+// Keys of a custom key store inside the token (TokenKeys).
+Pkcs11TokenOptions TokenOptions(std::string pin = kPin, std::string token = kToken) {
+  Pkcs11TokenOptions o;
+  o.module = kModule;
+  o.token_label = std::move(token);
+  o.pin = SecretBytes(AsBytes(pin));
+  o.session_pool_size = 2;
+  return o;
+}
+
+std::string TestLabel(const std::string& suffix) {
+  return std::string("tk-") + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+         "-" + suffix;
+}
+
+TEST_F(Pkcs11KeystoreTest, TokenKeysEncryptAndDecryptInsideTheToken) {
+  TokenFailure failure = TokenFailure::kOther;
+  auto keys = OpenPkcs11TokenKeys(TokenOptions(), &failure);
+  ASSERT_TRUE(keys.has_value()) << keys.error().message;
+  EXPECT_EQ(failure, TokenFailure::kNone);
+  const std::string a = TestLabel("a"), b = TestLabel("b");
+  ASSERT_TRUE((*keys)->GenerateKey(a).has_value());
+  ASSERT_TRUE((*keys)->GenerateKey(b).has_value());
+  auto again = (*keys)->GenerateKey(a);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+
+  Bytes iv(12, 7);
+  Bytes sealed = (*keys)->Encrypt(a, iv, AsBytes("aad"), AsBytes("hello")).value();
+  EXPECT_EQ(sealed.size(), 5u + 16u);
+  auto opened = (*keys)->Decrypt(a, iv, AsBytes("aad"), sealed);
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  EXPECT_EQ(AsString(opened->Reveal(KeyAccess::Grant())), "hello");
+  // Another key, aad or iv, or a flipped bit: the tag fails.
+  EXPECT_EQ((*keys)->Decrypt(b, iv, AsBytes("aad"), sealed).error().code,
+            ErrorCode::kInvalidCiphertext);
+  EXPECT_EQ((*keys)->Decrypt(a, iv, AsBytes("aaX"), sealed).error().code,
+            ErrorCode::kInvalidCiphertext);
+  Bytes other_iv(12, 8);
+  EXPECT_EQ((*keys)->Decrypt(a, other_iv, AsBytes("aad"), sealed).error().code,
+            ErrorCode::kInvalidCiphertext);
+  sealed[0] ^= 1;
+  EXPECT_EQ((*keys)->Decrypt(a, iv, AsBytes("aad"), sealed).error().code,
+            ErrorCode::kInvalidCiphertext);
+  // The session survives failed tags.
+  EXPECT_TRUE((*keys)->Encrypt(a, iv, {}, {}).has_value());
+
+  auto missing = (*keys)->Encrypt(TestLabel("none"), iv, {}, AsBytes("x"));
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kKeyUnavailable);
+
+  auto random = (*keys)->GenerateRandom(64);
+  ASSERT_TRUE(random.has_value());
+  EXPECT_EQ(random->size(), 64u);
+  EXPECT_FALSE(*random == (*keys)->GenerateRandom(64).value());
+
+  ASSERT_TRUE((*keys)->DestroyKey(a).has_value());
+  EXPECT_EQ((*keys)->DestroyKey(a).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ((*keys)->Encrypt(a, iv, {}, AsBytes("x")).error().code, ErrorCode::kKeyUnavailable);
+  EXPECT_EQ((*keys)->Describe(), "pkcs11:T");
+}
+
+TEST_F(Pkcs11KeystoreTest, TokenKeyIsSensitiveAndNotExtractable) {
+  auto keys = OpenPkcs11TokenKeys(TokenOptions());
+  ASSERT_TRUE(keys.has_value()) << keys.error().message;
+  const std::string label = TestLabel("k");
+  ASSERT_TRUE((*keys)->GenerateKey(label).has_value());
+  RawToken token;
+  CK_OBJECT_HANDLE key = token.FindKey(label);
+  uint8_t value[64];
+  CK_ATTRIBUTE attr{CKA_VALUE, value, sizeof value};
+  EXPECT_EQ(token.f_->C_GetAttributeValue(token.session_, key, &attr, 1), CKR_ATTRIBUTE_SENSITIVE);
+  CK_BBOOL sensitive = CK_FALSE, extractable = CK_TRUE, token_obj = CK_FALSE;
+  CK_ULONG len = 0;
+  CK_ATTRIBUTE flags[] = {{CKA_SENSITIVE, &sensitive, 1},
+                          {CKA_EXTRACTABLE, &extractable, 1},
+                          {CKA_TOKEN, &token_obj, 1},
+                          {CKA_VALUE_LEN, &len, sizeof len}};
+  ASSERT_EQ(token.f_->C_GetAttributeValue(token.session_, key, flags, 4), CKR_OK);
+  EXPECT_EQ(sensitive, CK_TRUE);
+  EXPECT_EQ(extractable, CK_FALSE);
+  EXPECT_EQ(token_obj, CK_TRUE);
+  EXPECT_EQ(len, 32u);
+}
+
+TEST_F(Pkcs11KeystoreTest, TokenKeysSayWhyTheTokenWouldNotOpen) {
+  TokenFailure failure = TokenFailure::kNone;
+  auto wrong = OpenPkcs11TokenKeys(TokenOptions("7654321"), &failure);
+  ASSERT_FALSE(wrong.has_value());
+  EXPECT_EQ(failure, TokenFailure::kPinIncorrect);
+  EXPECT_EQ(wrong.error().message.find("7654321"), std::string::npos);
+  EXPECT_NE(wrong.error().message.find("KeyStorePassword"), std::string::npos)
+      << wrong.error().message;
+
+  EXPECT_FALSE(OpenPkcs11TokenKeys(TokenOptions(kPin, "NoSuchToken"), &failure).has_value());
+  EXPECT_EQ(failure, TokenFailure::kTokenNotFound);
+
+  Pkcs11TokenOptions no_module = TokenOptions();
+  no_module.module = "/nonexistent/libpkcs11.so";
+  EXPECT_FALSE(OpenPkcs11TokenKeys(no_module, &failure).has_value());
+  EXPECT_EQ(failure, TokenFailure::kModuleUnavailable);
+}
+
+TEST_F(Pkcs11KeystoreTest, TokenKeysRecoverWhenTheTokenDropsEverySession) {
+  auto keys = OpenPkcs11TokenKeys(TokenOptions());
+  ASSERT_TRUE(keys.has_value()) << keys.error().message;
+  const std::string label = TestLabel("k");
+  ASSERT_TRUE((*keys)->GenerateKey(label).has_value());
+  Bytes iv(12, 1);
+  Bytes sealed = (*keys)->Encrypt(label, iv, {}, AsBytes("x")).value();
+  {
+    RawToken token;
+    ASSERT_EQ(token.f_->C_CloseAllSessions(token.slot_), CKR_OK);
+  }
+  auto opened = (*keys)->Decrypt(label, iv, {}, sealed);
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  EXPECT_EQ(AsString(opened->Reveal(KeyAccess::Grant())), "x");
+}
+
 TEST_F(Pkcs11KeystoreTest, ReportsWrapAndUnwrapLatency) {
   auto ks = CreateAndOpen();
   ASSERT_TRUE(ks);

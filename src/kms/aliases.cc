@@ -92,7 +92,7 @@ Status UpdateAlias(Core& core, const CallContext& ctx, const std::string& alias_
   }
   SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKeyIdOrArn(ctx, target_key_id));
   SCY_ASSIGN_OR_RETURN(auto current,
-                       core.store()->GetKey(ctx.account_id, ctx.region, alias->target_key_id));
+                       core.GetKey(ctx.account_id, ctx.region, alias->target_key_id));
   // The caller needs kms:UpdateAlias on the key the alias leaves and on the one it moves to.
   if (current) {
     SCY_RETURN_IF_ERROR(core.Authorize(ctx, *current, {.action = "kms:UpdateAlias"}));
@@ -116,7 +116,7 @@ Status DeleteAlias(Core& core, const CallContext& ctx, const std::string& alias_
   SCY_ASSIGN_OR_RETURN(auto alias, core.store()->GetAlias(ctx.account_id, ctx.region, alias_name));
   if (alias) {
     SCY_ASSIGN_OR_RETURN(auto key,
-                         core.store()->GetKey(ctx.account_id, ctx.region, alias->target_key_id));
+                         core.GetKey(ctx.account_id, ctx.region, alias->target_key_id));
     if (key) {
       SCY_RETURN_IF_ERROR(core.Authorize(ctx, *key, {.action = "kms:DeleteAlias"}));
     }

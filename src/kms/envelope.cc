@@ -1,5 +1,6 @@
 // Envelope encryption: Encrypt, Decrypt, ReEncrypt, data keys, random bytes.
 #include "kms/internal/ciphertext.h"
+#include "kms/internal/custom_key_stores.h"
 #include "kms/internal/key_id.h"
 #include "kms/internal/key_spec.h"
 #include "kms/internal/ops.h"
@@ -83,9 +84,15 @@ Result<Bytes> SealAsymmetric(Core& core, const storage::KeyRow& key, crypto::Has
   return crypto::RsaOaepEncrypt(public_key, hash, plaintext);
 }
 
-// State and usage, as the key state table and the key's spec decide.
-Status CheckUsable(const storage::KeyRow& row, const std::optional<std::string>& algo,
+// State and usage, as the key state table and the key's spec decide. A key whose custom key
+// store is not connected is in the Unavailable state.
+Status CheckUsable(Core& core, const storage::KeyRow& row, const std::optional<std::string>& algo,
                    std::string_view operation) {
+  if (!row.custom_key_store_id.empty()) {
+    storage::KeyRow effective = row;
+    SCY_ASSIGN_OR_RETURN(effective.key_state, EffectiveKeyState(core, row));
+    SCY_RETURN_IF_ERROR(CheckKeyState(operation, effective));
+  }
   SCY_RETURN_IF_ERROR(CheckKeyState(operation, row));
   return CheckSymmetricUsage(row, algo, operation);
 }
@@ -111,6 +118,11 @@ Result<Sealed> Seal(Core& core, const storage::KeyRow& key, std::span<const uint
   }
   const std::string& version_id = current->version_id;
   std::string arn = Arn(key);
+  if (!key.custom_key_store_id.empty()) {
+    SCY_ASSIGN_OR_RETURN(Bytes blob,
+                         SealInCustomKeyStore(core, key, version_id, plaintext, context));
+    return Sealed{std::move(blob), std::move(arn), version_id};
+  }
   SCY_ASSIGN_OR_RETURN(auto material, core.BackingKey(arn, *current));
   SCY_ASSIGN_OR_RETURN(Bytes blob,
                        SealBlob({arn, version_id}, *material, plaintext, context));
@@ -134,7 +146,7 @@ Result<Opened> Open(Core& core, const CallContext& ctx, std::span<const uint8_t>
         Auth(operation == "Decrypt" ? "kms:Decrypt" : "kms:ReEncryptFrom", context, algorithm,
              key_id)));
     if (!IsAsymmetricEncryption(*named)) {
-      SCY_RETURN_IF_ERROR(CheckUsable(*named, algorithm, operation));
+      SCY_RETURN_IF_ERROR(CheckUsable(core, *named, algorithm, operation));
     }
     SCY_RETURN_IF_ERROR(CheckKeyState(operation, *named));
     SCY_ASSIGN_OR_RETURN(crypto::HashAlgorithm hash, OaepHashFor(*named, algorithm, context));
@@ -157,7 +169,7 @@ Result<Opened> Open(Core& core, const CallContext& ctx, std::span<const uint8_t>
                      "The key ID in the request does not identify a CMK that can perform this "
                      "operation.");
   }
-  SCY_ASSIGN_OR_RETURN(auto row, core.store()->GetKey(ref->account_id, ref->region, ref->id));
+  SCY_ASSIGN_OR_RETURN(auto row, core.GetKey(ref->account_id, ref->region, ref->id));
   if (!row) {
     return MakeError(ErrorCode::kAccessDenied, kForeignCiphertext);
   }
@@ -165,10 +177,15 @@ Result<Opened> Open(Core& core, const CallContext& ctx, std::span<const uint8_t>
       ctx, *row,
       Auth(operation == "Decrypt" ? "kms:Decrypt" : "kms:ReEncryptFrom", context, algorithm,
            key_id)));
-  SCY_RETURN_IF_ERROR(CheckUsable(*row, algorithm, operation));
+  SCY_RETURN_IF_ERROR(CheckUsable(core, *row, algorithm, operation));
   SCY_ASSIGN_OR_RETURN(auto version, core.store()->GetKeyVersion(row->key_id, parsed.header.version_id));
   if (!version) {
     return MakeError(ErrorCode::kInvalidCiphertext, "");
+  }
+  if (!row->custom_key_store_id.empty()) {
+    SCY_ASSIGN_OR_RETURN(crypto::SecretBytes plaintext,
+                         OpenInCustomKeyStore(core, *row, parsed, context));
+    return Opened{std::move(plaintext), parsed.header.key_arn, version->version_id};
   }
   SCY_ASSIGN_OR_RETURN(auto material, core.BackingKey(parsed.header.key_arn, *version));
   SCY_ASSIGN_OR_RETURN(crypto::SecretBytes plaintext,
@@ -191,7 +208,7 @@ Status DryRunWithoutCiphertext(Core& core, const CallContext& ctx,
       ctx, key,
       Auth(operation == "Decrypt" ? "kms:Decrypt" : "kms:ReEncryptFrom", kNone, algorithm,
            key_id)));
-  SCY_RETURN_IF_ERROR(CheckUsable(key, algorithm, operation));
+  SCY_RETURN_IF_ERROR(CheckUsable(core, key, algorithm, operation));
   return DryRunSucceeded();
 }
 
@@ -211,7 +228,7 @@ Result<EncryptResponse> Encrypt(Core& core, const CallContext& ctx, const Encryp
                                                     req.plaintext.Reveal(crypto::KeyAccess::Grant())));
     return EncryptResponse{std::move(blob), Arn(key), *req.algorithm};
   }
-  SCY_RETURN_IF_ERROR(CheckUsable(key, req.algorithm, "Encrypt"));
+  SCY_RETURN_IF_ERROR(CheckUsable(core, key, req.algorithm, "Encrypt"));
   if (req.dry_run) {
     return DryRunSucceeded();
   }
@@ -253,7 +270,7 @@ Result<ReEncryptResponse> ReEncrypt(Core& core, const CallContext& ctx,
     SCY_ASSIGN_OR_RETURN(destination_hash, OaepHashFor(destination, req.destination_algorithm,
                                                        req.destination_context));
   } else {
-    SCY_RETURN_IF_ERROR(CheckUsable(destination, req.destination_algorithm, "ReEncrypt"));
+    SCY_RETURN_IF_ERROR(CheckUsable(core, destination, req.destination_algorithm, "ReEncrypt"));
   }
   if (req.dry_run && req.dry_run_ignore_ciphertext) {
     SCY_RETURN_IF_ERROR(
@@ -296,7 +313,7 @@ Result<GenerateDataKeyResponse> GenerateDataKey(Core& core, const CallContext& c
       ctx, key,
       Auth(with_plaintext ? "kms:GenerateDataKey" : "kms:GenerateDataKeyWithoutPlaintext",
            req.context, std::nullopt, req.key_id)));
-  SCY_RETURN_IF_ERROR(CheckUsable(key, std::nullopt, operation));
+  SCY_RETURN_IF_ERROR(CheckUsable(core, key, std::nullopt, operation));
   if (req.number_of_bytes.has_value() == req.key_spec.has_value()) {
     return MakeError(ErrorCode::kValidation,
                      "Please specify either number of bytes or key spec.");
@@ -333,7 +350,7 @@ Result<GenerateDataKeyPairResponse> GenerateDataKeyPair(Core& core, const CallCo
                           req.context, std::nullopt, req.key_id);
   auth.key_pair_spec = req.key_pair_spec;
   SCY_RETURN_IF_ERROR(core.Authorize(ctx, key, auth));
-  SCY_RETURN_IF_ERROR(CheckUsable(key, std::nullopt, operation));
+  SCY_RETURN_IF_ERROR(CheckUsable(core, key, std::nullopt, operation));
   std::optional<crypto::KeyPairType> type = crypto::KeyPairTypeFromSpec(req.key_pair_spec);
   if (!type) {
     return MakeError(ErrorCode::kUnsupportedOperation,
@@ -361,10 +378,6 @@ Result<GenerateDataKeyPairResponse> GenerateDataKeyPair(Core& core, const CallCo
 Result<crypto::SecretBytes> GenerateRandom(Core& core, const CallContext& ctx,
                                            const GenerateRandomRequest& req) {
   SCY_RETURN_IF_ERROR(core.AuthorizeWithoutKey(ctx, {.action = "kms:GenerateRandom"}));
-  if (req.custom_key_store_id) {
-    return MakeError(ErrorCode::kCustomKeyStoreNotFound,
-                     "Custom key store '" + *req.custom_key_store_id + "' does not exist.");
-  }
   if (req.has_recipient) {
     return RecipientUnsupported();
   }
@@ -372,6 +385,10 @@ Result<crypto::SecretBytes> GenerateRandom(Core& core, const CallContext& ctx,
     return MakeError(ErrorCode::kValidation,
                      "1 validation error detected: Value null at 'numberOfBytes' failed to "
                      "satisfy constraint: Member must not be null");
+  }
+  if (req.custom_key_store_id) {
+    return RandomFromCustomKeyStore(core, ctx, *req.custom_key_store_id,
+                                    static_cast<size_t>(*req.number_of_bytes));
   }
   return crypto::RandomSecret(static_cast<size_t>(*req.number_of_bytes));
 }

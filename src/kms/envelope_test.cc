@@ -227,7 +227,7 @@ TEST_F(EnvelopeTest, GenerateRandomReturnsFreshBytes) {
   ASSERT_TRUE(a.has_value() && b.has_value());
   EXPECT_EQ(a->size(), 1024u);
   EXPECT_FALSE(*a == *b);
-  req.custom_key_store_id = "cks-1234567890abcdef0";
+  req.custom_key_store_id = "cks-1234567890abcdef0";  // no such store
   EXPECT_EQ(service_->GenerateRandom(Ctx(), req).error().code,
             ErrorCode::kCustomKeyStoreNotFound);
 }

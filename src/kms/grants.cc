@@ -247,7 +247,7 @@ Status RetireGrant(Core& core, const CallContext& ctx, const RetireGrantRequest&
   if (ref.is_alias) {
     return MakeError(ErrorCode::kInvalidArn, "Key aliases are not supported for this operation.");
   }
-  SCY_ASSIGN_OR_RETURN(auto key, core.store()->GetKey(ref.account_id, ref.region, ref.id));
+  SCY_ASSIGN_OR_RETURN(auto key, core.GetKey(ref.account_id, ref.region, ref.id));
   if (!key) {
     return MakeError(ErrorCode::kNotFound,
                      "Key '" + KeyArn(ref.region, ref.account_id, ref.id) + "' does not exist");

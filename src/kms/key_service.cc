@@ -1,6 +1,7 @@
 // KeyServiceImpl forwards each operation to its free function (internal/ops.h).
 #include <mutex>
 
+#include "kms/internal/custom_key_stores.h"
 #include "kms/internal/ops.h"
 
 namespace scytale::kms {
@@ -9,8 +10,10 @@ namespace {
 class KeyServiceImpl : public KeyService {
  public:
   KeyServiceImpl(storage::Store* store, keystore::RootKeystore* root,
-                 std::shared_ptr<Clock> clock, IdentityPolicyLookup identity_policies)
+                 std::shared_ptr<Clock> clock, IdentityPolicyLookup identity_policies,
+                 std::vector<CloudHsmCluster> clusters)
       : core_(store, root, std::move(clock)) {
+    core_.key_stores().Configure(std::move(clusters));
     if (identity_policies) {
       core_.authorizer().set_identity_policies(
           [lookup = std::move(identity_policies)](const CallContext& ctx) {
@@ -180,11 +183,52 @@ class KeyServiceImpl : public KeyService {
     return internal::RevokeGrant(core_, ctx, key_id, grant_id, dry_run);
   }
 
+  Result<GetParametersForImportResponse> GetParametersForImport(
+      const CallContext& ctx, const GetParametersForImportRequest& req) override {
+    return internal::GetParametersForImport(core_, ctx, req);
+  }
+  Result<ImportedMaterialResponse> ImportKeyMaterial(const CallContext& ctx,
+                                                     const ImportKeyMaterialRequest& req) override {
+    return internal::ImportKeyMaterial(core_, ctx, req);
+  }
+  Result<ImportedMaterialResponse> DeleteImportedKeyMaterial(
+      const CallContext& ctx, const std::string& key_id,
+      const std::optional<std::string>& key_material_id) override {
+    return internal::DeleteImportedKeyMaterial(core_, ctx, key_id, key_material_id);
+  }
+  Result<std::string> CreateCustomKeyStore(const CallContext& ctx,
+                                           const CreateCustomKeyStoreRequest& req) override {
+    return internal::CreateCustomKeyStore(core_, ctx, req);
+  }
+  Status ConnectCustomKeyStore(const CallContext& ctx, const std::string& id) override {
+    return internal::ConnectCustomKeyStore(core_, ctx, id);
+  }
+  Status DisconnectCustomKeyStore(const CallContext& ctx, const std::string& id) override {
+    return internal::DisconnectCustomKeyStore(core_, ctx, id);
+  }
+  Result<DescribeCustomKeyStoresResponse> DescribeCustomKeyStores(
+      const CallContext& ctx, const DescribeCustomKeyStoresRequest& req) override {
+    return internal::DescribeCustomKeyStores(core_, ctx, req);
+  }
+  Status UpdateCustomKeyStore(const CallContext& ctx,
+                              const UpdateCustomKeyStoreRequest& req) override {
+    return internal::UpdateCustomKeyStore(core_, ctx, req);
+  }
+  Status DeleteCustomKeyStore(const CallContext& ctx, const std::string& id) override {
+    return internal::DeleteCustomKeyStore(core_, ctx, id);
+  }
+  Result<CustomKeyStoreRestoreReport> RestoreCustomKeyStoreConnections() override {
+    return internal::RestoreCustomKeyStoreConnections(core_);
+  }
+
   Result<MaintenanceReport> RunMaintenance() override {
     MaintenanceReport report;
     Status done = internal::DeleteDueKeys(core_, &report.deleted_key_arns);
     if (done) {
       done = internal::RotateDueKeys(core_, &report.rotated_key_arns);
+    }
+    if (done) {
+      done = internal::ExpireImportedMaterial(core_, &report.expired_material_key_arns);
     }
     if (!done) {
       report.error = done.error();
@@ -227,9 +271,10 @@ class KeyServiceImpl : public KeyService {
 std::unique_ptr<KeyService> KeyService::Create(storage::Store* store,
                                                keystore::RootKeystore* root,
                                                std::shared_ptr<Clock> clock,
-                                               IdentityPolicyLookup identity_policies) {
+                                               IdentityPolicyLookup identity_policies,
+                                               std::vector<CloudHsmCluster> clusters) {
   return std::make_unique<KeyServiceImpl>(store, root, std::move(clock),
-                                          std::move(identity_policies));
+                                          std::move(identity_policies), std::move(clusters));
 }
 
 }  // namespace scytale::kms

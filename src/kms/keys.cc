@@ -1,5 +1,6 @@
 // CreateKey, DescribeKey, ListKeys.
 #include "common/ids.h"
+#include "kms/internal/custom_key_stores.h"
 #include "kms/internal/key_spec.h"
 #include "kms/internal/ops.h"
 
@@ -46,15 +47,19 @@ Result<KeyMetadata> CreateKey(Core& core, const CallContext& ctx, const CreateKe
   std::string spec =
       req.key_spec.value_or(req.customer_master_key_spec.value_or(kSymmetricDefault));
   std::string origin = req.origin.value_or("AWS_KMS");
-  if (req.custom_key_store_id) {
-    return MakeError(ErrorCode::kCustomKeyStoreNotFound,
-                     "Custom key store '" + *req.custom_key_store_id + "' does not exist.");
-  }
-  if (origin != "AWS_KMS") {
+  std::string usage = req.key_usage.value_or("ENCRYPT_DECRYPT");
+  const bool in_custom_key_store = req.custom_key_store_id || origin == kCloudHsmOrigin;
+  if (in_custom_key_store) {
+    SCY_RETURN_IF_ERROR(CheckKeyInCustomKeyStore(core, ctx, req, origin, spec, usage));
+  } else if (origin != "AWS_KMS" && origin != "EXTERNAL") {
     return MakeError(ErrorCode::kUnsupportedOperation,
                      "Origin " + origin + " is not supported by this server yet.");
   }
-  std::string usage = req.key_usage.value_or("ENCRYPT_DECRYPT");
+  const bool external = origin == "EXTERNAL";
+  if (external && req.material_for_seeding) {
+    return MakeError(ErrorCode::kValidation,
+                     "A key with EXTERNAL origin gets its material by ImportKeyMaterial.");
+  }
   SCY_RETURN_IF_ERROR(CheckSpecAndUsage(spec, usage));
   if (req.material_for_seeding && spec != kSymmetricDefault) {
     return MakeError(ErrorCode::kValidation, "Seeded material is for symmetric keys only.");
@@ -75,7 +80,8 @@ Result<KeyMetadata> CreateKey(Core& core, const CallContext& ctx, const CreateKe
   row.key_usage = usage;
   row.origin = origin;
   row.key_manager = "CUSTOMER";
-  row.key_state = "Enabled";
+  // A key for imported material has none until ImportKeyMaterial.
+  row.key_state = external ? "PendingImport" : "Enabled";
   row.creation_date = core.clock().NowSeconds();
   row.policy = std::move(policy);
   for (const auto& t : req.tags) {
@@ -85,10 +91,16 @@ Result<KeyMetadata> CreateKey(Core& core, const CallContext& ctx, const CreateKe
     SCY_RETURN_IF_ERROR(
         CheckNewKeyPolicy(core, ctx, row, *req.policy, req.bypass_policy_lockout_safety_check));
   }
-  SCY_ASSIGN_OR_RETURN(storage::KeyVersionRow version,
-                       core.NewBackingVersion(row, "", req.material_for_seeding
-                                                           ? &*req.material_for_seeding
-                                                           : nullptr));
+  if (in_custom_key_store) {
+    row.custom_key_store_id = *req.custom_key_store_id;
+    return InsertKeyInCustomKeyStore(core, std::move(row));
+  }
+  std::optional<storage::KeyVersionRow> version;
+  if (!external) {
+    SCY_ASSIGN_OR_RETURN(version, core.NewBackingVersion(row, "", req.material_for_seeding
+                                                                      ? &*req.material_for_seeding
+                                                                      : nullptr));
+  }
   SCY_RETURN_IF_ERROR(core.store()->InsertKey(row, version));
   return core.Metadata(row);
 }

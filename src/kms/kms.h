@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,6 +77,11 @@ struct KeyMetadata {
   std::vector<std::string> key_agreement_algorithms;
   bool multi_region = false;
   std::string current_key_material_id;
+  // Keys with imported material (origin EXTERNAL), once material was imported.
+  std::string expiration_model;    // KEY_MATERIAL_EXPIRES | KEY_MATERIAL_DOES_NOT_EXPIRE
+  std::optional<int64_t> valid_to;  // when the material expires
+  std::string custom_key_store_id;   // "" unless the key is in a custom key store
+  std::string cloud_hsm_cluster_id;  // its store's cluster, likewise
 };
 
 struct ListKeysRequest {
@@ -237,6 +243,37 @@ struct ListKeyRotationsResponse {
   std::vector<RotationEntry> rotations;
   std::optional<std::string> next_marker;
   bool truncated = false;
+};
+
+// Importing key material (origin EXTERNAL).
+struct GetParametersForImportRequest {
+  std::string key_id;
+  std::string wrapping_algorithm;  // RSAES_OAEP_SHA_1 | RSAES_OAEP_SHA_256 | RSA_AES_KEY_WRAP_*
+  std::string wrapping_key_spec;   // RSA_2048 | RSA_3072 | RSA_4096
+};
+
+struct GetParametersForImportResponse {
+  std::string key_arn;
+  Bytes import_token;
+  Bytes public_key;  // DER SubjectPublicKeyInfo of the wrapping key
+  int64_t parameters_valid_to = 0;
+};
+
+struct ImportKeyMaterialRequest {
+  std::string key_id{};
+  Bytes import_token{};
+  Bytes encrypted_key_material{};
+  std::optional<int64_t> valid_to{};
+  std::optional<std::string> expiration_model{};
+  std::optional<std::string> import_type{};  // NEW_KEY_MATERIAL | EXISTING_KEY_MATERIAL
+  std::optional<std::string> key_material_id{};
+  bool has_key_material_description = false;
+};
+
+// ImportKeyMaterial and DeleteImportedKeyMaterial.
+struct ImportedMaterialResponse {
+  std::string key_arn;
+  std::string key_material_id;  // symmetric encryption keys only
 };
 
 struct KeyPolicyResponse {
@@ -410,6 +447,7 @@ struct MaintenanceReport {
   int keys_rotated = 0;
   std::vector<std::string> deleted_key_arns{};
   std::vector<std::string> rotated_key_arns{};
+  std::vector<std::string> expired_material_key_arns{};  // imported material past its ValidTo
   // Set when the pass stopped at a failure (store or keystore); the keys above were handled
   // before it, and the next pass carries on.
   std::optional<Error> error{};
@@ -429,6 +467,68 @@ struct ServiceStats {
   static constexpr std::chrono::seconds kKeyCountInterval{5};
 };
 
+// Custom key stores (AWS_CLOUDHSM type) mapped onto PKCS#11 tokens. A "cluster" is a token the
+// server is configured with (`scytale serve --cloudhsm-cluster`); a store names one cluster, and
+// each of its KMS keys is a non-extractable AES-256 key object inside that token.
+struct CloudHsmCluster {
+  std::string cluster_id;  // as the model's CloudHsmClusterIdType: cluster-[2-7a-zA-Z]{11,16}
+  std::filesystem::path module;  // the PKCS#11 library
+  std::string token_label;
+  // When set (PEM), CreateCustomKeyStore must present this certificate as TrustAnchorCertificate
+  // (IncorrectTrustAnchorException otherwise), and UpdateCustomKeyStore moves a store only to a
+  // cluster with the same one.
+  std::optional<std::string> trust_anchor_pem{};
+};
+
+struct CreateCustomKeyStoreRequest {
+  std::string custom_key_store_name{};
+  std::optional<std::string> cloud_hsm_cluster_id{};
+  std::optional<std::string> trust_anchor_certificate{};
+  std::optional<crypto::SecretBytes> key_store_password{};  // the token user's PIN
+  std::optional<std::string> custom_key_store_type{};  // AWS_CLOUDHSM (default) | EXTERNAL_KEY_STORE
+  bool has_xks_members = false;  // any Xks* member was given
+};
+
+struct UpdateCustomKeyStoreRequest {
+  std::string custom_key_store_id{};
+  std::optional<std::string> new_custom_key_store_name{};
+  std::optional<crypto::SecretBytes> key_store_password{};
+  std::optional<std::string> cloud_hsm_cluster_id{};
+  bool has_xks_members = false;
+};
+
+struct DescribeCustomKeyStoresRequest {
+  std::optional<std::string> custom_key_store_id{};
+  std::optional<std::string> custom_key_store_name{};
+  std::optional<int> limit{};
+  std::optional<std::string> marker{};
+};
+
+struct CustomKeyStoreEntry {
+  std::string custom_key_store_id{};
+  std::string custom_key_store_name{};
+  std::string cloud_hsm_cluster_id{};
+  std::string trust_anchor_certificate{};
+  std::string connection_state{};       // CONNECTED | DISCONNECTED | FAILED
+  std::string connection_error_code{};  // with FAILED only
+  int64_t creation_date = 0;
+  std::string custom_key_store_type{};
+};
+
+struct DescribeCustomKeyStoresResponse {
+  std::vector<CustomKeyStoreEntry> custom_key_stores{};
+  std::optional<std::string> next_marker{};
+  bool truncated = false;
+};
+
+// What restoring the connections of custom key stores at start did.
+struct CustomKeyStoreRestoreReport {
+  int connected = 0;
+  // "<store id>: <ConnectionErrorCode>" for each store that could not be connected again (it is
+  // FAILED now, as DescribeCustomKeyStores shows).
+  std::vector<std::string> failures{};
+};
+
 // The identity policies (IAM user or role policies) of a principal, for authorization; none
 // for an account root. Must be thread-safe.
 using IdentityPolicyLookup =
@@ -439,9 +539,11 @@ class KeyService {
  public:
   // `store` and `root` must outlive the service. Without `identity_policies`, no principal has
   // identity policies (only account roots exist).
+  // `clusters`: the PKCS#11 tokens custom key stores may use.
   static std::unique_ptr<KeyService> Create(storage::Store* store, keystore::RootKeystore* root,
                                             std::shared_ptr<Clock> clock,
-                                            IdentityPolicyLookup identity_policies = {});
+                                            IdentityPolicyLookup identity_policies = {},
+                                            std::vector<CloudHsmCluster> clusters = {});
   virtual ~KeyService() = default;
 
   // All methods are thread-safe.
@@ -540,6 +642,34 @@ class KeyService {
   virtual Status RetireGrant(const CallContext& ctx, const RetireGrantRequest& req) = 0;
   virtual Status RevokeGrant(const CallContext& ctx, const std::string& key_id,
                              const std::string& grant_id, bool dry_run) = 0;
+
+  // Importing key material: the wrapping key and token, the import itself, and deleting the
+  // imported material (the key becomes PendingImport until the same material is imported).
+  virtual Result<GetParametersForImportResponse> GetParametersForImport(
+      const CallContext& ctx, const GetParametersForImportRequest& req) = 0;
+  virtual Result<ImportedMaterialResponse> ImportKeyMaterial(
+      const CallContext& ctx, const ImportKeyMaterialRequest& req) = 0;
+  virtual Result<ImportedMaterialResponse> DeleteImportedKeyMaterial(
+      const CallContext& ctx, const std::string& key_id,
+      const std::optional<std::string>& key_material_id) = 0;
+  // Custom key stores. Errors as AWS: kCustomKeyStoreNotFound, kCustomKeyStoreInvalidState
+  // (connection state), kCustomKeyStoreNameInUse, kCloudHsmClusterNotFound (not configured),
+  // kCloudHsmClusterInUse, kCloudHsmClusterNotRelated, kIncorrectTrustAnchor,
+  // kCustomKeyStoreHasCMKs, kLimitExceeded (10 per account and region). Connecting completes
+  // before the call returns: a failure leaves the store FAILED with its ConnectionErrorCode
+  // and is not an error of the call (as in AWS, where connecting is asynchronous).
+  virtual Result<std::string> CreateCustomKeyStore(const CallContext& ctx,
+                                                   const CreateCustomKeyStoreRequest& req) = 0;
+  virtual Status ConnectCustomKeyStore(const CallContext& ctx, const std::string& id) = 0;
+  virtual Status DisconnectCustomKeyStore(const CallContext& ctx, const std::string& id) = 0;
+  virtual Result<DescribeCustomKeyStoresResponse> DescribeCustomKeyStores(
+      const CallContext& ctx, const DescribeCustomKeyStoresRequest& req) = 0;
+  virtual Status UpdateCustomKeyStore(const CallContext& ctx,
+                                      const UpdateCustomKeyStoreRequest& req) = 0;
+  virtual Status DeleteCustomKeyStore(const CallContext& ctx, const std::string& id) = 0;
+  // At start: connects again every store that was connected when the server stopped (AWS keeps
+  // them connected). Stores that fail are marked FAILED and reported.
+  virtual Result<CustomKeyStoreRestoreReport> RestoreCustomKeyStoreConnections() = 0;
 
   // Background work, run periodically by the server: destroys keys whose deletion date has
   // passed and rotates keys whose rotation date has come, as of the service's clock. A failure

@@ -1,6 +1,7 @@
 // Key states, deletion, description and tags.
 #include <algorithm>
 
+#include "kms/internal/custom_key_stores.h"
 #include "kms/internal/ops.h"
 
 namespace scytale::kms::internal {
@@ -77,11 +78,16 @@ Result<ScheduleKeyDeletionResponse> ScheduleKeyDeletion(Core& core, const CallCo
 Result<std::string> CancelKeyDeletion(Core& core, const CallContext& ctx,
                                       const std::string& key_id) {
   SCY_ASSIGN_OR_RETURN(storage::KeyRow row, KeyFor(core, ctx, key_id, "CancelKeyDeletion"));
+  // A key whose imported material was deleted (or never came) goes back to waiting for it.
+  bool has_material = true;
+  if (row.origin == "EXTERNAL") {
+    SCY_ASSIGN_OR_RETURN(has_material, HasImportedMaterial(core, row));
+  }
   SCY_ASSIGN_OR_RETURN(storage::KeyRow written,
-                       core.UpdateKey(row, [](storage::KeyRow& r) -> Status {
+                       core.UpdateKey(row, [&](storage::KeyRow& r) -> Status {
                          SCY_RETURN_IF_ERROR(CheckKeyState("CancelKeyDeletion", r));
                          // AWS leaves a cancelled key Disabled, not in its earlier state.
-                         r.key_state = "Disabled";
+                         r.key_state = has_material ? "Disabled" : "PendingImport";
                          r.deletion_date.reset();
                          r.pending_window_days = 0;
                          return Ok();
@@ -178,6 +184,9 @@ Status DeleteDueKeys(Core& core, std::vector<std::string>* out_deleted_arns) {
     Status gone = core.store()->DeleteKey(row.key_id);
     core.cache().Invalidate(row.key_id);
     if (gone) {
+      if (!row.custom_key_store_id.empty()) {
+        DestroyCustomKeyStoreMaterial(core, row);
+      }
       out_deleted_arns->push_back(Arn(row));
     } else if (gone.error().code != ErrorCode::kNotFound) {
       return gone.error();  // another node may have deleted it first: that is fine

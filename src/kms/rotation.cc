@@ -53,7 +53,7 @@ Status AddVersion(Core& core, storage::KeyRow row, const std::string& rotation_t
     if (added.error().code != ErrorCode::kConflict || attempt + 1 == kAddVersionAttempts) {
       return added;
     }
-    SCY_ASSIGN_OR_RETURN(auto fresh, core.store()->GetKey(row.account_id, row.region, row.key_id));
+    SCY_ASSIGN_OR_RETURN(auto fresh, core.GetKey(row.account_id, row.region, row.key_id));
     if (!fresh) {
       return MakeError(ErrorCode::kNotFound, "Key '" + Arn(row) + "' does not exist");
     }

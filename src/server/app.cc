@@ -381,6 +381,9 @@ Status App::RecordMaintenance(const kms::MaintenanceReport& report) const {
   for (const std::string& arn : report.rotated_key_arns) {
     record("RotateKey", arn);
   }
+  for (const std::string& arn : report.expired_material_key_arns) {
+    record("DeleteExpiredKeyMaterial", arn);  // CloudTrail's name for this event
+  }
   return first;
 }
 

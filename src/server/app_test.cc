@@ -40,10 +40,14 @@ TEST_F(AppRecordsTest, MaintenanceIsRecordedAsServiceEventsOnePerKey) {
   kms::MaintenanceReport report;
   report.deleted_key_arns = {kDeleted};
   report.rotated_key_arns = {kRotated};
+  report.expired_material_key_arns = {kDeleted};
   ASSERT_THAT(app_->RecordMaintenance(report), IsOk());
   ASSERT_THAT(app_->RecordMaintenance({}), IsOk());  // nothing done: nothing recorded
   auto records = Records();
-  ASSERT_EQ(records.size(), 2u);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[2]["eventName"], "DeleteExpiredKeyMaterial");
+  EXPECT_EQ(records[2]["eventType"], "AwsServiceEvent");
+  EXPECT_EQ(records[2]["resources"][0]["ARN"], kDeleted);
   EXPECT_EQ(records[0]["eventName"], "DeleteKey");
   EXPECT_EQ(records[0]["eventType"], "AwsServiceEvent");
   EXPECT_EQ(records[0]["resources"][0]["ARN"], kDeleted);

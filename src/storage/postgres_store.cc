@@ -5,13 +5,13 @@
 // while COMMIT was in flight (then the outcome is unknown and the caller is told so).
 //
 // Uniqueness under concurrent creation on different nodes rests on constraints (key ids, alias
-// names, user and role names through their lowercased name_key, user and role ids), which
-// PostgreSQL enforces across transactions; the grant limit and CreateGrant's name idempotency
-// read before they write, so InsertGrant first locks the key's row (SELECT ... FOR UPDATE),
-// which orders every grant insert on one key. UpdateKey's optimistic lock is its
-// WHERE revision = $n, which READ COMMITTED re-checks on the newest row version after waiting
-// for a concurrent writer. Reads that take several statements use one REPEATABLE READ snapshot
-// or one statement.
+// names, user and role names through their lowercased name_key, user and role ids, custom key
+// store ids, names and clusters), which PostgreSQL enforces across transactions; the grant
+// limit and CreateGrant's name idempotency read before they write, so InsertGrant first locks
+// the key's row (SELECT ... FOR UPDATE), which orders every grant insert on one key.
+// UpdateKey's optimistic lock is its WHERE revision = $n, which READ COMMITTED re-checks on the
+// newest row version after waiting for a concurrent writer. Reads that take several statements
+// use one REPEATABLE READ snapshot or one statement.
 //
 // Text compares as bytes (COLLATE "C" on every column that orders or pages), as SQLite does,
 // whatever the database's default collation.
@@ -188,6 +188,35 @@ CREATE INDEX grants_by_key ON grants (key_id, seq);
 CREATE INDEX grants_by_key_name ON grants (key_id, name) WHERE name <> '';
 CREATE INDEX grants_by_retiring_principal ON grants (retiring_principal, seq)
   WHERE retiring_principal <> '';
+)sql",
+    // 5: imported key material: its expiration.
+    R"sql(
+ALTER TABLE keys ADD COLUMN expiration_model TEXT NOT NULL DEFAULT '';
+ALTER TABLE keys ADD COLUMN valid_to BIGINT;
+CREATE INDEX keys_by_valid_to ON keys (valid_to) WHERE valid_to IS NOT NULL;
+)sql",
+    // 6: custom key stores, and the store a key's material lives in. seq is SQLite's rowid:
+    // creation order, for listing.
+    R"sql(
+CREATE TABLE custom_key_stores (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY,
+  custom_key_store_id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL,
+  region TEXT NOT NULL,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL,
+  cloud_hsm_cluster_id TEXT NOT NULL UNIQUE,
+  trust_anchor_certificate TEXT NOT NULL,
+  wrapped_password BYTEA NOT NULL,
+  connection_state TEXT NOT NULL,
+  connection_error_code TEXT NOT NULL,
+  creation_date BIGINT NOT NULL,
+  UNIQUE (account_id, region, name)
+);
+CREATE INDEX custom_key_stores_by_seq ON custom_key_stores (seq);
+ALTER TABLE keys ADD COLUMN custom_key_store_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX keys_by_custom_key_store ON keys (custom_key_store_id)
+  WHERE custom_key_store_id <> '';
 )sql",
 };
 
@@ -484,8 +513,8 @@ constexpr const char* kSelectKeyColumns =
     "k.seq, k.key_id, k.account_id, k.region, k.description, k.key_spec, k.key_usage, "
     "k.origin, k.key_manager, k.key_state, k.creation_date, k.deletion_date, k.multi_region, "
     "k.policy, k.rotation_enabled, k.rotation_period_days, k.next_rotation_date, "
-    "k.pending_window_days, k.revision";
-constexpr int kKeyColumns = 19;
+    "k.pending_window_days, k.revision, k.expiration_model, k.valid_to, k.custom_key_store_id";
+constexpr int kKeyColumns = 22;
 constexpr const char* kSelectAlias =
     "SELECT account_id, region, alias_name, target_key_id, creation_date, last_updated_date "
     "FROM aliases";
@@ -495,6 +524,10 @@ constexpr const char* kSelectGrant =
     "SELECT g.grant_id, g.key_id, g.name, g.grantee_principal, g.retiring_principal, "
     "g.issuing_account, g.operations, g.constraints, g.creation_date, k.account_id, k.region, "
     "g.seq FROM grants g JOIN keys k ON k.key_id = g.key_id";
+constexpr const char* kSelectCustomKeyStore =
+    "SELECT custom_key_store_id, account_id, region, name, type, cloud_hsm_cluster_id, "
+    "trust_anchor_certificate, wrapped_password, connection_state, connection_error_code, "
+    "creation_date FROM custom_key_stores";
 constexpr const char* kSelectAccessKey =
     "SELECT access_key_id, account_id, principal_arn, status, created_at, wrapped_secret, "
     "user_name, session_token, expiration FROM access_keys";
@@ -535,6 +568,9 @@ std::vector<KeyRow> ReadKeysWithTags(const Rows& rows) {
       r.next_rotation_date = rows.OptInt(i, 16);
       r.pending_window_days = static_cast<int>(rows.Int(i, 17));
       r.revision = rows.Int(i, 18);
+      r.expiration_model = rows.Str(i, 19);
+      r.valid_to = rows.OptInt(i, 20);
+      r.custom_key_store_id = rows.Str(i, 21);
       out.push_back(std::move(r));
     }
     if (!rows.IsNull(i, kKeyColumns)) {
@@ -597,6 +633,22 @@ UserRow ReadUser(const Rows& rows, int i) {
                  rows.Int(i, 4)};
 }
 
+CustomKeyStoreRow ReadCustomKeyStore(const Rows& rows, int i) {
+  CustomKeyStoreRow r;
+  r.custom_key_store_id = rows.Str(i, 0);
+  r.account_id = rows.Str(i, 1);
+  r.region = rows.Str(i, 2);
+  r.name = rows.Str(i, 3);
+  r.type = rows.Str(i, 4);
+  r.cloud_hsm_cluster_id = rows.Str(i, 5);
+  r.trust_anchor_certificate = rows.Str(i, 6);
+  r.wrapped_password = rows.Blob(i, 7);
+  r.connection_state = rows.Str(i, 8);
+  r.connection_error_code = rows.Str(i, 9);
+  r.creation_date = rows.Int(i, 10);
+  return r;
+}
+
 RoleRow ReadRole(const Rows& rows, int i) {
   RoleRow r;
   r.account_id = rows.Str(i, 0);
@@ -650,24 +702,28 @@ class PostgresStore : public Store {
     return migrated;
   }
 
-  Status InsertKey(const KeyRow& key, const KeyVersionRow& first) override {
+  Status InsertKey(const KeyRow& key, const std::optional<KeyVersionRow>& first) override {
     return Transact(Isolation::kReadCommitted, [&](Tx& tx) -> Status {
       auto inserted = tx.Exec(
           "INSERT INTO keys (key_id, account_id, region, description, key_spec, key_usage, "
           "origin, key_manager, key_state, creation_date, deletion_date, multi_region, policy, "
-          "rotation_enabled, rotation_period_days, next_rotation_date, pending_window_days) "
-          "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)",
+          "rotation_enabled, rotation_period_days, next_rotation_date, pending_window_days, "
+          "expiration_model, valid_to, custom_key_store_id) "
+          "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)",
           {Text(key.key_id), Text(key.account_id), Text(key.region), Text(key.description),
            Text(key.key_spec), Text(key.key_usage), Text(key.origin), Text(key.key_manager),
            Text(key.key_state), Int(key.creation_date), OptInt(key.deletion_date),
            Bool(key.multi_region), Text(key.policy), Bool(key.rotation_enabled),
            Int(key.rotation_period_days), OptInt(key.next_rotation_date),
-           Int(key.pending_window_days)});
+           Int(key.pending_window_days), Text(key.expiration_model), OptInt(key.valid_to),
+           Text(key.custom_key_store_id)});
       if (!inserted && tx.sqlstate() == kUniqueViolation) {
         return MakeError(ErrorCode::kAlreadyExists, "key " + key.key_id + " already exists");
       }
       SCY_RETURN_IF_ERROR(inserted);
-      SCY_RETURN_IF_ERROR(InsertVersion(tx, first));
+      if (first) {
+        SCY_RETURN_IF_ERROR(InsertVersion(tx, *first));
+      }
       return InsertTags(tx, key);
     });
   }
@@ -728,6 +784,18 @@ class PostgresStore : public Store {
     });
   }
 
+  Status PutKeyVersion(const KeyRow& key, const KeyVersionRow& version) override {
+    return Transact(Isolation::kReadCommitted, [&](Tx& tx) -> Status {
+      SCY_RETURN_IF_ERROR(UpdateKeyIn(tx, key));
+      // The upsert leaves an existing row's ord alone, so version order stays creation order.
+      return AsStatus(tx.Exec(
+          "INSERT INTO key_versions (key_id, version_id, created_at, wrapped_material, "
+          "rotation_type) VALUES ($1,$2,$3,$4,$5) ON CONFLICT (key_id, version_id) DO UPDATE "
+          "SET wrapped_material = excluded.wrapped_material",
+          VersionParams(version)));
+    });
+  }
+
   Status DeleteKey(const std::string& key_id) override {
     // Foreign keys cascade to versions, tags, aliases and grants.
     SCY_ASSIGN_OR_RETURN(Rows rows, Query("DELETE FROM keys WHERE key_id = $1", {Text(key_id)}));
@@ -747,6 +815,13 @@ class PostgresStore : public Store {
   Result<std::vector<KeyRow>> ListKeysDueForRotation(int64_t now) override {
     return SelectKeys(SelectKeysWithTags("SELECT * FROM keys WHERE rotation_enabled AND "
                                          "next_rotation_date <= $1",
+                                         "k.seq"),
+                      {Int(now)});
+  }
+
+  Result<std::vector<KeyRow>> ListKeysWithExpiredMaterial(int64_t now) override {
+    return SelectKeys(SelectKeysWithTags("SELECT * FROM keys WHERE valid_to IS NOT NULL AND "
+                                         "valid_to <= $1",
                                          "k.seq"),
                       {Int(now)});
   }
@@ -1066,6 +1141,95 @@ class PostgresStore : public Store {
     return DeletePolicy(kRoleTables, account_id, role_name, policy_name);
   }
 
+  Status InsertCustomKeyStore(const CustomKeyStoreRow& row) override {
+    return Transact(Isolation::kNone, [&](Tx& tx) -> Status {
+      auto inserted = tx.Exec(
+          "INSERT INTO custom_key_stores (custom_key_store_id, account_id, region, name, type, "
+          "cloud_hsm_cluster_id, trust_anchor_certificate, wrapped_password, connection_state, "
+          "connection_error_code, creation_date) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+          {Text(row.custom_key_store_id), Text(row.account_id), Text(row.region), Text(row.name),
+           Text(row.type), Text(row.cloud_hsm_cluster_id), Text(row.trust_anchor_certificate),
+           Blob(row.wrapped_password), Text(row.connection_state),
+           Text(row.connection_error_code), Int(row.creation_date)});
+      if (!inserted && tx.sqlstate() == kUniqueViolation) {
+        return MakeError(ErrorCode::kAlreadyExists,
+                         "custom key store id, name or cluster is already taken");
+      }
+      return AsStatus(inserted);
+    });
+  }
+
+  Result<std::optional<CustomKeyStoreRow>> GetCustomKeyStore(const std::string& account_id,
+                                                             const std::string& region,
+                                                             const std::string& id) override {
+    SCY_ASSIGN_OR_RETURN(
+        Rows rows,
+        Query(std::string(kSelectCustomKeyStore) +
+                  " WHERE custom_key_store_id = $1 AND account_id = $2 AND region = $3",
+              {Text(id), Text(account_id), Text(region)}));
+    return ReadFirst<CustomKeyStoreRow>(rows, ReadCustomKeyStore);
+  }
+
+  Result<std::vector<CustomKeyStoreRow>> ListCustomKeyStores(
+      const std::optional<std::string>& account_id, const std::string& region) override {
+    SCY_ASSIGN_OR_RETURN(
+        Rows rows,
+        Query(std::string(kSelectCustomKeyStore) +
+                  " WHERE $1::text IS NULL OR (account_id = $1::text AND region = $2::text) "
+                  "ORDER BY seq",
+              {OptText(account_id), Text(region)}));
+    return ReadAll<CustomKeyStoreRow>(rows, ReadCustomKeyStore);
+  }
+
+  Status UpdateCustomKeyStore(const CustomKeyStoreRow& row) override {
+    return Transact(Isolation::kNone, [&](Tx& tx) -> Status {
+      auto updated = tx.Exec(
+          "UPDATE custom_key_stores SET name = $1, cloud_hsm_cluster_id = $2, "
+          "wrapped_password = $3, connection_state = $4, connection_error_code = $5 "
+          "WHERE custom_key_store_id = $6 AND account_id = $7 AND region = $8",
+          {Text(row.name), Text(row.cloud_hsm_cluster_id), Blob(row.wrapped_password),
+           Text(row.connection_state), Text(row.connection_error_code),
+           Text(row.custom_key_store_id), Text(row.account_id), Text(row.region)});
+      if (!updated && tx.sqlstate() == kUniqueViolation) {
+        return MakeError(ErrorCode::kAlreadyExists, "custom key store name or cluster is taken");
+      }
+      SCY_RETURN_IF_ERROR(updated);
+      if (updated->Affected() == 0) {
+        return MakeError(ErrorCode::kNotFound,
+                         "custom key store " + row.custom_key_store_id + " does not exist");
+      }
+      return Ok();
+    });
+  }
+
+  Status DeleteCustomKeyStore(const std::string& account_id, const std::string& region,
+                              const std::string& id) override {
+    return Transact(Isolation::kReadCommitted, [&](Tx& tx) -> Status {
+      // The store's row lock orders concurrent deletes of one store.
+      SCY_ASSIGN_OR_RETURN(Rows store,
+                           tx.Exec("SELECT 1 FROM custom_key_stores WHERE custom_key_store_id = "
+                                   "$1 AND account_id = $2 AND region = $3 FOR UPDATE",
+                                   {Text(id), Text(account_id), Text(region)}));
+      if (store.empty()) {
+        return MakeError(ErrorCode::kNotFound, "custom key store " + id + " does not exist");
+      }
+      SCY_ASSIGN_OR_RETURN(Rows count, tx.Exec("SELECT COUNT(*) FROM keys WHERE "
+                                               "custom_key_store_id = $1",
+                                               {Text(id)}));
+      if (count.Int(0, 0) > 0) {
+        return internal::CustomKeyStoreHasKeysError(id, count.Int(0, 0));
+      }
+      return AsStatus(tx.Exec("DELETE FROM custom_key_stores WHERE custom_key_store_id = $1",
+                              {Text(id)}));
+    });
+  }
+
+  Result<int64_t> CountKeysInCustomKeyStore(const std::string& id) override {
+    SCY_ASSIGN_OR_RETURN(
+        Rows rows, Query("SELECT COUNT(*) FROM keys WHERE custom_key_store_id = $1", {Text(id)}));
+    return rows.Int(0, 0);
+  }
+
   Status PutAccount(const std::string& account_id, int64_t created_at) override {
     return AsStatus(Query("INSERT INTO accounts (account_id, created_at) VALUES ($1, $2) "
                           "ON CONFLICT (account_id) DO NOTHING",
@@ -1231,11 +1395,12 @@ class PostgresStore : public Store {
         Rows updated,
         tx.Exec("UPDATE keys SET description = $1, key_state = $2, deletion_date = $3, "
                 "policy = $4, rotation_enabled = $5, rotation_period_days = $6, "
-                "next_rotation_date = $7, pending_window_days = $8, revision = revision + 1 "
-                "WHERE key_id = $9 AND revision = $10",
+                "next_rotation_date = $7, pending_window_days = $8, expiration_model = $9, "
+                "valid_to = $10, revision = revision + 1 WHERE key_id = $11 AND revision = $12",
                 {Text(key.description), Text(key.key_state), OptInt(key.deletion_date),
                  Text(key.policy), Bool(key.rotation_enabled), Int(key.rotation_period_days),
-                 OptInt(key.next_rotation_date), Int(key.pending_window_days), Text(key.key_id),
+                 OptInt(key.next_rotation_date), Int(key.pending_window_days),
+                 Text(key.expiration_model), OptInt(key.valid_to), Text(key.key_id),
                  Int(key.revision)}));
     if (updated.Affected() == 0) {
       SCY_ASSIGN_OR_RETURN(Rows exists,
@@ -1262,8 +1427,12 @@ class PostgresStore : public Store {
     return AsStatus(
         tx.Exec("INSERT INTO key_versions (key_id, version_id, created_at, wrapped_material, "
                 "rotation_type) VALUES ($1,$2,$3,$4,$5)",
-                {Text(v.key_id), Text(v.version_id), Int(v.created_at), Blob(v.wrapped_material),
-                 Text(v.rotation_type)}));
+                VersionParams(v)));
+  }
+
+  static std::vector<Param> VersionParams(const KeyVersionRow& v) {
+    return {Text(v.key_id), Text(v.version_id), Int(v.created_at), Blob(v.wrapped_material),
+            Text(v.rotation_type)};
   }
 
   static std::vector<Param> ListParams(const std::string& account_id,

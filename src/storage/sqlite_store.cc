@@ -157,6 +157,32 @@ CREATE INDEX grants_by_key_name ON grants (key_id, name) WHERE name <> '';
 CREATE INDEX grants_by_retiring_principal ON grants (retiring_principal, seq)
   WHERE retiring_principal <> '';
 )sql",
+    // 5: imported key material: its expiration.
+    R"sql(
+ALTER TABLE keys ADD COLUMN expiration_model TEXT NOT NULL DEFAULT '';
+ALTER TABLE keys ADD COLUMN valid_to INTEGER;
+CREATE INDEX keys_by_valid_to ON keys (valid_to) WHERE valid_to IS NOT NULL;
+)sql",
+    // 6: custom key stores, and the store a key's material lives in.
+    R"sql(
+CREATE TABLE custom_key_stores (
+  custom_key_store_id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL,
+  region TEXT NOT NULL,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL,
+  cloud_hsm_cluster_id TEXT NOT NULL UNIQUE,
+  trust_anchor_certificate TEXT NOT NULL,
+  wrapped_password BLOB NOT NULL,
+  connection_state TEXT NOT NULL,
+  connection_error_code TEXT NOT NULL,
+  creation_date INTEGER NOT NULL,
+  UNIQUE (account_id, region, name)
+);
+ALTER TABLE keys ADD COLUMN custom_key_store_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX keys_by_custom_key_store ON keys (custom_key_store_id)
+  WHERE custom_key_store_id <> '';
+)sql",
 };
 
 constexpr const char* kSelectGrant =
@@ -229,7 +255,7 @@ class SqliteStore : public Store {
     return Ok();
   }
 
-  Status InsertKey(const KeyRow& key, const KeyVersionRow& first) override {
+  Status InsertKey(const KeyRow& key, const std::optional<KeyVersionRow>& first) override {
     Session lock(this);
     return InTransaction([&]() -> Status {
       SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
@@ -237,8 +263,9 @@ class SqliteStore : public Store {
                                    "key_spec, key_usage, origin, key_manager, key_state, "
                                    "creation_date, deletion_date, multi_region, policy, "
                                    "rotation_enabled, rotation_period_days, next_rotation_date, "
-                                   "pending_window_days) VALUES "
-                                   "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+                                   "pending_window_days, expiration_model, valid_to, "
+                                   "custom_key_store_id) VALUES "
+                                   "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
       BindText(s, 1, key.key_id);
       BindText(s, 2, key.account_id);
       BindText(s, 3, key.region);
@@ -260,12 +287,17 @@ class SqliteStore : public Store {
       sqlite3_bind_int(s, 15, key.rotation_period_days);
       BindOptInt(s, 16, key.next_rotation_date);
       sqlite3_bind_int(s, 17, key.pending_window_days);
+      BindText(s, 18, key.expiration_model);
+      BindOptInt(s, 19, key.valid_to);
+      BindText(s, 20, key.custom_key_store_id);
       int rc = sqlite3_step(s);
       if (rc == SQLITE_CONSTRAINT) {
         return MakeError(ErrorCode::kAlreadyExists, "key " + key.key_id + " already exists");
       }
       SCY_RETURN_IF_ERROR(StepDone(rc, "insert key"));
-      SCY_RETURN_IF_ERROR(InsertVersion(first));
+      if (first) {
+        SCY_RETURN_IF_ERROR(InsertVersion(*first));
+      }
       return InsertTags(key);
     });
   }
@@ -342,6 +374,25 @@ class SqliteStore : public Store {
     });
   }
 
+  Status PutKeyVersion(const KeyRow& key, const KeyVersionRow& version) override {
+    Session lock(this);
+    return InTransaction([&]() -> Status {
+      SCY_RETURN_IF_ERROR(UpdateKeyLocked(key));
+      // An upsert keeps the row's place (rowid), so version order stays creation order.
+      SCY_ASSIGN_OR_RETURN(
+          sqlite3_stmt * s,
+          Prepare("INSERT INTO key_versions (key_id, version_id, created_at, wrapped_material, "
+                  "rotation_type) VALUES (?,?,?,?,?) ON CONFLICT (key_id, version_id) DO UPDATE "
+                  "SET wrapped_material = excluded.wrapped_material"));
+      BindText(s, 1, version.key_id);
+      BindText(s, 2, version.version_id);
+      sqlite3_bind_int64(s, 3, version.created_at);
+      BindBlob(s, 4, version.wrapped_material);
+      BindText(s, 5, version.rotation_type);
+      return StepDone(sqlite3_step(s), "put key version");
+    });
+  }
+
   Status DeleteKey(const std::string& key_id) override {
     Session lock(this);
     return InTransaction([&]() -> Status {
@@ -367,6 +418,13 @@ class SqliteStore : public Store {
     Session lock(this);
     return SelectKeys(std::string(kSelectKey) +
                           " WHERE rotation_enabled = 1 AND next_rotation_date <= ? ORDER BY seq",
+                      now);
+  }
+
+  Result<std::vector<KeyRow>> ListKeysWithExpiredMaterial(int64_t now) override {
+    Session lock(this);
+    return SelectKeys(std::string(kSelectKey) +
+                          " WHERE valid_to IS NOT NULL AND valid_to <= ? ORDER BY seq",
                       now);
   }
 
@@ -902,6 +960,133 @@ class SqliteStore : public Store {
     return DeletePolicy(kRoleTables, account_id, role_name, policy_name);
   }
 
+  Status InsertCustomKeyStore(const CustomKeyStoreRow& row) override {
+    Session lock(this);
+    SCY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        Prepare("INSERT INTO custom_key_stores (custom_key_store_id, account_id, region, name, "
+                "type, cloud_hsm_cluster_id, trust_anchor_certificate, wrapped_password, "
+                "connection_state, connection_error_code, creation_date) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)"));
+    BindText(s, 1, row.custom_key_store_id);
+    BindText(s, 2, row.account_id);
+    BindText(s, 3, row.region);
+    BindText(s, 4, row.name);
+    BindText(s, 5, row.type);
+    BindText(s, 6, row.cloud_hsm_cluster_id);
+    BindText(s, 7, row.trust_anchor_certificate);
+    BindBlob(s, 8, row.wrapped_password);
+    BindText(s, 9, row.connection_state);
+    BindText(s, 10, row.connection_error_code);
+    sqlite3_bind_int64(s, 11, row.creation_date);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_CONSTRAINT) {
+      return MakeError(ErrorCode::kAlreadyExists,
+                       "custom key store id, name or cluster is already taken");
+    }
+    return StepDone(rc, "insert custom key store");
+  }
+
+  Result<std::optional<CustomKeyStoreRow>> GetCustomKeyStore(const std::string& account_id,
+                                                             const std::string& region,
+                                                             const std::string& id) override {
+    Session lock(this);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare(std::string(kSelectCustomKeyStore) +
+                                 " WHERE custom_key_store_id = ? AND account_id = ? AND "
+                                 "region = ?"));
+    BindText(s, 1, id);
+    BindText(s, 2, account_id);
+    BindText(s, 3, region);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+      return std::optional<CustomKeyStoreRow>();
+    }
+    if (rc != SQLITE_ROW) {
+      return StepError(rc, "get custom key store");
+    }
+    return std::optional<CustomKeyStoreRow>(ReadCustomKeyStore(s));
+  }
+
+  Result<std::vector<CustomKeyStoreRow>> ListCustomKeyStores(
+      const std::optional<std::string>& account_id, const std::string& region) override {
+    Session lock(this);
+    SCY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        Prepare(std::string(kSelectCustomKeyStore) +
+                " WHERE ? IS NULL OR (account_id = ? AND region = ?) "
+                "ORDER BY rowid"));
+    if (account_id) {
+      BindText(s, 1, *account_id);
+      BindText(s, 2, *account_id);
+    } else {
+      sqlite3_bind_null(s, 1);
+      sqlite3_bind_null(s, 2);
+    }
+    BindText(s, 3, region);
+    std::vector<CustomKeyStoreRow> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      out.push_back(ReadCustomKeyStore(s));
+    }
+    SCY_RETURN_IF_ERROR(StepDone(rc, "list custom key stores"));
+    return out;
+  }
+
+  Status UpdateCustomKeyStore(const CustomKeyStoreRow& row) override {
+    Session lock(this);
+    SCY_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        Prepare("UPDATE custom_key_stores SET name = ?, cloud_hsm_cluster_id = ?, "
+                "wrapped_password = ?, connection_state = ?, connection_error_code = ? "
+                "WHERE custom_key_store_id = ? AND account_id = ? AND region = ?"));
+    BindText(s, 1, row.name);
+    BindText(s, 2, row.cloud_hsm_cluster_id);
+    BindBlob(s, 3, row.wrapped_password);
+    BindText(s, 4, row.connection_state);
+    BindText(s, 5, row.connection_error_code);
+    BindText(s, 6, row.custom_key_store_id);
+    BindText(s, 7, row.account_id);
+    BindText(s, 8, row.region);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_CONSTRAINT) {
+      return MakeError(ErrorCode::kAlreadyExists, "custom key store name or cluster is taken");
+    }
+    SCY_RETURN_IF_ERROR(StepDone(rc, "update custom key store"));
+    if (sqlite3_changes(db_.get()) == 0) {
+      return MakeError(ErrorCode::kNotFound,
+                       "custom key store " + row.custom_key_store_id + " does not exist");
+    }
+    return Ok();
+  }
+
+  Status DeleteCustomKeyStore(const std::string& account_id, const std::string& region,
+                              const std::string& id) override {
+    Session lock(this);
+    return InTransaction([&]() -> Status {
+      SCY_ASSIGN_OR_RETURN(int64_t keys, CountKeysInCustomKeyStoreLocked(id));
+      if (keys > 0) {
+        return internal::CustomKeyStoreHasKeysError(id, keys);
+      }
+      SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                           Prepare("DELETE FROM custom_key_stores WHERE custom_key_store_id = ? "
+                                   "AND account_id = ? AND region = ?"));
+      BindText(s, 1, id);
+      BindText(s, 2, account_id);
+      BindText(s, 3, region);
+      SCY_RETURN_IF_ERROR(StepDone(sqlite3_step(s), "delete custom key store"));
+      if (sqlite3_changes(db_.get()) == 0) {
+        return MakeError(ErrorCode::kNotFound, "custom key store " + id + " does not exist");
+      }
+      return Ok();
+    });
+  }
+
+  Result<int64_t> CountKeysInCustomKeyStore(const std::string& id) override {
+    Session lock(this);
+    return CountKeysInCustomKeyStoreLocked(id);
+  }
+
   Status PutAccount(const std::string& account_id, int64_t created_at) override {
     Session lock(this);
     SCY_ASSIGN_OR_RETURN(
@@ -932,7 +1117,11 @@ class SqliteStore : public Store {
       "SELECT seq, key_id, account_id, region, description, key_spec, key_usage, origin, "
       "key_manager, key_state, creation_date, deletion_date, multi_region, policy, "
       "rotation_enabled, rotation_period_days, next_rotation_date, pending_window_days, "
-      "revision FROM keys";
+      "revision, expiration_model, valid_to, custom_key_store_id FROM keys";
+  static constexpr const char* kSelectCustomKeyStore =
+      "SELECT custom_key_store_id, account_id, region, name, type, cloud_hsm_cluster_id, "
+      "trust_anchor_certificate, wrapped_password, connection_state, connection_error_code, "
+      "creation_date FROM custom_key_stores";
   static constexpr const char* kSelectAlias =
       "SELECT account_id, region, alias_name, target_key_id, creation_date, last_updated_date "
       "FROM aliases";
@@ -944,8 +1133,8 @@ class SqliteStore : public Store {
         sqlite3_stmt * s,
         Prepare("UPDATE keys SET description = ?, key_state = ?, deletion_date = ?, policy = ?, "
                 "rotation_enabled = ?, rotation_period_days = ?, next_rotation_date = ?, "
-                "pending_window_days = ?, revision = revision + 1 "
-                "WHERE key_id = ? AND revision = ?"));
+                "pending_window_days = ?, expiration_model = ?, valid_to = ?, "
+                "revision = revision + 1 WHERE key_id = ? AND revision = ?"));
     BindText(s, 1, key.description);
     BindText(s, 2, key.key_state);
     BindOptInt(s, 3, key.deletion_date);
@@ -954,8 +1143,10 @@ class SqliteStore : public Store {
     sqlite3_bind_int(s, 6, key.rotation_period_days);
     BindOptInt(s, 7, key.next_rotation_date);
     sqlite3_bind_int(s, 8, key.pending_window_days);
-    BindText(s, 9, key.key_id);
-    sqlite3_bind_int64(s, 10, key.revision);
+    BindText(s, 9, key.expiration_model);
+    BindOptInt(s, 10, key.valid_to);
+    BindText(s, 11, key.key_id);
+    sqlite3_bind_int64(s, 12, key.revision);
     SCY_RETURN_IF_ERROR(StepDone(sqlite3_step(s), "update key"));
     if (sqlite3_changes(db_.get()) == 0) {
       SCY_ASSIGN_OR_RETURN(sqlite3_stmt * exists,
@@ -1218,7 +1409,39 @@ class SqliteStore : public Store {
     }
     r.pending_window_days = sqlite3_column_int(s, 17);
     r.revision = sqlite3_column_int64(s, 18);
+    r.expiration_model = ColumnText(s, 19);
+    if (sqlite3_column_type(s, 20) != SQLITE_NULL) {
+      r.valid_to = sqlite3_column_int64(s, 20);
+    }
+    r.custom_key_store_id = ColumnText(s, 21);
     return r;
+  }
+
+  static CustomKeyStoreRow ReadCustomKeyStore(sqlite3_stmt* s) {
+    CustomKeyStoreRow r;
+    r.custom_key_store_id = ColumnText(s, 0);
+    r.account_id = ColumnText(s, 1);
+    r.region = ColumnText(s, 2);
+    r.name = ColumnText(s, 3);
+    r.type = ColumnText(s, 4);
+    r.cloud_hsm_cluster_id = ColumnText(s, 5);
+    r.trust_anchor_certificate = ColumnText(s, 6);
+    r.wrapped_password = ColumnBlob(s, 7);
+    r.connection_state = ColumnText(s, 8);
+    r.connection_error_code = ColumnText(s, 9);
+    r.creation_date = sqlite3_column_int64(s, 10);
+    return r;
+  }
+
+  Result<int64_t> CountKeysInCustomKeyStoreLocked(const std::string& id) {
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                         Prepare("SELECT COUNT(*) FROM keys WHERE custom_key_store_id = ?"));
+    BindText(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+      return StepError(rc, "count keys in custom key store");
+    }
+    return static_cast<int64_t>(sqlite3_column_int64(s, 0));
   }
 
   static KeyVersionRow ReadVersion(sqlite3_stmt* s) {
@@ -1355,6 +1578,10 @@ class SqliteStore : public Store {
     sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
   static void BindBlob(sqlite3_stmt* s, int i, const Bytes& v) {
+    if (v.empty()) {
+      sqlite3_bind_zeroblob(s, i, 0);  // an empty blob, not NULL (a null data pointer is NULL)
+      return;
+    }
     sqlite3_bind_blob(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
   static std::string ColumnText(sqlite3_stmt* s, int i) {

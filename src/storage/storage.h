@@ -46,17 +46,44 @@ struct KeyRow {
   int rotation_period_days = 0;
   std::optional<int64_t> next_rotation_date;
   int pending_window_days = 0;  // while PendingDeletion
+  // Imported key material (origin EXTERNAL): KEY_MATERIAL_EXPIRES with the time it expires, or
+  // KEY_MATERIAL_DOES_NOT_EXPIRE; "" while the key has no imported material.
+  std::string expiration_model;
+  std::optional<int64_t> valid_to;
+  // The custom key store holding the key's material (its key object in the store's token);
+  // "" for a key whose material the root keystore wraps. Set at creation, never changed.
+  std::string custom_key_store_id;
   int64_t seq = 0;       // assigned by the store: creation order, used for paging
   int64_t revision = 0;  // assigned by the store: bumped by every update (optimistic locking)
 };
 
-// One backing key version of a KMS key: material wrapped by the root keystore.
+// One backing key version of a KMS key: material wrapped by the root keystore. For imported
+// material (origin EXTERNAL) the row outlives its material: DeleteImportedKeyMaterial and
+// expiry empty `wrapped_material` and keep the version id, so only the same material can be
+// imported again.
 struct KeyVersionRow {
   std::string key_id;
   std::string version_id;
   int64_t created_at = 0;
   Bytes wrapped_material;
   std::string rotation_type;  // "" for the first version, else AUTOMATIC | ON_DEMAND
+};
+
+// A custom key store (AWS_CLOUDHSM type): a PKCS#11 token the server is configured with (the
+// "cluster"), the token user's PIN wrapped by the root keystore, and the connection state the
+// operators asked for, which a restarted server restores.
+struct CustomKeyStoreRow {
+  std::string custom_key_store_id;  // cks-<17 hex>
+  std::string account_id;
+  std::string region;
+  std::string name;  // unique per account and region
+  std::string type;  // AWS_CLOUDHSM
+  std::string cloud_hsm_cluster_id;  // unique among all stores
+  std::string trust_anchor_certificate;  // PEM, as given
+  Bytes wrapped_password;  // the KeyStorePassword, wrapped by the root keystore
+  std::string connection_state;  // CONNECTED | DISCONNECTED | FAILED
+  std::string connection_error_code;  // with FAILED, else ""
+  int64_t creation_date = 0;
 };
 
 // An alias: a name in an account and region that points at one key of the same.
@@ -141,8 +168,10 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Inserts a key with its first backing version. kAlreadyExists when the key id is taken.
-  virtual Status InsertKey(const KeyRow& key, const KeyVersionRow& first_version) = 0;
+  // Inserts a key with its first backing version (none for a key awaiting imported material).
+  // kAlreadyExists when the key id is taken.
+  virtual Status InsertKey(const KeyRow& key,
+                           const std::optional<KeyVersionRow>& first_version) = 0;
   // The key, or nullopt when the account and region have no key of that id.
   virtual Result<std::optional<KeyRow>> GetKey(const std::string& account_id,
                                                const std::string& region,
@@ -165,12 +194,17 @@ class Store {
   virtual Status UpdateKey(const KeyRow& key) = 0;
   // UpdateKey plus a new backing version, atomically (rotation).
   virtual Status AddKeyVersion(const KeyRow& key, const KeyVersionRow& version) = 0;
+  // UpdateKey plus inserting `version`, or replacing the material of the key's version of that
+  // id, atomically (importing and deleting imported key material).
+  virtual Status PutKeyVersion(const KeyRow& key, const KeyVersionRow& version) = 0;
   // Destroys a key with its versions, tags, aliases and grants. kNotFound when already gone.
   virtual Status DeleteKey(const std::string& key_id) = 0;
   // Keys, of any account and region, whose deletion date is at or before `now`.
   virtual Result<std::vector<KeyRow>> ListKeysDueForDeletion(int64_t now) = 0;
   // Keys, of any account and region, with rotation on and a next rotation at or before `now`.
   virtual Result<std::vector<KeyRow>> ListKeysDueForRotation(int64_t now) = 0;
+  // Keys, of any account and region, whose imported material expires at or before `now`.
+  virtual Result<std::vector<KeyRow>> ListKeysWithExpiredMaterial(int64_t now) = 0;
   // The number of keys, of every account and region, in each key state that has any (for the
   // keys-by-state gauge of /metrics: one aggregate query instead of paging every region).
   virtual Result<std::map<std::string, int64_t>> CountKeysByState() = 0;
@@ -271,6 +305,25 @@ class Store {
                                                                 const std::string& role_name) = 0;
   virtual Status DeleteRolePolicy(const std::string& account_id, const std::string& role_name,
                                   const std::string& policy_name) = 0;
+
+  // Custom key stores. InsertCustomKeyStore: kAlreadyExists when the id, the name (in that
+  // account and region) or the cluster is taken.
+  virtual Status InsertCustomKeyStore(const CustomKeyStoreRow& row) = 0;
+  virtual Result<std::optional<CustomKeyStoreRow>> GetCustomKeyStore(
+      const std::string& account_id, const std::string& region, const std::string& id) = 0;
+  // The stores of an account and region in creation order; of every account and region when
+  // `account_id` is nullopt.
+  virtual Result<std::vector<CustomKeyStoreRow>> ListCustomKeyStores(
+      const std::optional<std::string>& account_id, const std::string& region) = 0;
+  // Writes name, cluster, wrapped password and connection state. kNotFound when the store is
+  // gone; kAlreadyExists when the new name or cluster is taken.
+  virtual Status UpdateCustomKeyStore(const CustomKeyStoreRow& row) = 0;
+  // kNotFound when the store does not exist; kInvalidState when keys still name it (checked in
+  // the same transaction, so no key can be created in a store being deleted).
+  virtual Status DeleteCustomKeyStore(const std::string& account_id, const std::string& region,
+                                      const std::string& id) = 0;
+  // The number of keys (any state) whose material is in the store.
+  virtual Result<int64_t> CountKeysInCustomKeyStore(const std::string& id) = 0;
 
   // Records an account (idempotent).
   virtual Status PutAccount(const std::string& account_id, int64_t created_at) = 0;

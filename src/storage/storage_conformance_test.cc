@@ -182,7 +182,7 @@ TEST_P(StoreConformance, DataSurvivesReopen) {
   auto ak = store_->GetAccessKey("AKIA1").value();
   ASSERT_TRUE(ak.has_value());
   EXPECT_EQ(ak->wrapped_secret, (Bytes{9, 9}));
-  EXPECT_EQ(store_->SchemaVersion().value(), 4);
+  EXPECT_EQ(store_->SchemaVersion().value(), 6);
 }
 
 TEST_P(StoreConformance, AccessKeysAreReplacedAndListedPerPrincipal) {
@@ -262,6 +262,71 @@ TEST_P(StoreConformance, AddKeyVersionIsAtomicWithTheKeyUpdate) {
   KeyVersionRow v3{"k1", "v3", 1700000200, Bytes{8}, "AUTOMATIC"};
   EXPECT_EQ(store_->AddKeyVersion(got, v3).error().code, ErrorCode::kConflict);
   EXPECT_EQ(store_->ListKeyVersions("k1").value().size(), 2u);
+}
+
+TEST_P(StoreConformance, ImportedMaterialComesGoesAndExpires) {
+  // A key awaiting import has no version at all.
+  KeyRow k = Key("k1");
+  k.origin = "EXTERNAL";
+  k.key_state = "PendingImport";
+  ASSERT_TRUE(store_->InsertKey(k, std::nullopt).has_value());
+  EXPECT_TRUE(store_->ListKeyVersions("k1").value().empty());
+  EXPECT_FALSE(store_->GetCurrentKeyVersion("k1").value().has_value());
+
+  // Import: the key's state and expiry change with the new version, in one transaction.
+  KeyRow got = *store_->GetKey("111122223333", "us-east-1", "k1").value();
+  got.key_state = "Enabled";
+  got.expiration_model = "KEY_MATERIAL_EXPIRES";
+  got.valid_to = 5000;
+  KeyVersionRow imported{"k1", "m1", 1700000100, Bytes{9, 9}, ""};
+  ASSERT_TRUE(store_->PutKeyVersion(got, imported).has_value());
+  got = *store_->GetKey("111122223333", "us-east-1", "k1").value();
+  EXPECT_EQ(got.key_state, "Enabled");
+  EXPECT_EQ(got.expiration_model, "KEY_MATERIAL_EXPIRES");
+  EXPECT_EQ(got.valid_to, 5000);
+  EXPECT_EQ(store_->GetCurrentKeyVersion("k1").value()->wrapped_material, (Bytes{9, 9}));
+
+  EXPECT_TRUE(store_->ListKeysWithExpiredMaterial(4999).value().empty());
+  auto expired = store_->ListKeysWithExpiredMaterial(5000).value();
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].key_id, "k1");
+
+  // Deleting the material keeps the version's id with an empty blob.
+  got.key_state = "PendingImport";
+  got.expiration_model = "";
+  got.valid_to.reset();
+  ASSERT_TRUE(store_->PutKeyVersion(got, KeyVersionRow{"k1", "m1", 1700000100, {}, ""}));
+  auto versions = store_->ListKeyVersions("k1").value();
+  ASSERT_EQ(versions.size(), 1u);
+  EXPECT_EQ(versions[0].version_id, "m1");
+  EXPECT_TRUE(versions[0].wrapped_material.empty());
+  EXPECT_TRUE(store_->ListKeysWithExpiredMaterial(1 << 30).value().empty());
+
+  // With a stale revision neither the key nor the version changes.
+  EXPECT_EQ(store_->PutKeyVersion(got, imported).error().code, ErrorCode::kConflict);
+  EXPECT_TRUE(store_->GetCurrentKeyVersion("k1").value()->wrapped_material.empty());
+  got = *store_->GetKey("111122223333", "us-east-1", "k1").value();
+  EXPECT_EQ(got.key_state, "PendingImport");
+  EXPECT_FALSE(got.valid_to.has_value());
+}
+
+TEST_P(StoreConformance, PutKeyVersionReplacingOlderMaterialKeepsVersionOrder) {
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
+  KeyRow got = *store_->GetKey("111122223333", "us-east-1", "k1").value();
+  ASSERT_TRUE(store_->AddKeyVersion(got, KeyVersionRow{"k1", "v2", 1700000100, Bytes{2}, "ON_DEMAND"}));
+  got = *store_->GetKey("111122223333", "us-east-1", "k1").value();
+  // The first version's material is replaced (emptied): it stays first, v2 stays current.
+  KeyVersionRow first = store_->ListKeyVersions("k1").value().front();
+  first.wrapped_material.clear();
+  ASSERT_TRUE(store_->PutKeyVersion(got, first));
+  auto versions = store_->ListKeyVersions("k1").value();
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(versions[0].version_id, "v1-k1");
+  EXPECT_TRUE(versions[0].wrapped_material.empty());
+  EXPECT_EQ(versions[0].created_at, 1700000000);
+  EXPECT_EQ(versions[1].version_id, "v2");
+  EXPECT_EQ(store_->GetCurrentKeyVersion("k1").value()->version_id, "v2");
+  EXPECT_TRUE(store_->GetKeyVersion("k1", "v1-k1").value()->wrapped_material.empty());
 }
 
 TEST_P(StoreConformance, DeleteKeyDestroysVersionsTagsAndAliases) {
@@ -829,6 +894,111 @@ TEST_P(StoreConformance, ConcurrentCreatesOfOneUserNameInAnyCaseLetExactlyOneWin
   EXPECT_EQ(won, 1);
   EXPECT_EQ(store_->ListUsers("111122223333", "/", "", 10).value().size(), 1u);
   EXPECT_EQ(store_->ListRoles("111122223333", "/", "", 10).value().size(), 1u);
+}
+
+CustomKeyStoreRow Cks(const std::string& id, const std::string& name, const std::string& cluster,
+                      const std::string& region = "us-east-1") {
+  CustomKeyStoreRow r;
+  r.custom_key_store_id = id;
+  r.account_id = "111122223333";
+  r.region = region;
+  r.name = name;
+  r.type = "AWS_CLOUDHSM";
+  r.cloud_hsm_cluster_id = cluster;
+  r.trust_anchor_certificate = "-----BEGIN CERTIFICATE-----\n...";
+  r.wrapped_password = Bytes{9, 0, 8};
+  r.connection_state = "DISCONNECTED";
+  r.creation_date = 1700000000;
+  return r;
+}
+
+TEST_P(StoreConformance, CustomKeyStoresRoundTripAndSurviveReopen) {
+  CustomKeyStoreRow a = Cks("cks-a", "one", "cluster-aaaaaaaaaaa");
+  a.connection_state = "FAILED";
+  a.connection_error_code = "INVALID_CREDENTIALS";
+  ASSERT_TRUE(store_->InsertCustomKeyStore(a));
+  store_ = Reopen();
+  auto got = store_->GetCustomKeyStore("111122223333", "us-east-1", "cks-a").value();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->name, "one");
+  EXPECT_EQ(got->type, "AWS_CLOUDHSM");
+  EXPECT_EQ(got->cloud_hsm_cluster_id, "cluster-aaaaaaaaaaa");
+  EXPECT_EQ(got->trust_anchor_certificate, a.trust_anchor_certificate);
+  EXPECT_EQ(got->wrapped_password, (Bytes{9, 0, 8}));
+  EXPECT_EQ(got->connection_state, "FAILED");
+  EXPECT_EQ(got->connection_error_code, "INVALID_CREDENTIALS");
+  EXPECT_EQ(got->creation_date, 1700000000);
+  // Another region or account does not see it.
+  EXPECT_FALSE(store_->GetCustomKeyStore("111122223333", "eu-west-1", "cks-a").value());
+  EXPECT_FALSE(store_->GetCustomKeyStore("444455556666", "us-east-1", "cks-a").value());
+}
+
+TEST_P(StoreConformance, CustomKeyStoreNamesAreUniquePerRegionAndClustersEverywhere) {
+  ASSERT_TRUE(store_->InsertCustomKeyStore(Cks("cks-a", "one", "cluster-aaaaaaaaaaa")));
+  auto same_name = store_->InsertCustomKeyStore(Cks("cks-b", "one", "cluster-bbbbbbbbbbb"));
+  ASSERT_FALSE(same_name);
+  EXPECT_EQ(same_name.error().code, ErrorCode::kAlreadyExists);
+  auto same_cluster =
+      store_->InsertCustomKeyStore(Cks("cks-c", "two", "cluster-aaaaaaaaaaa", "eu-west-1"));
+  ASSERT_FALSE(same_cluster);
+  EXPECT_EQ(same_cluster.error().code, ErrorCode::kAlreadyExists);
+  // The same name in another region is another store.
+  ASSERT_TRUE(
+      store_->InsertCustomKeyStore(Cks("cks-d", "one", "cluster-ddddddddddd", "eu-west-1")));
+  ASSERT_TRUE(store_->InsertCustomKeyStore(Cks("cks-e", "three", "cluster-eeeeeeeeeee")));
+  auto listed = store_->ListCustomKeyStores("111122223333", "us-east-1").value();
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].custom_key_store_id, "cks-a");
+  EXPECT_EQ(listed[1].custom_key_store_id, "cks-e");
+  EXPECT_EQ(store_->ListCustomKeyStores(std::nullopt, "").value().size(), 3u);
+}
+
+TEST_P(StoreConformance, CustomKeyStoreUpdatesAndRefusesTakenNamesOrClusters) {
+  ASSERT_TRUE(store_->InsertCustomKeyStore(Cks("cks-a", "one", "cluster-aaaaaaaaaaa")));
+  ASSERT_TRUE(store_->InsertCustomKeyStore(Cks("cks-b", "two", "cluster-bbbbbbbbbbb")));
+  CustomKeyStoreRow a = store_->GetCustomKeyStore("111122223333", "us-east-1", "cks-a")
+                            .value()
+                            .value();
+  a.name = "renamed";
+  a.cloud_hsm_cluster_id = "cluster-ccccccccccc";
+  a.wrapped_password = Bytes{7};
+  a.connection_state = "CONNECTED";
+  ASSERT_TRUE(store_->UpdateCustomKeyStore(a));
+  auto got = store_->GetCustomKeyStore("111122223333", "us-east-1", "cks-a").value().value();
+  EXPECT_EQ(got.name, "renamed");
+  EXPECT_EQ(got.cloud_hsm_cluster_id, "cluster-ccccccccccc");
+  EXPECT_EQ(got.wrapped_password, Bytes{7});
+  EXPECT_EQ(got.connection_state, "CONNECTED");
+  a.name = "two";
+  auto taken = store_->UpdateCustomKeyStore(a);
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.error().code, ErrorCode::kAlreadyExists);
+  auto missing = store_->UpdateCustomKeyStore(Cks("cks-z", "z", "cluster-zzzzzzzzzzz"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreConformance, CustomKeyStoreWithKeysIsNotDeletedUntilTheyAreGone) {
+  ASSERT_TRUE(store_->InsertCustomKeyStore(Cks("cks-a", "one", "cluster-aaaaaaaaaaa")));
+  KeyRow k = Key("k1");
+  k.origin = "AWS_CLOUDHSM";
+  k.custom_key_store_id = "cks-a";
+  ASSERT_TRUE(store_->InsertKey(k, Version("k1")));
+  ASSERT_TRUE(store_->InsertKey(Key("k2"), Version("k2")));
+  EXPECT_EQ(store_->GetKey("111122223333", "us-east-1", "k1").value()->custom_key_store_id,
+            "cks-a");
+  EXPECT_EQ(store_->GetKey("111122223333", "us-east-1", "k2").value()->custom_key_store_id, "");
+  EXPECT_EQ(store_->CountKeysInCustomKeyStore("cks-a").value(), 1);
+  auto refused = store_->DeleteCustomKeyStore("111122223333", "us-east-1", "cks-a");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidState);
+  ASSERT_TRUE(store_->DeleteKey("k1"));
+  EXPECT_EQ(store_->CountKeysInCustomKeyStore("cks-a").value(), 0);
+  ASSERT_TRUE(store_->DeleteCustomKeyStore("111122223333", "us-east-1", "cks-a"));
+  EXPECT_FALSE(store_->GetCustomKeyStore("111122223333", "us-east-1", "cks-a").value());
+  auto again = store_->DeleteCustomKeyStore("111122223333", "us-east-1", "cks-a");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kNotFound);
 }
 
 // The PostgreSQL backend: one database per test directory in the process's private cluster.

@@ -178,8 +178,8 @@ class KeysBoto3Test(KeyMetadataChecks, ScytaleTestCase):
         self.assertEqual([], kms.list_keys()["Keys"], "a rejected CreateKey left a key behind")
 
     def test_unimplemented_operation(self):
-        self.assertClientError("UnsupportedOperationException", self.kms.connect_custom_key_store,
-                               CustomKeyStoreId="cks-1234567890abcdef0")
+        self.assertClientError("UnsupportedOperationException", self.kms.replicate_key,
+                               KeyId=str(uuid.uuid4()), ReplicaRegion="us-west-2")
         # The server is fine afterwards.
         self.kms.list_keys(Limit=1)
 

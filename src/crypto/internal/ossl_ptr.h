@@ -1,6 +1,7 @@
 // OsslPtr<T>: a unique_ptr that frees an OpenSSL object with its own free function.
 #pragma once
 
+#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -38,6 +39,15 @@ struct OsslDeleter<EVP_MAC> {
 template <>
 struct OsslDeleter<EVP_MAC_CTX> {
   void operator()(EVP_MAC_CTX* p) const { EVP_MAC_CTX_free(p); }
+};
+
+template <>
+struct OsslDeleter<X509> {
+  void operator()(X509* p) const { X509_free(p); }
+};
+template <>
+struct OsslDeleter<BIO> {
+  void operator()(BIO* p) const { BIO_free(p); }
 };
 
 template <>

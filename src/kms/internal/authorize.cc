@@ -125,6 +125,18 @@ policy::Request Authorizer::BaseRequest(const CallContext& ctx, const AuthReques
   if (req.rotation_period_days) {
     c.Set("kms:RotationPeriodInDays", {std::to_string(*req.rotation_period_days)});
   }
+  if (req.wrapping_algorithm) {
+    c.Set("kms:WrappingAlgorithm", {*req.wrapping_algorithm});
+  }
+  if (req.wrapping_key_spec) {
+    c.Set("kms:WrappingKeySpec", {*req.wrapping_key_spec});
+  }
+  if (req.expiration_model) {
+    c.Set("kms:ExpirationModel", {*req.expiration_model});
+  }
+  if (req.valid_to) {
+    c.Set("kms:ValidTo", {*req.valid_to});
+  }
   if (req.new_grant != nullptr) {
     const CreateGrantRequest& g = *req.new_grant;
     c.Set("kms:GrantOperations", g.operations);

@@ -31,6 +31,10 @@ struct AuthRequest {
   const std::vector<std::string>* tag_keys = nullptr;  // aws:TagKeys (UntagResource)
   std::optional<int> pending_window_days{};   // kms:ScheduleKeyDeletionPendingWindowInDays
   std::optional<int> rotation_period_days{};  // kms:RotationPeriodInDays
+  std::optional<std::string> wrapping_algorithm{};  // kms:WrappingAlgorithm
+  std::optional<std::string> wrapping_key_spec{};   // kms:WrappingKeySpec
+  std::optional<std::string> expiration_model{};    // kms:ExpirationModel
+  std::optional<std::string> valid_to{};            // kms:ValidTo (epoch seconds)
   // CreateGrant: the grant asked for (kms:GrantOperations, kms:GranteePrincipal,
   // kms:RetiringPrincipal, kms:GrantConstraintType; its constraints come as `context`).
   const CreateGrantRequest* new_grant = nullptr;

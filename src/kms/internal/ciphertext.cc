@@ -40,8 +40,8 @@ Bytes CanonicalContext(const EncryptionContext& context) {
   return out;
 }
 
-Result<Bytes> SealBlob(const BlobHeader& header, const crypto::SecretBytes& backing_key,
-                       std::span<const uint8_t> plaintext, const EncryptionContext& context) {
+Result<Bytes> SealBlobWith(const BlobHeader& header, std::span<const uint8_t> plaintext,
+                           const EncryptionContext& context, const BlobSealer& seal) {
   auto version = HexDecode(header.version_id);
   if (header.key_arn.size() > kMaxArnSize || !version || version->size() != kVersionIdSize) {
     return MakeError(ErrorCode::kInternal, "key ARN or version id does not fit the blob");
@@ -57,12 +57,20 @@ Result<Bytes> SealBlob(const BlobHeader& header, const crypto::SecretBytes& back
   blob.insert(blob.end(), salt_and_iv.begin(), salt_and_iv.end());
   std::span<const uint8_t> salt = std::span(salt_and_iv).first(kSaltSize);
   std::span<const uint8_t> iv = std::span(salt_and_iv).subspan(kSaltSize);
-
-  SCY_ASSIGN_OR_RETURN(crypto::SecretBytes message_key, MessageKey(backing_key, salt));
-  SCY_ASSIGN_OR_RETURN(Bytes sealed, crypto::AesGcmSeal(message_key, iv, plaintext,
-                                                        Aad(blob, context)));
+  SCY_ASSIGN_OR_RETURN(Bytes sealed, seal(salt, iv, Aad(blob, context), plaintext));
   blob.insert(blob.end(), sealed.begin(), sealed.end());
   return blob;
+}
+
+Result<Bytes> SealBlob(const BlobHeader& header, const crypto::SecretBytes& backing_key,
+                       std::span<const uint8_t> plaintext, const EncryptionContext& context) {
+  return SealBlobWith(
+      header, plaintext, context,
+      [&](std::span<const uint8_t> salt, std::span<const uint8_t> iv,
+          std::span<const uint8_t> aad, std::span<const uint8_t> pt) -> Result<Bytes> {
+        SCY_ASSIGN_OR_RETURN(crypto::SecretBytes message_key, MessageKey(backing_key, salt));
+        return crypto::AesGcmSeal(message_key, iv, pt, aad);
+      });
 }
 
 Result<ParsedBlob> ParseBlob(std::span<const uint8_t> blob) {
@@ -89,15 +97,29 @@ Result<ParsedBlob> ParseBlob(std::span<const uint8_t> blob) {
   return out;
 }
 
-Result<crypto::SecretBytes> OpenBlob(const ParsedBlob& blob, const crypto::SecretBytes& backing_key,
-                                     const EncryptionContext& context) {
-  SCY_ASSIGN_OR_RETURN(crypto::SecretBytes message_key, MessageKey(backing_key, blob.salt));
-  auto plaintext = crypto::AesGcmOpen(message_key, blob.iv, blob.ciphertext_and_tag,
-                                      Aad(blob.header_bytes, context));
-  if (!plaintext) {
+Result<crypto::SecretBytes> OpenBlobWith(const ParsedBlob& blob, const EncryptionContext& context,
+                                         const BlobOpener& open) {
+  auto plaintext = open(blob.salt, blob.iv, Aad(blob.header_bytes, context), blob.ciphertext_and_tag);
+  if (!plaintext && plaintext.error().code == ErrorCode::kInvalidCiphertext) {
     return Invalid();
   }
   return plaintext;
+}
+
+Result<crypto::SecretBytes> OpenBlob(const ParsedBlob& blob, const crypto::SecretBytes& backing_key,
+                                     const EncryptionContext& context) {
+  return OpenBlobWith(
+      blob, context,
+      [&](std::span<const uint8_t> salt, std::span<const uint8_t> iv,
+          std::span<const uint8_t> aad,
+          std::span<const uint8_t> sealed) -> Result<crypto::SecretBytes> {
+        SCY_ASSIGN_OR_RETURN(crypto::SecretBytes message_key, MessageKey(backing_key, salt));
+        auto plaintext = crypto::AesGcmOpen(message_key, iv, sealed, aad);
+        if (!plaintext) {
+          return Invalid();
+        }
+        return plaintext;
+      });
 }
 
 }  // namespace scytale::kms::internal

@@ -16,9 +16,15 @@
 //   u16 key length, key, u16 value length, value (big-endian, UTF-8, case-sensitive).
 //
 // Any bit flip anywhere, another context, or another key's material fails the tag.
+//
+// A key in a custom key store has the same blob, but its AEAD runs inside the store's PKCS#11
+// token: AES-256-GCM under the token's key object itself, with the same IV and AAD. The salt is
+// still random and authenticated, but derives nothing (a token cannot be relied on to derive
+// keys), so such a key follows GCM's limit of 2^32 random-IV messages per key (NIST SP 800-38D).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -54,6 +60,23 @@ Bytes CanonicalContext(const EncryptionContext& context);
 // Encrypts under `backing_key`. kInternal only if the RNG or OpenSSL fails.
 Result<Bytes> SealBlob(const BlobHeader& header, const crypto::SecretBytes& backing_key,
                        std::span<const uint8_t> plaintext, const EncryptionContext& context);
+
+// The AEAD inside the framing, for material that cannot leave its token: returns
+// ciphertext || tag of `plaintext` under `iv` and `aad` (salt: the blob's, for those that derive
+// from it).
+using BlobSealer = std::function<Result<Bytes>(
+    std::span<const uint8_t> salt, std::span<const uint8_t> iv, std::span<const uint8_t> aad,
+    std::span<const uint8_t> plaintext)>;
+// Reverses a BlobSealer: kInvalidCiphertext when the tag fails.
+using BlobOpener = std::function<Result<crypto::SecretBytes>(
+    std::span<const uint8_t> salt, std::span<const uint8_t> iv, std::span<const uint8_t> aad,
+    std::span<const uint8_t> ciphertext_and_tag)>;
+
+// SealBlob and OpenBlob with the AEAD given (same header, salt, IV and AAD).
+Result<Bytes> SealBlobWith(const BlobHeader& header, std::span<const uint8_t> plaintext,
+                           const EncryptionContext& context, const BlobSealer& seal);
+Result<crypto::SecretBytes> OpenBlobWith(const ParsedBlob& blob, const EncryptionContext& context,
+                                         const BlobOpener& open);
 
 // Splits a blob without decrypting it. kInvalidCiphertext for anything malformed. The spans
 // point into `blob`.

@@ -7,6 +7,7 @@
 
 #include "common/encoding.h"
 #include "common/ids.h"
+#include "kms/internal/custom_key_stores.h"
 #include "kms/internal/key_id.h"
 #include "kms/internal/key_spec.h"
 
@@ -38,7 +39,19 @@ Core::Core(storage::Store* store, keystore::RootKeystore* root, std::shared_ptr<
       root_(root),
       clock_(clock),
       cache_(kBackingKeyCacheEntries, kBackingKeyCacheTtl, clock),
-      authorizer_(store, clock) {}
+      authorizer_(store, clock),
+      key_stores_(std::make_shared<KeyStoreConnections>()) {}
+
+Result<std::optional<storage::KeyRow>> Core::GetKey(const std::string& account_id,
+                                                    const std::string& region,
+                                                    const std::string& key_id) {
+  SCY_ASSIGN_OR_RETURN(auto row, store_->GetKey(account_id, region, key_id));
+  if (row && row->valid_to && *row->valid_to <= clock_->NowSeconds() &&
+      (row->key_state == "Enabled" || row->key_state == "Disabled")) {
+    row->key_state = "PendingImport";
+  }
+  return row;
+}
 
 Result<storage::KeyRow> Core::ResolveKey(const CallContext& ctx, const std::string& key_id) {
   SCY_ASSIGN_OR_RETURN(KeyRef ref, ParseKeyRef(key_id, ctx));
@@ -57,7 +70,7 @@ Result<storage::KeyRow> Core::ResolveKey(const CallContext& ctx, const std::stri
     }
     ref.id = alias->target_key_id;
   }
-  SCY_ASSIGN_OR_RETURN(auto row, store_->GetKey(ref.account_id, ref.region, ref.id));
+  SCY_ASSIGN_OR_RETURN(auto row, GetKey(ref.account_id, ref.region, ref.id));
   if (!row) {
     return MakeError(ErrorCode::kNotFound,
                      "Key '" + KeyArn(ref.region, ref.account_id, ref.id) + "' does not exist");
@@ -76,11 +89,18 @@ Result<storage::KeyRow> Core::ResolveKeyIdOrArn(const CallContext& ctx,
 
 Result<storage::KeyRow> Core::UpdateKey(const storage::KeyRow& key,
                                         const std::function<Status(storage::KeyRow&)>& mutate) {
+  return UpdateKeyWith(key, mutate,
+                       [this](const storage::KeyRow& row) { return store_->UpdateKey(row); });
+}
+
+Result<storage::KeyRow> Core::UpdateKeyWith(
+    const storage::KeyRow& key, const std::function<Status(storage::KeyRow&)>& mutate,
+    const std::function<Status(const storage::KeyRow&)>& write) {
   auto lock = LockKeyWrites(key.key_id);
   storage::KeyRow row = key;
   for (int attempt = 0;; ++attempt) {
     SCY_RETURN_IF_ERROR(mutate(row));
-    Status written = store_->UpdateKey(row);
+    Status written = write(row);
     if (written) {
       cache_.Invalidate(row.key_id);
       ++row.revision;
@@ -92,7 +112,7 @@ Result<storage::KeyRow> Core::UpdateKey(const storage::KeyRow& key,
     thread_local std::minstd_rand rng(std::random_device{}());
     std::uniform_int_distribution<int> pause_us(0, 1000 * std::min(attempt + 1, 8));
     std::this_thread::sleep_for(std::chrono::microseconds(pause_us(rng)));
-    SCY_ASSIGN_OR_RETURN(auto fresh, store_->GetKey(key.account_id, key.region, key.key_id));
+    SCY_ASSIGN_OR_RETURN(auto fresh, GetKey(key.account_id, key.region, key.key_id));
     if (!fresh) {
       return MakeError(ErrorCode::kNotFound, "Key '" + Arn(key) + "' does not exist");
     }
@@ -184,6 +204,9 @@ Result<KeyMetadata> Core::Metadata(const storage::KeyRow& row) {
   m.description = row.description;
   m.key_usage = row.key_usage;
   m.key_state = row.key_state;
+  if (!row.custom_key_store_id.empty()) {
+    SCY_RETURN_IF_ERROR(AddCustomKeyStoreMetadata(*this, row, &m));
+  }
   m.deletion_date = row.deletion_date;
   m.origin = row.origin;
   m.key_manager = row.key_manager;
@@ -197,6 +220,8 @@ Result<KeyMetadata> Core::Metadata(const storage::KeyRow& row) {
     // AWS reports key material ids for symmetric encryption keys only.
     m.current_key_material_id = versions.back().version_id;
   }
+  m.expiration_model = row.expiration_model;
+  m.valid_to = row.valid_to;
   return m;
 }
 

@@ -25,6 +25,8 @@ inline constexpr const char* kSymmetricDefault = "SYMMETRIC_DEFAULT";
 inline constexpr size_t kBackingKeySize = 32;  // AES-256
 inline constexpr size_t kMaxTagsPerKey = 50;
 
+class KeyStoreConnections;  // custom_key_stores.h
+
 class Core {
  public:
   Core(storage::Store* store, keystore::RootKeystore* root, std::shared_ptr<Clock> clock);
@@ -35,6 +37,8 @@ class Core {
   BackingKeyCache& cache() { return cache_; }
   const BackingKeyCache& cache() const { return cache_; }
   Authorizer& authorizer() { return authorizer_; }
+  // The configured clusters and open tokens of custom key stores.
+  KeyStoreConnections& key_stores() { return *key_stores_; }
 
   // Authorization, before anything else an operation does (see authorize.h).
   Status Authorize(const CallContext& ctx, const storage::KeyRow& key, const AuthRequest& req) {
@@ -44,6 +48,12 @@ class Core {
     return authorizer_.AuthorizeWithoutKey(ctx, req);
   }
 
+  // The key's row from the store, as it stands now: imported material past its ValidTo is gone
+  // from the second it expires (the state reads PendingImport), whether or not the background
+  // pass has deleted it yet. Every read of a key row in kms/ goes through here.
+  Result<std::optional<storage::KeyRow>> GetKey(const std::string& account_id,
+                                                const std::string& region,
+                                                const std::string& key_id);
   // Resolves a KeyId given as key id, key ARN, alias name or alias ARN (the forms that
   // cryptographic operations and DescribeKey take). kNotFound with AWS's messages.
   Result<storage::KeyRow> ResolveKey(const CallContext& ctx, const std::string& key_id);
@@ -63,6 +73,11 @@ class Core {
   // came first. Drops the key's cached material. Returns the row as written.
   Result<storage::KeyRow> UpdateKey(const storage::KeyRow& key,
                                     const std::function<Status(storage::KeyRow&)>& mutate);
+  // UpdateKey with another write of the mutated row than Store::UpdateKey (one that writes more
+  // in the same transaction, such as Store::PutKeyVersion); `write` answers kConflict likewise.
+  Result<storage::KeyRow> UpdateKeyWith(const storage::KeyRow& key,
+                                        const std::function<Status(storage::KeyRow&)>& mutate,
+                                        const std::function<Status(const storage::KeyRow&)>& write);
 
   // The unwrapped material of a backing version, from the cache or the root keystore.
   Result<std::shared_ptr<const crypto::SecretBytes>> BackingKey(
@@ -90,6 +105,7 @@ class Core {
   std::shared_ptr<Clock> clock_;
   BackingKeyCache cache_;
   Authorizer authorizer_;
+  std::shared_ptr<KeyStoreConnections> key_stores_;
   std::mutex private_keys_mu_;
   std::array<std::mutex, 64> key_write_locks_;
   std::unordered_map<std::string, std::shared_ptr<const crypto::PrivateKey>> private_keys_;

@@ -95,6 +95,20 @@ Result<GenerateDataKeyPairResponse> GenerateDataKeyPair(Core& core, const CallCo
                                                         const GenerateDataKeyPairRequest& req,
                                                         bool with_plaintext);
 
+// import.cc
+Result<GetParametersForImportResponse> GetParametersForImport(
+    Core& core, const CallContext& ctx, const GetParametersForImportRequest& req);
+Result<ImportedMaterialResponse> ImportKeyMaterial(Core& core, const CallContext& ctx,
+                                                   const ImportKeyMaterialRequest& req);
+Result<ImportedMaterialResponse> DeleteImportedKeyMaterial(
+    Core& core, const CallContext& ctx, const std::string& key_id,
+    const std::optional<std::string>& key_material_id);
+// Deletes imported material whose ValidTo has passed (the key becomes PendingImport), appending
+// each key's ARN to `out_arns` as it goes.
+Status ExpireImportedMaterial(Core& core, std::vector<std::string>* out_arns);
+// Whether a key with imported material has it now (false while PendingImport or deleted).
+Result<bool> HasImportedMaterial(Core& core, const storage::KeyRow& key);
+
 // grants.cc
 Result<CreateGrantResponse> CreateGrant(Core& core, const CallContext& ctx,
                                         const CreateGrantRequest& req);
@@ -105,5 +119,17 @@ Result<ListGrantsResponse> ListRetirableGrants(Core& core, const CallContext& ct
 Status RetireGrant(Core& core, const CallContext& ctx, const RetireGrantRequest& req);
 Status RevokeGrant(Core& core, const CallContext& ctx, const std::string& key_id,
                    const std::string& grant_id, bool dry_run);
+
+// custom_key_stores.cc (the hooks for key operations are in custom_key_stores.h)
+Result<std::string> CreateCustomKeyStore(Core& core, const CallContext& ctx,
+                                         const CreateCustomKeyStoreRequest& req);
+Status ConnectCustomKeyStore(Core& core, const CallContext& ctx, const std::string& id);
+Status DisconnectCustomKeyStore(Core& core, const CallContext& ctx, const std::string& id);
+Result<DescribeCustomKeyStoresResponse> DescribeCustomKeyStores(
+    Core& core, const CallContext& ctx, const DescribeCustomKeyStoresRequest& req);
+Status UpdateCustomKeyStore(Core& core, const CallContext& ctx,
+                            const UpdateCustomKeyStoreRequest& req);
+Status DeleteCustomKeyStore(Core& core, const CallContext& ctx, const std::string& id);
+Result<CustomKeyStoreRestoreReport> RestoreCustomKeyStoreConnections(Core& core);
 
 }  // namespace scytale::kms::internal

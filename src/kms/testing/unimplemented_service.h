@@ -128,6 +128,41 @@ class UnimplementedKeyService : public KeyService {
   Status RevokeGrant(const CallContext&, const std::string&, const std::string&, bool) override {
     return Unimplemented("RevokeGrant");
   }
+  Result<GetParametersForImportResponse> GetParametersForImport(
+      const CallContext&, const GetParametersForImportRequest&) override {
+    return Unimplemented("GetParametersForImport");
+  }
+  Result<ImportedMaterialResponse> ImportKeyMaterial(const CallContext&,
+                                                     const ImportKeyMaterialRequest&) override {
+    return Unimplemented("ImportKeyMaterial");
+  }
+  Result<ImportedMaterialResponse> DeleteImportedKeyMaterial(
+      const CallContext&, const std::string&, const std::optional<std::string>&) override {
+    return Unimplemented("DeleteImportedKeyMaterial");
+  }
+  Result<std::string> CreateCustomKeyStore(const CallContext&,
+                                           const CreateCustomKeyStoreRequest&) override {
+    return Unimplemented("CreateCustomKeyStore");
+  }
+  Status ConnectCustomKeyStore(const CallContext&, const std::string&) override {
+    return Unimplemented("ConnectCustomKeyStore");
+  }
+  Status DisconnectCustomKeyStore(const CallContext&, const std::string&) override {
+    return Unimplemented("DisconnectCustomKeyStore");
+  }
+  Result<DescribeCustomKeyStoresResponse> DescribeCustomKeyStores(
+      const CallContext&, const DescribeCustomKeyStoresRequest&) override {
+    return Unimplemented("DescribeCustomKeyStores");
+  }
+  Status UpdateCustomKeyStore(const CallContext&, const UpdateCustomKeyStoreRequest&) override {
+    return Unimplemented("UpdateCustomKeyStore");
+  }
+  Status DeleteCustomKeyStore(const CallContext&, const std::string&) override {
+    return Unimplemented("DeleteCustomKeyStore");
+  }
+  Result<CustomKeyStoreRestoreReport> RestoreCustomKeyStoreConnections() override {
+    return CustomKeyStoreRestoreReport{};
+  }
   Result<MaintenanceReport> RunMaintenance() override {
     return Unimplemented("RunMaintenance");
   }

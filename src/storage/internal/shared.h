@@ -1,5 +1,5 @@
-// What both backends share: the case rule of IAM names and the table names of the two kinds of
-// IAM entity that carry inline policies.
+// What both backends share: the case rule of IAM names, the table names of the two kinds of
+// IAM entity that carry inline policies, and errors both give in the same words.
 #pragma once
 
 #include <string>
@@ -12,6 +12,12 @@ namespace scytale::storage::internal {
 inline Error AliasLimitError(size_t max_aliases) {
   return MakeError(ErrorCode::kLimitExceeded,
                    "A KMS key can have at most " + std::to_string(max_aliases) + " aliases.");
+}
+
+// DeleteCustomKeyStore while keys still name the store.
+inline Error CustomKeyStoreHasKeysError(const std::string& id, int64_t keys) {
+  return MakeError(ErrorCode::kInvalidState,
+                   "custom key store " + id + " still holds " + std::to_string(keys) + " keys");
 }
 
 // IAM names compare without ASCII case: the stored key is the ASCII-lowercased name.
