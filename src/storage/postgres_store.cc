@@ -8,10 +8,12 @@
 // names, user and role names through their lowercased name_key, user and role ids, custom key
 // store ids, names and clusters), which PostgreSQL enforces across transactions; the grant
 // limit and CreateGrant's name idempotency read before they write, so InsertGrant first locks
-// the key's row (SELECT ... FOR UPDATE), which orders every grant insert on one key.
-// UpdateKey's optimistic lock is its WHERE revision = $n, which READ COMMITTED re-checks on the
-// newest row version after waiting for a concurrent writer. Reads that take several statements
-// use one REPEATABLE READ snapshot or one statement.
+// the key's row (SELECT ... FOR UPDATE), which orders every grant insert on one key. Likewise a
+// key inserted into a custom key store share-locks the store's row, which DeleteCustomKeyStore
+// locks for update before it counts the store's keys. UpdateKey's optimistic lock is its
+// WHERE revision = $n, which READ COMMITTED re-checks on the newest row version after waiting
+// for a concurrent writer. Reads that take several statements use one REPEATABLE READ snapshot
+// or one statement.
 //
 // Text compares as bytes (COLLATE "C" on every column that orders or pages), as SQLite does,
 // whatever the database's default collation.
@@ -704,6 +706,17 @@ class PostgresStore : public Store {
 
   Status InsertKey(const KeyRow& key, const std::optional<KeyVersionRow>& first) override {
     return Transact(Isolation::kReadCommitted, [&](Tx& tx) -> Status {
+      if (!key.custom_key_store_id.empty()) {
+        // A share lock on the store's row: DeleteCustomKeyStore's update lock waits for this
+        // insert to commit and then counts its key, or the store is gone and so is the insert.
+        SCY_ASSIGN_OR_RETURN(Rows store,
+                             tx.Exec("SELECT 1 FROM custom_key_stores WHERE "
+                                     "custom_key_store_id = $1 FOR SHARE",
+                                     {Text(key.custom_key_store_id)}));
+        if (store.empty()) {
+          return internal::MissingCustomKeyStoreError(key.custom_key_store_id);
+        }
+      }
       auto inserted = tx.Exec(
           "INSERT INTO keys (key_id, account_id, region, description, key_spec, key_usage, "
           "origin, key_manager, key_state, creation_date, deletion_date, multi_region, policy, "
@@ -1205,7 +1218,8 @@ class PostgresStore : public Store {
   Status DeleteCustomKeyStore(const std::string& account_id, const std::string& region,
                               const std::string& id) override {
     return Transact(Isolation::kReadCommitted, [&](Tx& tx) -> Status {
-      // The store's row lock orders concurrent deletes of one store.
+      // The store's row lock waits for every InsertKey into the store in flight (they hold a
+      // share lock on it), so the count below sees their keys; later inserts find no store.
       SCY_ASSIGN_OR_RETURN(Rows store,
                            tx.Exec("SELECT 1 FROM custom_key_stores WHERE custom_key_store_id = "
                                    "$1 AND account_id = $2 AND region = $3 FOR UPDATE",

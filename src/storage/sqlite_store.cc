@@ -258,6 +258,19 @@ class SqliteStore : public Store {
   Status InsertKey(const KeyRow& key, const std::optional<KeyVersionRow>& first) override {
     Session lock(this);
     return InTransaction([&]() -> Status {
+      if (!key.custom_key_store_id.empty()) {
+        SCY_ASSIGN_OR_RETURN(
+            sqlite3_stmt * store,
+            Prepare("SELECT 1 FROM custom_key_stores WHERE custom_key_store_id = ?"));
+        BindText(store, 1, key.custom_key_store_id);
+        int found = sqlite3_step(store);
+        if (found == SQLITE_DONE) {
+          return internal::MissingCustomKeyStoreError(key.custom_key_store_id);
+        }
+        if (found != SQLITE_ROW) {
+          return StepError(found, "find custom key store");
+        }
+      }
       SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                            Prepare("INSERT INTO keys (key_id, account_id, region, description, "
                                    "key_spec, key_usage, origin, key_manager, key_state, "

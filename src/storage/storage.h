@@ -169,7 +169,8 @@ class Store {
   virtual ~Store() = default;
 
   // Inserts a key with its first backing version (none for a key awaiting imported material).
-  // kAlreadyExists when the key id is taken.
+  // kAlreadyExists when the key id is taken; kNotFound when key.custom_key_store_id names no
+  // store (checked in the insert's transaction, so a key never outlives its store's deletion).
   virtual Status InsertKey(const KeyRow& key,
                            const std::optional<KeyVersionRow>& first_version) = 0;
   // The key, or nullopt when the account and region have no key of that id.

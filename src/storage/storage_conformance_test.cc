@@ -1001,6 +1001,54 @@ TEST_P(StoreConformance, CustomKeyStoreWithKeysIsNotDeletedUntilTheyAreGone) {
   EXPECT_EQ(again.error().code, ErrorCode::kNotFound);
 }
 
+TEST_P(StoreConformance, KeyInAMissingCustomKeyStoreIsNotFoundAndNotInserted) {
+  KeyRow k = Key("k1");
+  k.origin = "AWS_CLOUDHSM";
+  k.custom_key_store_id = "cks-missing";
+  auto inserted = store_->InsertKey(k, Version("k1"));
+  ASSERT_FALSE(inserted);
+  EXPECT_EQ(inserted.error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(store_->GetKey("111122223333", "us-east-1", "k1").value().has_value());
+}
+
+TEST_P(StoreConformance, DeletingACustomKeyStoreWhileNodesCreateKeysInItLeavesNoOrphans) {
+  std::vector<std::unique_ptr<Store>> nodes = Nodes(3);
+  for (int round = 0; round < 4; ++round) {
+    const std::string id = "cks-" + std::to_string(round);
+    ASSERT_TRUE(store_->InsertCustomKeyStore(
+        Cks(id, "store" + std::to_string(round), "cluster-" + std::to_string(round))));
+    std::atomic<bool> deleted{false};
+    std::atomic<int> keys{0};
+    Race(9, ErrorCode::kInternal, [&](int i) -> Status {
+      Store& node = *nodes[static_cast<size_t>(i) % nodes.size()];
+      if (i == 4) {
+        Status gone = node.DeleteCustomKeyStore("111122223333", "us-east-1", id);
+        if (gone) {
+          deleted = true;
+        } else {
+          EXPECT_EQ(gone.error().code, ErrorCode::kInvalidState) << gone.error().message;
+        }
+        return Ok();
+      }
+      KeyRow k = Key(id + "-k" + std::to_string(i));
+      k.custom_key_store_id = id;
+      Status inserted = node.InsertKey(k, Version(k.key_id));
+      if (inserted) {
+        ++keys;
+      } else {
+        EXPECT_EQ(inserted.error().code, ErrorCode::kNotFound) << inserted.error().message;
+      }
+      return Ok();
+    });
+    // Either the store went first and no key names it, or the keys went first and it stays.
+    EXPECT_EQ(store_->CountKeysInCustomKeyStore(id).value(), keys.load()) << id;
+    EXPECT_EQ(store_->GetCustomKeyStore("111122223333", "us-east-1", id).value().has_value(),
+              !deleted.load())
+        << id;
+    EXPECT_TRUE(!deleted.load() || keys.load() == 0) << id;
+  }
+}
+
 // The PostgreSQL backend: one database per test directory in the process's private cluster.
 Result<std::unique_ptr<Store>> OpenPostgresForTest(const std::filesystem::path& dir) {
   static std::mutex mu;

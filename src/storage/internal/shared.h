@@ -1,5 +1,5 @@
 // What both backends share: the case rule of IAM names, the table names of the two kinds of
-// IAM entity that carry inline policies, and errors both give in the same words.
+// IAM entity that carry inline policies, and the errors of quotas and custom key stores.
 #pragma once
 
 #include <string>
@@ -12,6 +12,11 @@ namespace scytale::storage::internal {
 inline Error AliasLimitError(size_t max_aliases) {
   return MakeError(ErrorCode::kLimitExceeded,
                    "A KMS key can have at most " + std::to_string(max_aliases) + " aliases.");
+}
+
+// InsertKey into a custom key store that does not exist (or was deleted meanwhile).
+inline Error MissingCustomKeyStoreError(const std::string& id) {
+  return MakeError(ErrorCode::kNotFound, "custom key store " + id + " does not exist");
 }
 
 // DeleteCustomKeyStore while keys still name the store.
