@@ -1155,21 +1155,15 @@ class PostgresStore : public Store {
   }
 
   Status InsertCustomKeyStore(const CustomKeyStoreRow& row) override {
-    return Transact(Isolation::kNone, [&](Tx& tx) -> Status {
-      auto inserted = tx.Exec(
-          "INSERT INTO custom_key_stores (custom_key_store_id, account_id, region, name, type, "
-          "cloud_hsm_cluster_id, trust_anchor_certificate, wrapped_password, connection_state, "
-          "connection_error_code, creation_date) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
-          {Text(row.custom_key_store_id), Text(row.account_id), Text(row.region), Text(row.name),
-           Text(row.type), Text(row.cloud_hsm_cluster_id), Text(row.trust_anchor_certificate),
-           Blob(row.wrapped_password), Text(row.connection_state),
-           Text(row.connection_error_code), Int(row.creation_date)});
-      if (!inserted && tx.sqlstate() == kUniqueViolation) {
-        return MakeError(ErrorCode::kAlreadyExists,
-                         "custom key store id, name or cluster is already taken");
-      }
-      return AsStatus(inserted);
-    });
+    return AsStatus(QueryUnique(
+        "INSERT INTO custom_key_stores (custom_key_store_id, account_id, region, name, type, "
+        "cloud_hsm_cluster_id, trust_anchor_certificate, wrapped_password, connection_state, "
+        "connection_error_code, creation_date) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+        {Text(row.custom_key_store_id), Text(row.account_id), Text(row.region), Text(row.name),
+         Text(row.type), Text(row.cloud_hsm_cluster_id), Text(row.trust_anchor_certificate),
+         Blob(row.wrapped_password), Text(row.connection_state), Text(row.connection_error_code),
+         Int(row.creation_date)},
+        "custom key store id, name or cluster is already taken"));
   }
 
   Result<std::optional<CustomKeyStoreRow>> GetCustomKeyStore(const std::string& account_id,
@@ -1195,24 +1189,20 @@ class PostgresStore : public Store {
   }
 
   Status UpdateCustomKeyStore(const CustomKeyStoreRow& row) override {
-    return Transact(Isolation::kNone, [&](Tx& tx) -> Status {
-      auto updated = tx.Exec(
-          "UPDATE custom_key_stores SET name = $1, cloud_hsm_cluster_id = $2, "
-          "wrapped_password = $3, connection_state = $4, connection_error_code = $5 "
-          "WHERE custom_key_store_id = $6 AND account_id = $7 AND region = $8",
-          {Text(row.name), Text(row.cloud_hsm_cluster_id), Blob(row.wrapped_password),
-           Text(row.connection_state), Text(row.connection_error_code),
-           Text(row.custom_key_store_id), Text(row.account_id), Text(row.region)});
-      if (!updated && tx.sqlstate() == kUniqueViolation) {
-        return MakeError(ErrorCode::kAlreadyExists, "custom key store name or cluster is taken");
-      }
-      SCY_RETURN_IF_ERROR(updated);
-      if (updated->Affected() == 0) {
-        return MakeError(ErrorCode::kNotFound,
-                         "custom key store " + row.custom_key_store_id + " does not exist");
-      }
-      return Ok();
-    });
+    SCY_ASSIGN_OR_RETURN(
+        Rows updated,
+        QueryUnique("UPDATE custom_key_stores SET name = $1, cloud_hsm_cluster_id = $2, "
+                    "wrapped_password = $3, connection_state = $4, connection_error_code = $5 "
+                    "WHERE custom_key_store_id = $6 AND account_id = $7 AND region = $8",
+                    {Text(row.name), Text(row.cloud_hsm_cluster_id), Blob(row.wrapped_password),
+                     Text(row.connection_state), Text(row.connection_error_code),
+                     Text(row.custom_key_store_id), Text(row.account_id), Text(row.region)},
+                    "custom key store name or cluster is taken"));
+    if (updated.Affected() == 0) {
+      return MakeError(ErrorCode::kNotFound,
+                       "custom key store " + row.custom_key_store_id + " does not exist");
+    }
+    return Ok();
   }
 
   Status DeleteCustomKeyStore(const std::string& account_id, const std::string& region,
@@ -1354,10 +1344,20 @@ class PostgresStore : public Store {
 
   // One statement, retried as Transact retries.
   Result<Rows> Query(const std::string& sql, const std::vector<Param>& params = {}) {
+    return QueryUnique(sql, params, "");
+  }
+
+  // Query, whose unique violation is kAlreadyExists with the message `taken` (when not "").
+  Result<Rows> QueryUnique(const std::string& sql, const std::vector<Param>& params,
+                           const std::string& taken) {
     std::optional<Rows> out;
     SCY_RETURN_IF_ERROR(Transact(Isolation::kNone, [&](Tx& tx) -> Status {
-      SCY_ASSIGN_OR_RETURN(Rows rows, tx.Exec(sql, params));
-      out.emplace(std::move(rows));
+      auto rows = tx.Exec(sql, params);
+      if (!rows && !taken.empty() && tx.sqlstate() == kUniqueViolation) {
+        return MakeError(ErrorCode::kAlreadyExists, taken);
+      }
+      SCY_RETURN_IF_ERROR(AsStatus(rows));
+      out.emplace(std::move(*rows));
       return Ok();
     }));
     return std::move(*out);
@@ -1457,14 +1457,8 @@ class PostgresStore : public Store {
 
   Status InsertEntity(const EntityTables& t, const std::string& name, const std::string& sql,
                       const std::vector<Param>& params) {
-    return Transact(Isolation::kNone, [&](Tx& tx) -> Status {
-      auto inserted = tx.Exec(sql, params);
-      if (!inserted && tx.sqlstate() == kUniqueViolation) {
-        return MakeError(ErrorCode::kAlreadyExists,
-                         std::string(t.noun) + " " + name + " already exists");
-      }
-      return AsStatus(inserted);
-    });
+    return AsStatus(
+        QueryUnique(sql, params, std::string(t.noun) + " " + name + " already exists"));
   }
 
   Status DeleteEntity(const EntityTables& t, const std::string& account_id,
