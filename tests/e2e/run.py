@@ -19,6 +19,8 @@ VARIANTS = [
     # SCYTALE_E2E_STORE=postgres runs any suite that way.
     ("test_keys", "postgres", {"SCYTALE_E2E_STORE": "postgres"}),
     ("test_lifecycle", "postgres", {"SCYTALE_E2E_STORE": "postgres"}),
+    # Custom key stores (their rows, keys in them, deletion rules, restart) on PostgreSQL.
+    ("test_custom_key_stores", "postgres", {"SCYTALE_E2E_STORE": "postgres"}),
 ]
 
 

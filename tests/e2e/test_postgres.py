@@ -1,7 +1,8 @@
 """PostgreSQL as the store: `scytale serve` with SCYTALE_STORE_URL=postgres://... against a
 private cluster this module starts (initdb in a temporary directory), data that outlives a
-restart of the node, two nodes on one database, a race of CreateAlias across nodes, and a node
-that rides out a restart of PostgreSQL (/healthz says when the database is down)."""
+restart of the node, two nodes on one database (keys, imported key material), a race of
+CreateAlias across nodes, and a node that rides out a restart of PostgreSQL (/healthz says when
+the database is down)."""
 
 import base64
 import concurrent.futures
@@ -63,6 +64,54 @@ class PostgresStoreTest(ScytaleTestCase):
                                                 "SELECT COUNT(*) FROM schema_migrations").strip())
         self.assertNotIn(PASSWORD, a.log_text())
         self.assertNotIn(PASSWORD, "\n".join(a.stdout_lines))
+
+    def test_imported_material_and_its_deletion_are_seen_by_both_nodes(self):
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        url = self.pg.create_database("imported")
+        a = self.node(url, "pg-a")
+        b = self.node(url, "pg-b", root_from=a)
+        ka, kb = a.client(), b.client()
+        key_id = ka.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+        self.assertEqual(kb.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"],
+                         "PendingImport")
+        material = os.urandom(32)
+
+        def import_on(kms, valid_to=None):
+            params = kms.get_parameters_for_import(KeyId=key_id,
+                                                   WrappingAlgorithm="RSAES_OAEP_SHA_256",
+                                                   WrappingKeySpec="RSA_2048")
+            public = serialization.load_der_public_key(params["PublicKey"])
+            wrapped = public.encrypt(material, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()),
+                                                            algorithm=hashes.SHA256(), label=None))
+            extra = ({"ExpirationModel": "KEY_MATERIAL_EXPIRES", "ValidTo": valid_to}
+                     if valid_to else {"ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"})
+            kms.import_key_material(KeyId=key_id, ImportToken=params["ImportToken"],
+                                    EncryptedKeyMaterial=wrapped, **extra)
+
+        valid_to = int(time.time()) + 86400
+        import_on(ka, valid_to)
+        meta = kb.describe_key(KeyId=key_id)["KeyMetadata"]
+        self.assertEqual(meta["KeyState"], "Enabled")
+        self.assertEqual(meta["ExpirationModel"], "KEY_MATERIAL_EXPIRES")
+        self.assertEqual(int(meta["ValidTo"].timestamp()), valid_to)
+        blob = kb.encrypt(KeyId=key_id, Plaintext=b"imported")["CiphertextBlob"]
+        self.assertEqual(ka.decrypt(CiphertextBlob=blob)["Plaintext"], b"imported")
+
+        # Deleting the material keeps its version row with an empty (not NULL) blob.
+        ka.delete_imported_key_material(KeyId=key_id)
+        self.assertEqual(kb.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"],
+                         "PendingImport")
+        self.assertEqual(self.pg.psql("imported", "SELECT octet_length(wrapped_material) FROM "
+                                                  f"key_versions WHERE key_id = '{key_id}'")
+                         .strip(), "0")
+        # The same material, imported again on the other node, opens the old ciphertext.
+        import_on(kb)
+        self.assertEqual(ka.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"], "Enabled")
+        self.assertEqual(ka.decrypt(CiphertextBlob=blob)["Plaintext"], b"imported")
+        self.assertEqual(self.pg.psql("imported", "SELECT COUNT(*) FROM key_versions WHERE "
+                                                  f"key_id = '{key_id}'").strip(), "1")
 
     def test_two_nodes_on_one_database_serve_the_same_keys(self):
         url = self.pg.create_database("two_nodes")
