@@ -10,6 +10,8 @@ PACKAGES=(
   libcli11-dev           # command line
   libssl-dev             # OpenSSL 3: all cryptography
   libsqlite3-dev         # embedded store
+  libpq-dev              # libpq: the PostgreSQL store (several nodes on one database)
+  postgresql             # PostgreSQL server binaries: tests start a private cluster (initdb)
   libpcre2-dev           # the service model's Java-style patterns (validation)
   libgtest-dev libgmock-dev libbenchmark-dev   # unit tests, microbenchmarks
   python3 python3-boto3 awscli                 # e2e clients (Debian's boto3, AWS CLI v2)

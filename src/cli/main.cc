@@ -79,6 +79,8 @@ struct ServeFlags {
   int audit_digest_interval_seconds = 60;
   uint64_t audit_max_file_bytes = 64 << 20;
   std::string log_level = "info";
+  std::string store;  // default: SCYTALE_STORE_URL, else SQLite in the data directory
+  size_t store_pool_size = 8;
   // --cloudhsm-cluster CLUSTER_ID=MODULE_PATH:TOKEN_LABEL[:TRUST_ANCHOR_PEM], repeatable.
   std::vector<std::string> cloudhsm_clusters;
 };
@@ -134,6 +136,34 @@ std::optional<std::string> Env(const char* name) {
     return std::nullopt;
   }
   return std::string(v);
+}
+
+// A store named by --store (or SCYTALE_STORE_URL): "" for SQLite in the data directory,
+// "sqlite:DIR" for SQLite in DIR, or a postgres:// (postgresql://) URL.
+struct OpenedStore {
+  std::unique_ptr<storage::Store> store;
+  std::string description;  // for logs: a path, or the URL without its password
+};
+
+Result<OpenedStore> OpenStore(const std::string& spec, const std::filesystem::path& data_dir,
+                              size_t pool_size) {
+  if (spec.empty() || spec.starts_with("sqlite:")) {
+    std::filesystem::path dir = spec.empty() ? data_dir : std::filesystem::path(spec.substr(7));
+    std::filesystem::path file = dir / "scytale.db";
+    SCY_ASSIGN_OR_RETURN(auto store, storage::OpenSqliteStore(file));
+    return OpenedStore{std::move(store), file.string()};
+  }
+  if (spec.starts_with("postgres://") || spec.starts_with("postgresql://")) {
+    if (pool_size < 1 || pool_size > 1000) {
+      return MakeError(ErrorCode::kValidation, "--store-pool-size must be between 1 and 1000");
+    }
+    SCY_ASSIGN_OR_RETURN(auto store,
+                         storage::OpenPostgresStore({.url = spec, .pool_size = pool_size}));
+    return OpenedStore{std::move(store), storage::RedactStoreUrl(spec)};
+  }
+  return MakeError(ErrorCode::kValidation,
+                   "the store must be postgres://... (or postgresql://...) or sqlite:DIR, not " +
+                       storage::RedactStoreUrl(spec));
 }
 
 Result<keystore::Pkcs11Options> Pkcs11OptionsFrom(const KeystoreFlags& k) {
@@ -308,10 +338,13 @@ int Serve(const ServeFlags& flags) {
     return Fail("cannot open the audit log in " + audit_options.dir.string() + ": " +
                 audit_log.error().message);
   }
-  auto store = storage::OpenSqliteStore(dir / "scytale.db");
-  if (!store) {
-    return Fail(store.error().message);
+  // The URL may hold a password: from the environment it stays out of `ps`.
+  std::string store_spec = flags.store.empty() ? Env("SCYTALE_STORE_URL").value_or("") : flags.store;
+  auto opened = OpenStore(store_spec, dir, flags.store_pool_size);
+  if (!opened) {
+    return Fail("cannot open the store: " + opened.error().message);
   }
+  storage::Store* store = opened->store.get();
   auto clock = SystemClock();
   // The key service's clock (deletion windows, rotation) may be shifted by end-to-end tests;
   // SigV4 always checks request times against the real clock.
@@ -322,7 +355,7 @@ int Serve(const ServeFlags& flags) {
     service_clock = FileOffsetClock(flags.testing_clock_file);
   }
   // Session credentials expire by the service clock, so tests can carry time forward.
-  iam::Identities identities(store->get(), root->get(), service_clock);
+  iam::Identities identities(store, root->get(), service_clock);
 
   std::optional<iam::RootCredentials> given;
   auto env_id = Env("SCYTALE_ADMIN_ACCESS_KEY_ID");
@@ -372,10 +405,10 @@ int Serve(const ServeFlags& flags) {
   };
   auto verifier = auth::SigV4Verifier::Create(lookup, region_policy, clock, {"kms", "iam", "sts"});
 
-  auto iam_service = iam::IamService::Create(store->get(), root->get(), service_clock, &identities);
+  auto iam_service = iam::IamService::Create(store, root->get(), service_clock, &identities);
   auto query_api = api::QueryApi::Create(iam_service.get());
   auto key_service = kms::KeyService::Create(
-      store->get(), root->get(), service_clock,
+      store, root->get(), service_clock,
       [&iam_service](const std::string& principal_arn) {
         return iam_service->IdentityPolicies(principal_arn);
       },
@@ -419,6 +452,7 @@ int Serve(const ServeFlags& flags) {
                           : flags.log_level == "warn" ? server::LogLevel::kWarn
                           : flags.log_level == "error" ? server::LogLevel::kError
                                                        : server::LogLevel::kInfo;
+  app_options.health_check = [store] { return store->Ping(); };
   server::App app(verifier.get(), kms_api->get(), query_api.get(), std::move(app_options));
   // Requests refused before reaching the App (413, 431, 400) are audited too.
   options.on_rejected = [&app](const server::Rejection& r) { app.RecordRejection(r); };
@@ -469,7 +503,7 @@ int Serve(const ServeFlags& flags) {
     }
   });
 
-  std::cout << "keystore " << (*root)->Describe() << ", store " << (dir / "scytale.db").string()
+  std::cout << "keystore " << (*root)->Describe() << ", store " << opened->description
             << ", account " << flags.account_id << std::endl;
   std::cout << "audit log " << audit_options.dir.string() << std::endl;
   std::cout << "listening on " << options.host << ":" << (*http)->port() << std::endl;
@@ -635,6 +669,15 @@ int main(int argc, char** argv) {
                     "error, others at info)")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  serve->add_option("--store", flags.store,
+                    "where keys and identities live: postgres://USER@HOST:PORT/DB?sslmode=... "
+                    "(several nodes on one database; put a password in SCYTALE_STORE_URL or "
+                    "PGPASSWORD, not here, where `ps` shows it) or sqlite:DIR (default: "
+                    "SCYTALE_STORE_URL, else SQLite in the data directory)");
+  serve->add_option("--store-pool-size", flags.store_pool_size,
+                    "PostgreSQL connections this node keeps open")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1000}));
   // Hidden (empty group): shifts the key service's clock for end-to-end tests.
   serve->add_option("--testing-clock-file", flags.testing_clock_file)->group("");
   serve->add_option("--cloudhsm-cluster", flags.cloudhsm_clusters,

@@ -1,7 +1,6 @@
 // CreateAlias, UpdateAlias, DeleteAlias, ListAliases.
 #include <algorithm>
 
-#include <mutex>
 
 #include "kms/internal/ops.h"
 
@@ -61,13 +60,6 @@ Status CheckNotReserved(const std::string& alias_name) {
   return Ok();
 }
 
-namespace {
-// The 50-aliases-per-key quota is a count followed by an insert or update: one at a time in this
-// process, so that concurrent calls cannot all pass a count of 49. (Several nodes on one
-// PostgreSQL will need the store to enforce it in the insert's transaction: issue 9.)
-std::mutex alias_quota_mu;
-}  // namespace
-
 Status CheckAliasName(const std::string& alias_name) {
   SCY_RETURN_IF_ERROR(CheckAliasNameShape(alias_name));
   return CheckNotReserved(alias_name);
@@ -79,18 +71,11 @@ Status CreateAlias(Core& core, const CallContext& ctx, const std::string& alias_
   SCY_ASSIGN_OR_RETURN(storage::KeyRow key, core.ResolveKeyIdOrArn(ctx, target_key_id));
   SCY_RETURN_IF_ERROR(core.Authorize(ctx, key, {.action = "kms:CreateAlias"}));
   SCY_RETURN_IF_ERROR(CheckKeyState("CreateAlias", key));
-  std::lock_guard quota_lock(alias_quota_mu);
-  SCY_ASSIGN_OR_RETURN(auto existing, core.store()->ListAliases(ctx.account_id, ctx.region,
-                                                                key.key_id, "",
-                                                                kMaxAliasesPerKey + 1));
-  if (existing.size() >= kMaxAliasesPerKey) {
-    return MakeError(ErrorCode::kLimitExceeded,
-                     "A KMS key can have at most " + std::to_string(kMaxAliasesPerKey) +
-                         " aliases.");
-  }
   const int64_t now = core.clock().NowSeconds();
+  // The store counts the key's aliases in the insert's transaction: concurrent calls, on this
+  // node or others, cannot all pass a count of 49.
   Status inserted = core.store()->InsertAlias(
-      {ctx.account_id, ctx.region, alias_name, key.key_id, now, now});
+      {ctx.account_id, ctx.region, alias_name, key.key_id, now, now}, kMaxAliasesPerKey);
   if (!inserted && inserted.error().code == ErrorCode::kAlreadyExists) {
     return MakeError(ErrorCode::kAlreadyExists,
                      "An alias with the name " + AliasArn(ctx, alias_name) + " already exists");
@@ -121,20 +106,9 @@ Status UpdateAlias(Core& core, const CallContext& ctx, const std::string& alias_
                          ") must be of the same type and key usage as the current one (" +
                          KeyKind(*current) + ").");
   }
-  std::lock_guard quota_lock(alias_quota_mu);
-  if (alias->target_key_id != key.key_id) {
-    SCY_ASSIGN_OR_RETURN(auto on_target, core.store()->ListAliases(ctx.account_id, ctx.region,
-                                                                   key.key_id, "",
-                                                                   kMaxAliasesPerKey + 1));
-    if (on_target.size() >= kMaxAliasesPerKey) {
-      return MakeError(ErrorCode::kLimitExceeded,
-                       "A KMS key can have at most " + std::to_string(kMaxAliasesPerKey) +
-                           " aliases.");
-    }
-  }
   alias->target_key_id = key.key_id;
   alias->last_updated_date = core.clock().NowSeconds();
-  return core.store()->UpdateAlias(*alias);
+  return core.store()->UpdateAlias(*alias, kMaxAliasesPerKey);  // the quota is counted there
 }
 
 Status DeleteAlias(Core& core, const CallContext& ctx, const std::string& alias_name) {

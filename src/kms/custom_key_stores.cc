@@ -549,6 +549,9 @@ Result<KeyMetadata> InsertKeyInCustomKeyStore(Core& core, storage::KeyRow row) {
   Status inserted = core.store()->InsertKey(row, version);
   if (!inserted) {
     (void)token->DestroyKey(row.key_id);
+    if (inserted.error().code == ErrorCode::kNotFound) {  // the store was deleted meanwhile
+      return StoreNotFound(row.custom_key_store_id);
+    }
     return inserted.error();
   }
   return core.Metadata(row);

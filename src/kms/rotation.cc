@@ -41,6 +41,7 @@ Result<storage::KeyRow> RotatableKey(Core& core, const CallContext& ctx,
 // another writer changed the key first.
 Status AddVersion(Core& core, storage::KeyRow row, const std::string& rotation_type,
                   const std::function<Status(storage::KeyRow&)>& mutate) {
+  auto lock = core.LockKeyWrites(row.key_id);
   for (int attempt = 0;; ++attempt) {
     SCY_RETURN_IF_ERROR(mutate(row));
     SCY_ASSIGN_OR_RETURN(storage::KeyVersionRow version,

@@ -282,6 +282,11 @@ App::App(auth::SigV4Verifier* verifier, api::KmsApi* kms_api, api::QueryApi* que
 HttpResponse App::Handle(const HttpRequest& request, const std::string& request_id) const {
   std::string_view path = std::string_view(request.target).substr(0, request.target.find('?'));
   if (request.method == "GET" && path == "/healthz") {
+    if (options_.health_check && !options_.health_check()) {
+      // No detail: /healthz is unauthenticated, and the store's message names hosts.
+      return HttpResponse{503, "application/json",
+                          R"({"status":"unavailable","database":"down"})"};
+    }
     return HttpResponse{200, "application/json", R"({"status":"ok"})"};
   }
   if (request.method == "GET" && path == "/metrics" && options_.metrics != nullptr) {

@@ -91,5 +91,28 @@ TEST_F(AppRecordsTest, RejectedRequestsAreRecordedAndCounted) {
               HasSubstr("scytale_http_rejections_total{status=\"413\"} 1\n"));
 }
 
+TEST(AppHealth, HealthzFollowsTheHealthCheck) {
+  bool database_up = true;
+  AppOptions o;
+  o.health_check = [&]() -> Status {
+    if (database_up) {
+      return Ok();
+    }
+    return MakeError(ErrorCode::kDependencyTimeout, "postgres: cannot connect to db.internal");
+  };
+  App app(nullptr, nullptr, nullptr, o);
+  HttpRequest get{"GET", "/healthz", {}, "", "127.0.0.1"};
+  HttpResponse up = app.Handle(get, "r1");
+  EXPECT_EQ(up.status, 200);
+  EXPECT_EQ(json::parse(up.body)["status"], "ok");
+  database_up = false;
+  HttpResponse down = app.Handle(get, "r2");
+  EXPECT_EQ(down.status, 503);
+  EXPECT_EQ(json::parse(down.body), json({{"status", "unavailable"}, {"database", "down"}}));
+  EXPECT_THAT(down.body, ::testing::Not(HasSubstr("db.internal")));
+  database_up = true;
+  EXPECT_EQ(app.Handle(get, "r3").status, 200);
+}
+
 }  // namespace
 }  // namespace scytale::server

@@ -123,9 +123,13 @@ struct AppOptions {
   // One JSON line per request on stderr: 5xx at error, others at info; nothing below the level.
   LogLevel log_level = LogLevel::kInfo;
   bool request_log = false;
+  // When set, GET /healthz answers 503 {"status":"unavailable","database":"down"} while it
+  // fails (the store cannot be reached), so a load balancer sends calls to other nodes. It may
+  // block for as long as the store takes to give up (about a second when the server is down).
+  std::function<Status()> health_check{};
 };
 
-// The application: /healthz, SigV4 verification, then the API of the service the request was
+// The application: /healthz (200 {"status":"ok"}, or 503 while AppOptions::health_check fails), SigV4 verification, then the API of the service the request was
 // signed for: KMS (AWS JSON 1.1), or IAM and STS (query protocol, XML). Every call but /healthz
 // is recorded in the audit log, allowed, denied, failed or unauthenticated, and answered only
 // once its record is durable; when the record cannot be written the call answers

@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 
+#include "storage/internal/shared.h"
 #include "storage/storage.h"
 
 namespace scytale::storage {
@@ -189,44 +190,57 @@ constexpr const char* kSelectGrant =
     "g.issuing_account, g.operations, g.constraints, g.creation_date, k.account_id, k.region, "
     "g.seq FROM grants g JOIN keys k ON k.key_id = g.key_id";
 
-// IAM names compare without ASCII case.
-std::string NameKey(const std::string& name) {
-  std::string out = name;
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
-// The two kinds of IAM entity that carry inline policies share their SQL shapes.
-struct EntityTables {
-  const char* entities;  // iam_users | iam_roles
-  const char* policies;  // iam_user_policies | iam_role_policies
-  const char* noun;      // for messages
-};
-constexpr EntityTables kUserTables{"iam_users", "iam_user_policies", "user"};
-constexpr EntityTables kRoleTables{"iam_roles", "iam_role_policies", "role"};
+using internal::AliasLimitError;
+using internal::EntityTables;
+using internal::kRoleTables;
+using internal::kUserTables;
+using internal::NameKey;
 
 class SqliteStore : public Store {
  public:
   explicit SqliteStore(DbPtr db) : db_(std::move(db)) {}
 
+  // Holds the store's mutex for one call and, at its end, resets every statement the call
+  // stepped: a statement left on a row keeps its read transaction open, so this connection
+  // would go on reading an old snapshot and fail to write (SQLITE_BUSY_SNAPSHOT) once another
+  // connection to the file commits.
+  class Session {
+   public:
+    explicit Session(SqliteStore* store) : store_(store), lock_(store->mu_) {}
+    ~Session() {
+      for (sqlite3_stmt* s : store_->stepped_) {
+        sqlite3_reset(s);
+      }
+      store_->stepped_.clear();
+    }
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+   private:
+    SqliteStore* store_;
+    std::lock_guard<std::mutex> lock_;
+  };
+
   Status Init() {
-    std::lock_guard lock(mu_);
+    Session lock(this);
+    // First, so that stores opening the same file at once wait for each other.
+    sqlite3_busy_timeout(db_.get(), 5000);
     SCY_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
     SCY_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
     SCY_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys=ON"));
-    sqlite3_busy_timeout(db_.get(), 5000);
     SCY_RETURN_IF_ERROR(Exec(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
         "applied_at INTEGER NOT NULL)"));
-    SCY_ASSIGN_OR_RETURN(int current, SchemaVersionLocked());
     int target = static_cast<int>(std::size(kMigrations));
-    for (int v = current + 1; v <= target; ++v) {
+    for (int v = 1; v <= target; ++v) {
       SCY_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-      Status applied = Exec(kMigrations[v - 1]);
+      // Read under the write lock: another process may have applied it meanwhile.
+      auto current = SchemaVersionLocked();
+      if (current && *current >= v) {
+        SCY_RETURN_IF_ERROR(Exec("COMMIT"));
+        continue;
+      }
+      Status applied = current ? Exec(kMigrations[v - 1]) : Status(current.error());
       if (applied) {
         applied = Exec("INSERT INTO schema_migrations VALUES (" + std::to_string(v) +
                        ", strftime('%s','now'))");
@@ -242,8 +256,21 @@ class SqliteStore : public Store {
   }
 
   Status InsertKey(const KeyRow& key, const std::optional<KeyVersionRow>& first) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return InTransaction([&]() -> Status {
+      if (!key.custom_key_store_id.empty()) {
+        SCY_ASSIGN_OR_RETURN(
+            sqlite3_stmt * store,
+            Prepare("SELECT 1 FROM custom_key_stores WHERE custom_key_store_id = ?"));
+        BindText(store, 1, key.custom_key_store_id);
+        int found = sqlite3_step(store);
+        if (found == SQLITE_DONE) {
+          return internal::MissingCustomKeyStoreError(key.custom_key_store_id);
+        }
+        if (found != SQLITE_ROW) {
+          return StepError(found, "find custom key store");
+        }
+      }
       SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                            Prepare("INSERT INTO keys (key_id, account_id, region, description, "
                                    "key_spec, key_usage, origin, key_manager, key_state, "
@@ -290,7 +317,7 @@ class SqliteStore : public Store {
 
   Result<std::optional<KeyRow>> GetKey(const std::string& account_id, const std::string& region,
                                        const std::string& key_id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectKey) +
                                  " WHERE key_id = ? AND account_id = ? AND region = ?"));
@@ -311,7 +338,7 @@ class SqliteStore : public Store {
 
   Result<std::vector<KeyRow>> ListKeys(const std::string& account_id, const std::string& region,
                                        int64_t after_seq, size_t limit) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectKey) +
                                  " WHERE account_id = ? AND region = ? AND seq > ? "
@@ -333,7 +360,7 @@ class SqliteStore : public Store {
   }
 
   Result<std::vector<KeyVersionRow>> ListKeyVersions(const std::string& key_id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectVersion) +
                                  " WHERE key_id = ? ORDER BY rowid"));
@@ -348,12 +375,12 @@ class SqliteStore : public Store {
   }
 
   Status UpdateKey(const KeyRow& key) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return InTransaction([&] { return UpdateKeyLocked(key); });
   }
 
   Status AddKeyVersion(const KeyRow& key, const KeyVersionRow& version) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return InTransaction([&]() -> Status {
       SCY_RETURN_IF_ERROR(UpdateKeyLocked(key));
       return InsertVersion(version);
@@ -361,7 +388,7 @@ class SqliteStore : public Store {
   }
 
   Status PutKeyVersion(const KeyRow& key, const KeyVersionRow& version) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return InTransaction([&]() -> Status {
       SCY_RETURN_IF_ERROR(UpdateKeyLocked(key));
       // An upsert keeps the row's place (rowid), so version order stays creation order.
@@ -380,7 +407,7 @@ class SqliteStore : public Store {
   }
 
   Status DeleteKey(const std::string& key_id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return InTransaction([&]() -> Status {
       // Foreign keys cascade to versions, tags and aliases.
       SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("DELETE FROM keys WHERE key_id = ?"));
@@ -394,28 +421,28 @@ class SqliteStore : public Store {
   }
 
   Result<std::vector<KeyRow>> ListKeysDueForDeletion(int64_t now) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return SelectKeys(std::string(kSelectKey) +
                           " WHERE deletion_date IS NOT NULL AND deletion_date <= ? ORDER BY seq",
                       now);
   }
 
   Result<std::vector<KeyRow>> ListKeysDueForRotation(int64_t now) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return SelectKeys(std::string(kSelectKey) +
                           " WHERE rotation_enabled = 1 AND next_rotation_date <= ? ORDER BY seq",
                       now);
   }
 
   Result<std::vector<KeyRow>> ListKeysWithExpiredMaterial(int64_t now) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return SelectKeys(std::string(kSelectKey) +
                           " WHERE valid_to IS NOT NULL AND valid_to <= ? ORDER BY seq",
                       now);
   }
 
   Result<std::map<std::string, int64_t>> CountKeysByState() override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare("SELECT key_state, COUNT(*) FROM keys GROUP BY key_state"));
     std::map<std::string, int64_t> out;
@@ -429,24 +456,30 @@ class SqliteStore : public Store {
     return out;
   }
 
-  Status InsertAlias(const AliasRow& a) override {
-    std::lock_guard lock(mu_);
-    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
-                         Prepare("INSERT INTO aliases (account_id, region, alias_name, "
-                                 "target_key_id, creation_date, last_updated_date) VALUES "
-                                 "(?,?,?,?,?,?)"));
-    BindAlias(s, a);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_CONSTRAINT) {
-      return MakeError(ErrorCode::kAlreadyExists, "alias " + a.alias_name + " already exists");
-    }
-    return StepDone(rc, "insert alias");
+  Status InsertAlias(const AliasRow& a, size_t max_aliases_per_key) override {
+    Session lock(this);
+    return InTransaction([&]() -> Status {
+      SCY_RETURN_IF_ERROR(CheckAliasRoom(a.target_key_id, max_aliases_per_key));
+      SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                           Prepare("INSERT INTO aliases (account_id, region, alias_name, "
+                                   "target_key_id, creation_date, last_updated_date) VALUES "
+                                   "(?,?,?,?,?,?)"));
+      BindAlias(s, a);
+      int rc = sqlite3_step(s);
+      if (rc == SQLITE_CONSTRAINT && IsForeignKeyViolation()) {
+        return MakeError(ErrorCode::kNotFound, "key " + a.target_key_id + " does not exist");
+      }
+      if (rc == SQLITE_CONSTRAINT) {
+        return MakeError(ErrorCode::kAlreadyExists, "alias " + a.alias_name + " already exists");
+      }
+      return StepDone(rc, "insert alias");
+    });
   }
 
   Result<std::optional<AliasRow>> GetAlias(const std::string& account_id,
                                            const std::string& region,
                                            const std::string& alias_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectAlias) +
                                  " WHERE account_id = ? AND region = ? AND alias_name = ?"));
@@ -463,26 +496,45 @@ class SqliteStore : public Store {
     return std::optional<AliasRow>(ReadAlias(s));
   }
 
-  Status UpdateAlias(const AliasRow& a) override {
-    std::lock_guard lock(mu_);
-    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
-                         Prepare("UPDATE aliases SET target_key_id = ?, last_updated_date = ? "
-                                 "WHERE account_id = ? AND region = ? AND alias_name = ?"));
-    BindText(s, 1, a.target_key_id);
-    sqlite3_bind_int64(s, 2, a.last_updated_date);
-    BindText(s, 3, a.account_id);
-    BindText(s, 4, a.region);
-    BindText(s, 5, a.alias_name);
-    SCY_RETURN_IF_ERROR(StepDone(sqlite3_step(s), "update alias"));
-    if (sqlite3_changes(db_.get()) == 0) {
-      return MakeError(ErrorCode::kNotFound, "alias " + a.alias_name + " does not exist");
-    }
-    return Ok();
+  Status UpdateAlias(const AliasRow& a, size_t max_aliases_per_key) override {
+    Session lock(this);
+    return InTransaction([&]() -> Status {
+      SCY_ASSIGN_OR_RETURN(
+          sqlite3_stmt * current,
+          Prepare("SELECT target_key_id FROM aliases WHERE account_id = ? AND region = ? AND "
+                  "alias_name = ?"));
+      BindText(current, 1, a.account_id);
+      BindText(current, 2, a.region);
+      BindText(current, 3, a.alias_name);
+      int rc = sqlite3_step(current);
+      if (rc == SQLITE_DONE) {
+        return MakeError(ErrorCode::kNotFound, "alias " + a.alias_name + " does not exist");
+      }
+      if (rc != SQLITE_ROW) {
+        return StepError(rc, "update alias");
+      }
+      if (ColumnText(current, 0) != a.target_key_id) {
+        SCY_RETURN_IF_ERROR(CheckAliasRoom(a.target_key_id, max_aliases_per_key));
+      }
+      SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                           Prepare("UPDATE aliases SET target_key_id = ?, last_updated_date = ? "
+                                   "WHERE account_id = ? AND region = ? AND alias_name = ?"));
+      BindText(s, 1, a.target_key_id);
+      sqlite3_bind_int64(s, 2, a.last_updated_date);
+      BindText(s, 3, a.account_id);
+      BindText(s, 4, a.region);
+      BindText(s, 5, a.alias_name);
+      rc = sqlite3_step(s);
+      if (rc == SQLITE_CONSTRAINT && IsForeignKeyViolation()) {
+        return MakeError(ErrorCode::kNotFound, "key " + a.target_key_id + " does not exist");
+      }
+      return StepDone(rc, "update alias");
+    });
   }
 
   Status DeleteAlias(const std::string& account_id, const std::string& region,
                      const std::string& alias_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(
         sqlite3_stmt * s,
         Prepare("DELETE FROM aliases WHERE account_id = ? AND region = ? AND alias_name = ?"));
@@ -501,7 +553,7 @@ class SqliteStore : public Store {
                                             const std::optional<std::string>& key_id,
                                             const std::string& after_name,
                                             size_t limit) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(
         sqlite3_stmt * s,
         Prepare(std::string(kSelectAlias) +
@@ -528,7 +580,7 @@ class SqliteStore : public Store {
   }
 
   Result<std::optional<KeyVersionRow>> GetCurrentKeyVersion(const std::string& key_id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectVersion) +
                                  " WHERE key_id = ? ORDER BY rowid DESC LIMIT 1"));
@@ -545,7 +597,7 @@ class SqliteStore : public Store {
 
   Result<std::optional<KeyVersionRow>> GetKeyVersion(const std::string& key_id,
                                                      const std::string& version_id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectVersion) +
                                  " WHERE key_id = ? AND version_id = ?"));
@@ -562,7 +614,7 @@ class SqliteStore : public Store {
   }
 
   Result<std::string> InsertGrant(const GrantRow& g, size_t max_grants_per_key) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     std::string id = g.grant_id;
     Status done = InTransaction([&]() -> Status {
       SCY_ASSIGN_OR_RETURN(sqlite3_stmt * k, Prepare("SELECT 1 FROM keys WHERE key_id = ?"));
@@ -632,7 +684,7 @@ class SqliteStore : public Store {
 
   Result<std::optional<GrantRow>> GetGrant(const std::string& key_id,
                                            const std::string& grant_id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectGrant) +
                                  " WHERE g.key_id = ? AND g.grant_id = ?"));
@@ -650,7 +702,7 @@ class SqliteStore : public Store {
 
   Result<std::vector<GrantRow>> ListGrants(const std::string& key_id, const GrantFilter& filter,
                                            int64_t after_seq, size_t limit) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(
         sqlite3_stmt * s,
         Prepare(std::string(kSelectGrant) +
@@ -670,7 +722,7 @@ class SqliteStore : public Store {
 
   Result<std::vector<GrantRow>> ListRetirableGrants(const std::string& retiring_principal,
                                                     int64_t after_seq, size_t limit) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectGrant) +
                                  " WHERE g.retiring_principal = ? AND g.retiring_principal <> '' "
@@ -682,7 +734,7 @@ class SqliteStore : public Store {
   }
 
   Status DeleteGrant(const std::string& key_id, const std::string& grant_id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare("DELETE FROM grants WHERE key_id = ? AND grant_id = ?"));
     BindText(s, 1, key_id);
@@ -695,7 +747,7 @@ class SqliteStore : public Store {
   }
 
   Status PutAccessKey(const AccessKeyRow& row) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare("INSERT OR REPLACE INTO access_keys (access_key_id, account_id, "
                                  "principal_arn, status, created_at, wrapped_secret, user_name, "
@@ -713,7 +765,7 @@ class SqliteStore : public Store {
   }
 
   Result<std::optional<AccessKeyRow>> GetAccessKey(const std::string& access_key_id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(std::string(kSelectAccessKey) +
                                                    " WHERE access_key_id = ?"));
     BindText(s, 1, access_key_id);
@@ -728,7 +780,7 @@ class SqliteStore : public Store {
   }
 
   Result<std::vector<AccessKeyRow>> ListAccessKeys(const std::string& principal_arn) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectAccessKey) +
                                  " WHERE principal_arn = ? ORDER BY created_at, access_key_id"));
@@ -743,7 +795,7 @@ class SqliteStore : public Store {
   }
 
   Status DeleteAccessKey(const std::string& access_key_id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare("DELETE FROM access_keys WHERE access_key_id = ?"));
     BindText(s, 1, access_key_id);
@@ -755,7 +807,7 @@ class SqliteStore : public Store {
   }
 
   Result<size_t> DeleteExpiredAccessKeys(int64_t expired_before) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(
         sqlite3_stmt * s,
         Prepare("DELETE FROM access_keys WHERE expiration IS NOT NULL AND expiration <= ?"));
@@ -765,7 +817,7 @@ class SqliteStore : public Store {
   }
 
   Status InsertUser(const UserRow& u) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare("INSERT INTO iam_users (account_id, name_key, user_name, user_id, "
                                  "path, create_date) VALUES (?,?,?,?,?,?)"));
@@ -784,7 +836,7 @@ class SqliteStore : public Store {
 
   Result<std::optional<UserRow>> GetUser(const std::string& account_id,
                                          const std::string& user_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(std::string(kSelectUser) +
                                                    " WHERE account_id = ? AND name_key = ?"));
     BindText(s, 1, account_id);
@@ -802,7 +854,7 @@ class SqliteStore : public Store {
   Result<std::vector<UserRow>> ListUsers(const std::string& account_id,
                                          const std::string& path_prefix,
                                          const std::string& after_name, size_t limit) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(std::string(kSelectUser) + kListWhere));
     BindList(s, account_id, path_prefix, after_name, limit);
     std::vector<UserRow> out;
@@ -815,33 +867,33 @@ class SqliteStore : public Store {
   }
 
   Status DeleteUser(const std::string& account_id, const std::string& user_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return DeleteEntity(kUserTables, account_id, user_name);
   }
   Status PutUserPolicy(const std::string& account_id, const std::string& user_name,
                        const InlinePolicyRow& policy) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return PutPolicy(kUserTables, account_id, user_name, policy);
   }
   Result<std::optional<InlinePolicyRow>> GetUserPolicy(const std::string& account_id,
                                                        const std::string& user_name,
                                                        const std::string& policy_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return GetPolicy(kUserTables, account_id, user_name, policy_name);
   }
   Result<std::vector<InlinePolicyRow>> ListUserPolicies(const std::string& account_id,
                                                         const std::string& user_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return ListPolicies(kUserTables, account_id, user_name);
   }
   Status DeleteUserPolicy(const std::string& account_id, const std::string& user_name,
                           const std::string& policy_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return DeletePolicy(kUserTables, account_id, user_name, policy_name);
   }
 
   Status InsertRole(const RoleRow& r) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(
         sqlite3_stmt * s,
         Prepare("INSERT INTO iam_roles (account_id, name_key, role_name, role_id, path, "
@@ -865,7 +917,7 @@ class SqliteStore : public Store {
 
   Result<std::optional<RoleRow>> GetRole(const std::string& account_id,
                                          const std::string& role_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(std::string(kSelectRole) +
                                                    " WHERE account_id = ? AND name_key = ?"));
     BindText(s, 1, account_id);
@@ -883,7 +935,7 @@ class SqliteStore : public Store {
   Result<std::vector<RoleRow>> ListRoles(const std::string& account_id,
                                          const std::string& path_prefix,
                                          const std::string& after_name, size_t limit) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(std::string(kSelectRole) + kListWhere));
     BindList(s, account_id, path_prefix, after_name, limit);
     std::vector<RoleRow> out;
@@ -896,33 +948,33 @@ class SqliteStore : public Store {
   }
 
   Status DeleteRole(const std::string& account_id, const std::string& role_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return DeleteEntity(kRoleTables, account_id, role_name);
   }
   Status PutRolePolicy(const std::string& account_id, const std::string& role_name,
                        const InlinePolicyRow& policy) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return PutPolicy(kRoleTables, account_id, role_name, policy);
   }
   Result<std::optional<InlinePolicyRow>> GetRolePolicy(const std::string& account_id,
                                                        const std::string& role_name,
                                                        const std::string& policy_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return GetPolicy(kRoleTables, account_id, role_name, policy_name);
   }
   Result<std::vector<InlinePolicyRow>> ListRolePolicies(const std::string& account_id,
                                                         const std::string& role_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return ListPolicies(kRoleTables, account_id, role_name);
   }
   Status DeleteRolePolicy(const std::string& account_id, const std::string& role_name,
                           const std::string& policy_name) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return DeletePolicy(kRoleTables, account_id, role_name, policy_name);
   }
 
   Status InsertCustomKeyStore(const CustomKeyStoreRow& row) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(
         sqlite3_stmt * s,
         Prepare("INSERT INTO custom_key_stores (custom_key_store_id, account_id, region, name, "
@@ -951,7 +1003,7 @@ class SqliteStore : public Store {
   Result<std::optional<CustomKeyStoreRow>> GetCustomKeyStore(const std::string& account_id,
                                                              const std::string& region,
                                                              const std::string& id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare(std::string(kSelectCustomKeyStore) +
                                  " WHERE custom_key_store_id = ? AND account_id = ? AND "
@@ -971,7 +1023,7 @@ class SqliteStore : public Store {
 
   Result<std::vector<CustomKeyStoreRow>> ListCustomKeyStores(
       const std::optional<std::string>& account_id, const std::string& region) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(
         sqlite3_stmt * s,
         Prepare(std::string(kSelectCustomKeyStore) +
@@ -995,7 +1047,7 @@ class SqliteStore : public Store {
   }
 
   Status UpdateCustomKeyStore(const CustomKeyStoreRow& row) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(
         sqlite3_stmt * s,
         Prepare("UPDATE custom_key_stores SET name = ?, cloud_hsm_cluster_id = ?, "
@@ -1023,13 +1075,11 @@ class SqliteStore : public Store {
 
   Status DeleteCustomKeyStore(const std::string& account_id, const std::string& region,
                               const std::string& id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return InTransaction([&]() -> Status {
       SCY_ASSIGN_OR_RETURN(int64_t keys, CountKeysInCustomKeyStoreLocked(id));
       if (keys > 0) {
-        return MakeError(ErrorCode::kInvalidState,
-                         "custom key store " + id + " still holds " + std::to_string(keys) +
-                             " keys");
+        return internal::CustomKeyStoreHasKeysError(id, keys);
       }
       SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                            Prepare("DELETE FROM custom_key_stores WHERE custom_key_store_id = ? "
@@ -1046,12 +1096,12 @@ class SqliteStore : public Store {
   }
 
   Result<int64_t> CountKeysInCustomKeyStore(const std::string& id) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return CountKeysInCustomKeyStoreLocked(id);
   }
 
   Status PutAccount(const std::string& account_id, int64_t created_at) override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     SCY_ASSIGN_OR_RETURN(
         sqlite3_stmt * s,
         Prepare("INSERT OR IGNORE INTO accounts (account_id, created_at) VALUES (?, ?)"));
@@ -1061,8 +1111,18 @@ class SqliteStore : public Store {
   }
 
   Result<int> SchemaVersion() override {
-    std::lock_guard lock(mu_);
+    Session lock(this);
     return SchemaVersionLocked();
+  }
+
+  Status Ping() override {
+    Session lock(this);
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare("SELECT 1"));
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+      return StepError(rc, "ping");
+    }
+    return Ok();
   }
 
  private:
@@ -1493,7 +1553,27 @@ class SqliteStore : public Store {
     sqlite3_stmt* s = it->second.get();
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
+    stepped_.push_back(s);
     return s;
+  }
+
+  // Inside a write transaction: the key has room for one more alias.
+  Status CheckAliasRoom(const std::string& key_id, size_t max_aliases) {
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * count,
+                         Prepare("SELECT COUNT(*) FROM aliases WHERE target_key_id = ?"));
+    BindText(count, 1, key_id);
+    int rc = sqlite3_step(count);
+    if (rc != SQLITE_ROW) {
+      return StepError(rc, "count aliases");
+    }
+    if (static_cast<size_t>(sqlite3_column_int64(count, 0)) >= max_aliases) {
+      return AliasLimitError(max_aliases);
+    }
+    return Ok();
+  }
+
+  bool IsForeignKeyViolation() {
+    return sqlite3_extended_errcode(db_.get()) == SQLITE_CONSTRAINT_FOREIGNKEY;
   }
 
   Error StepError(int rc, const char* what) {
@@ -1530,6 +1610,7 @@ class SqliteStore : public Store {
   std::mutex mu_;
   DbPtr db_;
   std::map<std::string, StmtPtr> statements_;  // destroyed before db_ (declared after it)
+  std::vector<sqlite3_stmt*> stepped_;          // prepared during the current Session
 };
 
 }  // namespace

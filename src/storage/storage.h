@@ -1,12 +1,16 @@
 // storage/: the durable rows of Scytale behind one transactional interface. Backends: SQLite
-// (embedded default) and later PostgreSQL; both pass the same conformance tests
-// (storage_conformance_test.cc). The store knows no crypto: key material arrives already
-// wrapped by the root keystore.
+// (embedded default, one node) and PostgreSQL (several nodes on one database); both pass the
+// same conformance tests (storage_conformance_test.cc). The store knows no crypto: key material
+// arrives already wrapped by the root keystore.
 //
 // Every method is atomic (one transaction) and durable when it returns OK (SQLite:
-// WAL + synchronous=FULL). All methods are thread-safe.
+// WAL + synchronous=FULL; PostgreSQL: a committed transaction). All methods are thread-safe, and
+// the uniqueness rules below hold also between several stores (processes, nodes) on one
+// database. A database that cannot be reached gives kDependencyTimeout; other database failures
+// give kInternal, with the backend's code (PostgreSQL: the SQLSTATE) in the message.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -165,7 +169,8 @@ class Store {
   virtual ~Store() = default;
 
   // Inserts a key with its first backing version (none for a key awaiting imported material).
-  // kAlreadyExists when the key id is taken.
+  // kAlreadyExists when the key id is taken; kNotFound when key.custom_key_store_id names no
+  // store (checked in the insert's transaction, so a key never outlives its store's deletion).
   virtual Status InsertKey(const KeyRow& key,
                            const std::optional<KeyVersionRow>& first_version) = 0;
   // The key, or nullopt when the account and region have no key of that id.
@@ -205,13 +210,17 @@ class Store {
   // keys-by-state gauge of /metrics: one aggregate query instead of paging every region).
   virtual Result<std::map<std::string, int64_t>> CountKeysByState() = 0;
 
-  // Aliases. InsertAlias: kAlreadyExists when the name is taken in that account and region.
-  virtual Status InsertAlias(const AliasRow& alias) = 0;
+  // Aliases. InsertAlias: kAlreadyExists when the name is taken in that account and region,
+  // kNotFound when the target key is gone, kLimitExceeded when the target key already has
+  // `max_aliases_per_key` aliases (counted in the insert's transaction, so that concurrent
+  // creations, on one node or several, cannot all pass a count below the limit).
+  virtual Status InsertAlias(const AliasRow& alias, size_t max_aliases_per_key) = 0;
   virtual Result<std::optional<AliasRow>> GetAlias(const std::string& account_id,
                                                    const std::string& region,
                                                    const std::string& alias_name) = 0;
-  // Points an existing alias at another key; kNotFound when the alias does not exist.
-  virtual Status UpdateAlias(const AliasRow& alias) = 0;
+  // Points an existing alias at another key; kNotFound when the alias or the key does not
+  // exist, kLimitExceeded (as InsertAlias) when the key changes and the new one is full.
+  virtual Status UpdateAlias(const AliasRow& alias, size_t max_aliases_per_key) = 0;
   // kNotFound when the alias does not exist.
   virtual Status DeleteAlias(const std::string& account_id, const std::string& region,
                              const std::string& alias_name) = 0;
@@ -322,9 +331,30 @@ class Store {
 
   // The highest schema migration applied.
   virtual Result<int> SchemaVersion() = 0;
+
+  // OK when the database answers a trivial query now (for /healthz); kDependencyTimeout when
+  // it cannot be reached.
+  virtual Status Ping() = 0;
 };
 
 // Opens (creating if needed) the SQLite database at `path` and applies pending migrations.
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& path);
+
+struct PostgresOptions {
+  // A libpq connection URI (postgres://user:password@host:port/db?sslmode=...) or key=value
+  // string. It may hold a password: never log it, log RedactStoreUrl(url).
+  std::string url;
+  // Connections kept open; a call waits (up to acquire_timeout) when all are busy.
+  size_t pool_size = 8;
+  std::chrono::milliseconds acquire_timeout{10000};
+};
+
+// Connects to PostgreSQL and applies pending migrations, once however many nodes start at once
+// (under an advisory lock). Connections are opened lazily and reopened after the server
+// restarts; calls made while it is down fail with kDependencyTimeout.
+Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options);
+
+// `url` with any password replaced by "***" (userinfo and password= parameters), for logs.
+std::string RedactStoreUrl(const std::string& url);
 
 }  // namespace scytale::storage

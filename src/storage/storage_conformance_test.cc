@@ -1,13 +1,21 @@
-// The conformance suite every Store backend passes. Parameterized by a factory so that the
-// PostgreSQL backend joins by adding one line to INSTANTIATE_TEST_SUITE_P.
+// The conformance suite every Store backend passes, parameterized by a factory: SQLite in a
+// temporary directory, and PostgreSQL in a private cluster (storage/testing/pg_cluster.h) with
+// one database per test. Tests that open several stores on one database stand for several
+// processes or nodes.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "storage/storage.h"
+#include "storage/testing/pg_cluster.h"
+#include "storage/testing/rows.h"
 
 namespace scytale::storage {
 namespace {
@@ -34,28 +42,53 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
   }
   std::unique_ptr<Store> Reopen() {
     store_.reset();
-    auto s = GetParam().open(dir_);
+    return Open(dir_);
+  }
+  // Another store on the database of `dir` (as another process or node would open it).
+  static std::unique_ptr<Store> Open(const std::filesystem::path& dir) {
+    auto s = GetParam().open(dir);
     EXPECT_TRUE(s.has_value()) << s.error().message;
-    return std::move(*s);
+    return s ? std::move(*s) : nullptr;
+  }
+
+  // Runs `body(i)` on `n` threads started together; returns how many returned OK, and checks
+  // that every failure has the code `loser`.
+  static int Race(int n, ErrorCode loser, const std::function<Status(int)>& body) {
+    std::atomic<int> ready{0};
+    std::atomic<int> won{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < n; ++i) {
+      threads.emplace_back([&, i] {
+        ++ready;
+        while (ready.load() < n) {
+          std::this_thread::yield();
+        }
+        Status s = body(i);
+        if (s) {
+          ++won;
+        } else {
+          EXPECT_EQ(s.error().code, loser) << s.error().message;
+        }
+      });
+    }
+    for (auto& t : threads) {
+      t.join();
+    }
+    return won.load();
   }
 
   static KeyRow Key(const std::string& id, const std::string& region = "us-east-1") {
-    KeyRow k;
-    k.key_id = id;
-    k.account_id = "111122223333";
-    k.region = region;
-    k.description = "desc " + id;
-    k.key_spec = "SYMMETRIC_DEFAULT";
-    k.key_usage = "ENCRYPT_DECRYPT";
-    k.origin = "AWS_KMS";
-    k.key_manager = "CUSTOMER";
-    k.key_state = "Enabled";
-    k.creation_date = 1700000000;
-    k.policy = "{}";
-    return k;
+    return testing::TestKey(id, region);
   }
-  static KeyVersionRow Version(const std::string& key_id) {
-    return KeyVersionRow{key_id, "v1-" + key_id, 1700000000, Bytes{1, 2, 3, 0, 5}, ""};
+  static KeyVersionRow Version(const std::string& key_id) { return testing::TestVersion(key_id); }
+
+  // `n` more stores on this test's database, as `n` other nodes would open it.
+  std::vector<std::unique_ptr<Store>> Nodes(int n) {
+    std::vector<std::unique_ptr<Store>> nodes;
+    for (int i = 0; i < n; ++i) {
+      nodes.push_back(Open(dir_));
+    }
+    return nodes;
   }
 
   // A long-term access key row (no owner user, token or expiration).
@@ -277,11 +310,30 @@ TEST_P(StoreConformance, ImportedMaterialComesGoesAndExpires) {
   EXPECT_FALSE(got.valid_to.has_value());
 }
 
+TEST_P(StoreConformance, PutKeyVersionReplacingOlderMaterialKeepsVersionOrder) {
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
+  KeyRow got = *store_->GetKey("111122223333", "us-east-1", "k1").value();
+  ASSERT_TRUE(store_->AddKeyVersion(got, KeyVersionRow{"k1", "v2", 1700000100, Bytes{2}, "ON_DEMAND"}));
+  got = *store_->GetKey("111122223333", "us-east-1", "k1").value();
+  // The first version's material is replaced (emptied): it stays first, v2 stays current.
+  KeyVersionRow first = store_->ListKeyVersions("k1").value().front();
+  first.wrapped_material.clear();
+  ASSERT_TRUE(store_->PutKeyVersion(got, first));
+  auto versions = store_->ListKeyVersions("k1").value();
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(versions[0].version_id, "v1-k1");
+  EXPECT_TRUE(versions[0].wrapped_material.empty());
+  EXPECT_EQ(versions[0].created_at, 1700000000);
+  EXPECT_EQ(versions[1].version_id, "v2");
+  EXPECT_EQ(store_->GetCurrentKeyVersion("k1").value()->version_id, "v2");
+  EXPECT_TRUE(store_->GetKeyVersion("k1", "v1-k1").value()->wrapped_material.empty());
+}
+
 TEST_P(StoreConformance, DeleteKeyDestroysVersionsTagsAndAliases) {
   KeyRow k = Key("k1");
   k.tags = {{"a", "1"}};
   ASSERT_TRUE(store_->InsertKey(k, Version("k1")).has_value());
-  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/a", "k1", 1, 1}));
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/a", "k1", 1, 1}, 50));
   ASSERT_TRUE(store_->DeleteKey("k1").has_value());
   EXPECT_FALSE(store_->GetKey("111122223333", "us-east-1", "k1").value().has_value());
   EXPECT_TRUE(store_->ListKeyVersions("k1").value().empty());
@@ -342,14 +394,14 @@ TEST_P(StoreConformance, CountsKeysByStateAcrossAccountsAndRegions) {
 TEST_P(StoreConformance, AliasesAreUniquePerAccountAndRegionAndPage) {
   ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
   ASSERT_TRUE(store_->InsertKey(Key("k2"), Version("k2")).has_value());
-  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/b", "k1", 1, 1}));
-  EXPECT_EQ(store_->InsertAlias({"111122223333", "us-east-1", "alias/b", "k2", 1, 1})
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/b", "k1", 1, 1}, 50));
+  EXPECT_EQ(store_->InsertAlias({"111122223333", "us-east-1", "alias/b", "k2", 1, 1}, 50)
                 .error()
                 .code,
             ErrorCode::kAlreadyExists);
-  ASSERT_TRUE(store_->InsertAlias({"111122223333", "eu-west-1", "alias/b", "k2", 1, 1}));
-  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/a", "k2", 1, 1}));
-  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/c", "k1", 1, 1}));
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "eu-west-1", "alias/b", "k2", 1, 1}, 50));
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/a", "k2", 1, 1}, 50));
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/c", "k1", 1, 1}, 50));
 
   auto page1 = store_->ListAliases("111122223333", "us-east-1", std::nullopt, "", 2).value();
   ASSERT_EQ(page1.size(), 2u);
@@ -362,10 +414,10 @@ TEST_P(StoreConformance, AliasesAreUniquePerAccountAndRegionAndPage) {
   auto of_k1 = store_->ListAliases("111122223333", "us-east-1", "k1", "", 10).value();
   ASSERT_EQ(of_k1.size(), 2u);
 
-  ASSERT_TRUE(store_->UpdateAlias({"111122223333", "us-east-1", "alias/b", "k2", 1, 5}));
+  ASSERT_TRUE(store_->UpdateAlias({"111122223333", "us-east-1", "alias/b", "k2", 1, 5}, 50));
   EXPECT_EQ(store_->GetAlias("111122223333", "us-east-1", "alias/b").value()->target_key_id,
             "k2");
-  EXPECT_EQ(store_->UpdateAlias({"111122223333", "us-east-1", "alias/zz", "k2", 1, 5})
+  EXPECT_EQ(store_->UpdateAlias({"111122223333", "us-east-1", "alias/zz", "k2", 1, 5}, 50)
                 .error()
                 .code,
             ErrorCode::kNotFound);
@@ -651,6 +703,199 @@ TEST_P(StoreConformance, IamRowsSurviveReopen) {
   EXPECT_TRUE(store_->GetRole("111122223333", "r").value().has_value());
 }
 
+TEST_P(StoreConformance, AliasOfAMissingKeyIsNotFound) {
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
+  EXPECT_EQ(store_->InsertAlias({"111122223333", "us-east-1", "alias/a", "nokey", 1, 1}, 50)
+                .error()
+                .code,
+            ErrorCode::kNotFound);
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/a", "k1", 1, 1}, 50));
+  EXPECT_EQ(store_->UpdateAlias({"111122223333", "us-east-1", "alias/a", "nokey", 1, 2}, 50)
+                .error()
+                .code,
+            ErrorCode::kNotFound);
+  EXPECT_EQ(store_->GetAlias("111122223333", "us-east-1", "alias/a").value()->target_key_id,
+            "k1");
+}
+
+TEST_P(StoreConformance, AliasesPerKeyStopAtTheLimitOnInsertAndMove) {
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
+  ASSERT_TRUE(store_->InsertKey(Key("k2"), Version("k2")).has_value());
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/a", "k1", 1, 1}, 2));
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/b", "k1", 1, 1}, 2));
+  EXPECT_EQ(store_->InsertAlias({"111122223333", "us-east-1", "alias/c", "k1", 1, 1}, 2)
+                .error()
+                .code,
+            ErrorCode::kLimitExceeded);
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/c", "k2", 1, 1}, 2));
+  ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", "alias/d", "k2", 1, 1}, 2));
+  // Moving onto a full key is refused; re-pointing an alias at its own key is not a move.
+  EXPECT_EQ(store_->UpdateAlias({"111122223333", "us-east-1", "alias/c", "k1", 1, 2}, 2)
+                .error()
+                .code,
+            ErrorCode::kLimitExceeded);
+  EXPECT_TRUE(store_->UpdateAlias({"111122223333", "us-east-1", "alias/c", "k2", 1, 2}, 2));
+  ASSERT_TRUE(store_->DeleteAlias("111122223333", "us-east-1", "alias/a"));
+  EXPECT_TRUE(store_->UpdateAlias({"111122223333", "us-east-1", "alias/c", "k1", 1, 3}, 2));
+  EXPECT_EQ(store_->ListAliases("111122223333", "us-east-1", "k1", "", 10).value().size(), 2u);
+}
+
+TEST_P(StoreConformance, NamesOrderAndPageByteWise) {
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
+  for (const char* name : {"alias/b", "alias/B", "alias/a", "alias/_x", "alias/A-1"}) {
+    ASSERT_TRUE(store_->InsertAlias({"111122223333", "us-east-1", name, "k1", 1, 1}, 50));
+  }
+  std::vector<std::string> names;
+  const auto all = store_->ListAliases("111122223333", "us-east-1", std::nullopt, "", 10).value();
+  for (const auto& a : all) {
+    names.push_back(a.alias_name);
+  }
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"alias/A-1", "alias/B", "alias/_x", "alias/a", "alias/b"}));
+  EXPECT_EQ(store_->ListAliases("111122223333", "us-east-1", std::nullopt, "alias/B", 10)
+                .value()
+                .size(),
+            3u);
+}
+
+TEST_P(StoreConformance, PingAnswersWhileTheDatabaseIsUp) { EXPECT_TRUE(store_->Ping()); }
+
+// Concurrency: several stores on one database stand for several nodes; their threads race.
+
+TEST_P(StoreConformance, StoresOpeningAFreshDatabaseTogetherMigrateItOnce) {
+  const std::filesystem::path fresh = dir_ / "fresh";
+  std::filesystem::create_directories(fresh);
+  std::vector<std::unique_ptr<Store>> stores(6);
+  EXPECT_EQ(Race(6, ErrorCode::kInternal,
+                 [&](int i) -> Status {
+                   auto s = GetParam().open(fresh);
+                   if (!s) {
+                     return s.error();
+                   }
+                   stores[static_cast<size_t>(i)] = std::move(*s);
+                   return Ok();
+                 }),
+            6);
+  for (auto& s : stores) {
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->SchemaVersion().value(), store_->SchemaVersion().value());
+  }
+  ASSERT_TRUE(stores[0]->InsertKey(Key("k1"), Version("k1")).has_value());
+  EXPECT_TRUE(stores[5]->GetKey("111122223333", "us-east-1", "k1").value().has_value());
+}
+
+TEST_P(StoreConformance, ConcurrentCreatesOfOneAliasLetExactlyOneWin) {
+  std::vector<std::unique_ptr<Store>> nodes = Nodes(3);
+  for (int i = 0; i < 12; ++i) {
+    std::string id = "k" + std::to_string(i);
+    ASSERT_TRUE(store_->InsertKey(Key(id), Version(id)).has_value());
+  }
+  for (int round = 0; round < 3; ++round) {
+    std::string name = "alias/race" + std::to_string(round);
+    int won = Race(12, ErrorCode::kAlreadyExists, [&](int i) {
+      return nodes[static_cast<size_t>(i) % nodes.size()]->InsertAlias(
+          {"111122223333", "us-east-1", name, "k" + std::to_string(i), 1, 1}, 50);
+    });
+    EXPECT_EQ(won, 1) << name;
+    EXPECT_TRUE(store_->GetAlias("111122223333", "us-east-1", name).value().has_value());
+  }
+}
+
+TEST_P(StoreConformance, ConcurrentAliasesOfOneKeyStopAtTheLimit) {
+  std::vector<std::unique_ptr<Store>> nodes = Nodes(3);
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
+  int won = Race(12, ErrorCode::kLimitExceeded, [&](int i) {
+    return nodes[static_cast<size_t>(i) % nodes.size()]->InsertAlias(
+        {"111122223333", "us-east-1", "alias/n" + std::to_string(i), "k1", 1, 1}, 5);
+  });
+  EXPECT_EQ(won, 5);
+  EXPECT_EQ(store_->ListAliases("111122223333", "us-east-1", "k1", "", 100).value().size(), 5u);
+}
+
+TEST_P(StoreConformance, ConcurrentCreatesOfOneKeyIdLetExactlyOneWin) {
+  std::vector<std::unique_ptr<Store>> nodes = Nodes(3);
+  int won = Race(9, ErrorCode::kAlreadyExists, [&](int i) {
+    KeyRow k = Key("same");
+    k.description = "writer " + std::to_string(i);
+    return nodes[static_cast<size_t>(i) % nodes.size()]->InsertKey(
+        k, KeyVersionRow{"same", "v" + std::to_string(i), 1, {1}, ""});
+  });
+  EXPECT_EQ(won, 1);
+  EXPECT_EQ(store_->ListKeyVersions("same").value().size(), 1u);
+}
+
+TEST_P(StoreConformance, ConcurrentUpdatesFromOneRevisionLetExactlyOneWin) {
+  std::vector<std::unique_ptr<Store>> nodes = Nodes(3);
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
+  const KeyRow read = store_->GetKey("111122223333", "us-east-1", "k1").value().value();
+  int won = Race(9, ErrorCode::kConflict, [&](int i) {
+    KeyRow mine = read;
+    mine.description = "writer " + std::to_string(i);
+    mine.tags = {{"writer", std::to_string(i)}};
+    if (i % 2 == 0) {
+      return nodes[static_cast<size_t>(i) % nodes.size()]->UpdateKey(mine);
+    }
+    return nodes[static_cast<size_t>(i) % nodes.size()]->AddKeyVersion(
+        mine, KeyVersionRow{"k1", "v-" + std::to_string(i), 2, {2}, "ON_DEMAND"});
+  });
+  EXPECT_EQ(won, 1);
+  KeyRow after = store_->GetKey("111122223333", "us-east-1", "k1").value().value();
+  EXPECT_EQ(after.revision, read.revision + 1);
+  ASSERT_EQ(after.tags.size(), 1u);
+  EXPECT_EQ(after.description, "writer " + after.tags[0].second);
+  // The winner's version landed only if the winner rotated.
+  size_t versions = store_->ListKeyVersions("k1").value().size();
+  EXPECT_EQ(versions, std::stoi(after.tags[0].second) % 2 == 0 ? 1u : 2u);
+}
+
+TEST_P(StoreConformance, ConcurrentGrantsStopAtTheLimitAndNamedGrantsAreNotDuplicated) {
+  std::vector<std::unique_ptr<Store>> nodes = Nodes(3);
+  ASSERT_TRUE(store_->InsertKey(Key("k1"), Version("k1")).has_value());
+  ASSERT_TRUE(store_->InsertKey(Key("k2"), Version("k2")).has_value());
+  int won = Race(12, ErrorCode::kLimitExceeded, [&](int i) -> Status {
+    auto id = nodes[static_cast<size_t>(i) % nodes.size()]->InsertGrant(
+        Grant("k1", "g" + std::to_string(i)), 5);
+    return id ? Ok() : Status(id.error());
+  });
+  EXPECT_EQ(won, 5);
+  EXPECT_EQ(store_->ListGrants("k1", {}, 0, 100).value().size(), 5u);
+
+  std::mutex mu;
+  std::set<std::string> ids;
+  EXPECT_EQ(Race(12, ErrorCode::kInternal,
+                 [&](int i) -> Status {
+                   GrantRow g = Grant("k2", "n" + std::to_string(i));
+                   g.name = "once";
+                   auto id = nodes[static_cast<size_t>(i) % nodes.size()]->InsertGrant(g, 100);
+                   if (!id) {
+                     return id.error();
+                   }
+                   std::lock_guard lock(mu);
+                   ids.insert(*id);
+                   return Ok();
+                 }),
+            12);
+  EXPECT_EQ(ids.size(), 1u);
+  EXPECT_EQ(store_->ListGrants("k2", {}, 0, 100).value().size(), 1u);
+}
+
+TEST_P(StoreConformance, ConcurrentCreatesOfOneUserNameInAnyCaseLetExactlyOneWin) {
+  std::vector<std::unique_ptr<Store>> nodes = Nodes(3);
+  const char* spellings[] = {"alice", "Alice", "ALICE", "aLiCe"};
+  int won = Race(12, ErrorCode::kAlreadyExists, [&](int i) {
+    return nodes[static_cast<size_t>(i) % nodes.size()]->InsertUser(
+        {"111122223333", spellings[i % 4], "AIDA" + std::to_string(i), "/", 1});
+  });
+  EXPECT_EQ(won, 1);
+  won = Race(12, ErrorCode::kAlreadyExists, [&](int i) {
+    return nodes[static_cast<size_t>(i) % nodes.size()]->InsertRole(
+        {"111122223333", spellings[i % 4], "AROA" + std::to_string(i), "/", "{}", "", 3600, 1});
+  });
+  EXPECT_EQ(won, 1);
+  EXPECT_EQ(store_->ListUsers("111122223333", "/", "", 10).value().size(), 1u);
+  EXPECT_EQ(store_->ListRoles("111122223333", "/", "", 10).value().size(), 1u);
+}
+
 CustomKeyStoreRow Cks(const std::string& id, const std::string& name, const std::string& cluster,
                       const std::string& region = "us-east-1") {
   CustomKeyStoreRow r;
@@ -756,12 +1001,78 @@ TEST_P(StoreConformance, CustomKeyStoreWithKeysIsNotDeletedUntilTheyAreGone) {
   EXPECT_EQ(again.error().code, ErrorCode::kNotFound);
 }
 
+TEST_P(StoreConformance, KeyInAMissingCustomKeyStoreIsNotFoundAndNotInserted) {
+  KeyRow k = Key("k1");
+  k.origin = "AWS_CLOUDHSM";
+  k.custom_key_store_id = "cks-missing";
+  auto inserted = store_->InsertKey(k, Version("k1"));
+  ASSERT_FALSE(inserted);
+  EXPECT_EQ(inserted.error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(store_->GetKey("111122223333", "us-east-1", "k1").value().has_value());
+}
+
+TEST_P(StoreConformance, DeletingACustomKeyStoreWhileNodesCreateKeysInItLeavesNoOrphans) {
+  std::vector<std::unique_ptr<Store>> nodes = Nodes(3);
+  for (int round = 0; round < 4; ++round) {
+    const std::string id = "cks-" + std::to_string(round);
+    ASSERT_TRUE(store_->InsertCustomKeyStore(
+        Cks(id, "store" + std::to_string(round), "cluster-" + std::to_string(round))));
+    std::atomic<bool> deleted{false};
+    std::atomic<int> keys{0};
+    Race(9, ErrorCode::kInternal, [&](int i) -> Status {
+      Store& node = *nodes[static_cast<size_t>(i) % nodes.size()];
+      if (i == 4) {
+        Status gone = node.DeleteCustomKeyStore("111122223333", "us-east-1", id);
+        if (gone) {
+          deleted = true;
+        } else {
+          EXPECT_EQ(gone.error().code, ErrorCode::kInvalidState) << gone.error().message;
+        }
+        return Ok();
+      }
+      KeyRow k = Key(id + "-k" + std::to_string(i));
+      k.custom_key_store_id = id;
+      Status inserted = node.InsertKey(k, Version(k.key_id));
+      if (inserted) {
+        ++keys;
+      } else {
+        EXPECT_EQ(inserted.error().code, ErrorCode::kNotFound) << inserted.error().message;
+      }
+      return Ok();
+    });
+    // Either the store went first and no key names it, or the keys went first and it stays.
+    EXPECT_EQ(store_->CountKeysInCustomKeyStore(id).value(), keys.load()) << id;
+    EXPECT_EQ(store_->GetCustomKeyStore("111122223333", "us-east-1", id).value().has_value(),
+              !deleted.load())
+        << id;
+    EXPECT_TRUE(!deleted.load() || keys.load() == 0) << id;
+  }
+}
+
+// The PostgreSQL backend: one database per test directory in the process's private cluster.
+Result<std::unique_ptr<Store>> OpenPostgresForTest(const std::filesystem::path& dir) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> databases;
+  std::string name;
+  {
+    std::lock_guard lock(mu);
+    auto [it, inserted] = databases.try_emplace(dir.string(), "");
+    if (inserted) {
+      it->second = "t" + std::to_string(databases.size());
+    }
+    name = it->second;
+  }
+  SCY_ASSIGN_OR_RETURN(std::string url, testing::PgCluster::Shared().Database(name));
+  return OpenPostgresStore({.url = url, .pool_size = 4});
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Backends, StoreConformance,
     ::testing::Values(Backend{"sqlite",
                               [](const std::filesystem::path& dir) {
                                 return OpenSqliteStore(dir / "scytale.db");
-                              }}),
+                              }},
+                      Backend{"postgres", OpenPostgresForTest}),
     [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
 
 }  // namespace

@@ -8,6 +8,9 @@ Environment:
   SCYTALE_BIN        path of the scytale binary (default <repo>/build/bin/scytale)
   SCYTALE_E2E_KEEP   if set, temporary data directories and logs are not removed
   CI                 if set, a missing AWS CLI v2 (/usr/bin/aws) fails instead of skipping
+  SCYTALE_E2E_KEYSTORE=pkcs11   every server's root key in a SoftHSM2 token
+  SCYTALE_E2E_STORE=postgres    every server's store in its own database of a private
+                                PostgreSQL cluster this process starts (default: SQLite)
 
 Only the Python standard library, boto3 and botocore are used (no pytest).
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import configparser
+import ctypes
 import datetime
 import hashlib
 import hmac
@@ -102,6 +106,171 @@ def pkcs11_pin_file() -> str:
     _pkcs11_pin_file = path
     return path
 
+# --------------------------------------------------------------------------------------
+# PostgreSQL
+# --------------------------------------------------------------------------------------
+
+E2E_STORE = os.environ.get("SCYTALE_E2E_STORE", "sqlite")
+_LIBC = ctypes.CDLL("libc.so.6", use_errno=True)
+PG_SUPERUSER = "scytale"
+
+
+def _pg_bindir() -> str:
+    """The newest /usr/lib/postgresql/<version>/bin (Debian keeps server binaries off PATH)."""
+    found = []
+    for v in os.listdir("/usr/lib/postgresql") if os.path.isdir("/usr/lib/postgresql") else []:
+        if v.isdigit() and os.path.exists(f"/usr/lib/postgresql/{v}/bin/initdb"):
+            found.append(int(v))
+    if not found:
+        raise AssertionError("PostgreSQL server binaries missing under /usr/lib/postgresql: "
+                             "run scripts/install-deps.sh")
+    return f"/usr/lib/postgresql/{max(found)}/bin"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PostgresCluster:
+    """A private PostgreSQL server: initdb into a temporary directory, listening on
+    127.0.0.1:<free port> and on a socket in that directory; trust authentication (a password
+    in a URL is accepted and ignored). As root it runs as the unprivileged `postgres` user
+    (initdb refuses root). The server gets SIGQUIT when this process dies."""
+
+    def __init__(self) -> None:
+        self.bindir = _pg_bindir()
+        self.dir = tempfile.mkdtemp(prefix="scytale-e2e-pg-")
+        self.data = os.path.join(self.dir, "data")
+        self.log_path = os.path.join(self.dir, "server.log")
+        self.port = _free_port()
+        self.proc: Optional[subprocess.Popen] = None
+        self._demote_ids: Optional[tuple[int, int]] = None
+        if os.geteuid() == 0:
+            import pwd
+            try:
+                pw = pwd.getpwnam("postgres")
+            except KeyError:
+                pw = pwd.getpwnam("nobody")
+            self._demote_ids = (pw.pw_uid, pw.pw_gid)
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        self._run([f"{self.bindir}/initdb", "-D", self.data, "-U", PG_SUPERUSER, "--auth=trust",
+                   "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"])
+        self.start()
+        if not KEEP:
+            atexit.register(self.destroy)
+
+    def _preexec(self) -> None:
+        # In the child, after fork: drop to the unprivileged user, then ask for SIGQUIT
+        # (PostgreSQL's immediate shutdown) when the parent dies (setuid clears that request).
+        if self._demote_ids:
+            os.setgroups([])
+            os.setgid(self._demote_ids[1])
+            os.setuid(self._demote_ids[0])
+        _LIBC.prctl(1, signal.SIGQUIT)  # PR_SET_PDEATHSIG
+
+    def _run(self, argv: list[str]) -> None:
+        p = subprocess.run(argv, preexec_fn=self._preexec, capture_output=True, text=True,
+                           timeout=120, cwd=self.dir)
+        if p.returncode != 0:
+            raise AssertionError(f"{argv[0]} failed: {p.stdout}{p.stderr}")
+
+    def start(self, timeout: float = 60) -> None:
+        assert self.proc is None or self.proc.poll() is not None
+        log = open(self.log_path, "ab")
+        if self._demote_ids:
+            os.chown(self.log_path, *self._demote_ids)
+        try:
+            self.proc = subprocess.Popen(
+                [f"{self.bindir}/postgres", "-D", self.data, "-k", self.dir, "-p", str(self.port),
+                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                 "-c", "max_connections=300", "-c", "shared_buffers=32MB"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=self._preexec,
+                cwd=self.dir)
+        finally:
+            log.close()
+        deadline = time.monotonic() + timeout
+        while not self.ready():
+            if self.proc.poll() is not None:
+                raise AssertionError("postgres exited at start:\n" + self.log_tail())
+            if time.monotonic() > deadline:
+                raise AssertionError("postgres not ready in time:\n" + self.log_tail())
+            time.sleep(0.05)
+
+    def ready(self) -> bool:
+        p = subprocess.run([f"{self.bindir}/pg_isready", "-q", "-h", self.dir, "-p",
+                            str(self.port), "-U", PG_SUPERUSER], capture_output=True)
+        return p.returncode == 0
+
+    def stop(self, mode: str = "fast") -> None:
+        """fast: SIGINT (connections are cut, a clean shutdown); immediate: SIGQUIT."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT if mode == "fast" else signal.SIGQUIT)
+            self.proc.wait(60)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def create_database(self, name: str) -> str:
+        """Creates database `name`; returns its TCP URL (no password)."""
+        p = subprocess.run([f"{self.bindir}/createdb", "-h", self.dir, "-p", str(self.port),
+                            "-U", PG_SUPERUSER, name], capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise AssertionError(f"createdb {name} failed: {p.stderr}")
+        return self.url(name)
+
+    def url(self, name: str, password: Optional[str] = None) -> str:
+        auth = PG_SUPERUSER + (f":{urllib.parse.quote(password, safe='')}" if password else "")
+        return f"postgresql://{auth}@127.0.0.1:{self.port}/{name}"
+
+    def psql(self, name: str, sql: str) -> str:
+        p = subprocess.run([f"{self.bindir}/psql", "-h", self.dir, "-p", str(self.port), "-U",
+                            PG_SUPERUSER, "-d", name, "-At", "-c", sql],
+                           capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise AssertionError(f"psql failed: {p.stderr}")
+        return p.stdout
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return "\n".join(f.read().splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def destroy(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_shared_pg: Optional[PostgresCluster] = None
+_pg_lock = threading.Lock()
+_pg_databases = 0
+_pg_database_of_dir: dict[str, str] = {}
+
+
+def shared_postgres() -> PostgresCluster:
+    """This process's cluster, started on first use."""
+    global _shared_pg
+    with _pg_lock:
+        if _shared_pg is None:
+            _shared_pg = PostgresCluster()
+        return _shared_pg
+
+
+def new_postgres_database() -> str:
+    """A fresh database in this process's cluster; returns its URL."""
+    global _pg_databases
+    cluster = shared_postgres()
+    with _pg_lock:
+        _pg_databases += 1
+        name = f"e2e{_pg_databases}"
+    return cluster.create_database(name)
+
+
 # Keep the test process's own AWS configuration out of the way: no profiles, no config
 # files, no instance metadata look-ups. Credentials are always passed explicitly.
 for _var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
@@ -146,7 +315,12 @@ class ScytaleServer:
     def __init__(self, *, data_dir: Optional[str] = None, args: Iterable[str] = (),
                  env_creds: bool = True, access_key: str = ADMIN_ACCESS_KEY,
                  secret_key: str = ADMIN_SECRET_KEY, name: str = "scytale",
-                 listen: str = "127.0.0.1:0"):
+                 listen: str = "127.0.0.1:0", store_url: Optional[str] = None,
+                 root_from: Optional["ScytaleServer"] = None):
+        """store_url: a postgres:// URL handed over in SCYTALE_STORE_URL (default: SQLite in
+        the data directory, or a fresh database under SCYTALE_E2E_STORE=postgres).
+        root_from: another server whose root key this one uses (nodes of one database must
+        share it): its soft root key file is copied, or its PKCS#11 key label reused."""
         if not SCYTALE_BIN.exists():
             raise ServerStartError(
                 f"scytale binary not found at {SCYTALE_BIN}; build it or set SCYTALE_BIN")
@@ -168,8 +342,23 @@ class ScytaleServer:
         self._reader: Optional[threading.Thread] = None
         self._ready = threading.Event()
         self._log_lock = threading.Lock()
+        if store_url is None and E2E_STORE == "postgres":
+            # Servers made on one data directory (a restart with other flags) share a database.
+            with _pg_lock:
+                store_url = _pg_database_of_dir.get(self.data_dir)
+            if store_url is None:
+                store_url = new_postgres_database()
+                with _pg_lock:
+                    _pg_database_of_dir[self.data_dir] = store_url
+        self.store_url = store_url
         self.pkcs11_args: list[str] = []
-        if E2E_KEYSTORE == "pkcs11":
+        if root_from is not None:
+            self.pkcs11_args = list(root_from.pkcs11_args)
+            if not self.pkcs11_args:
+                os.makedirs(self.data_dir, exist_ok=True)
+                shutil.copy2(os.path.join(root_from.data_dir, "root.key"),
+                             os.path.join(self.data_dir, "root.key"))
+        elif E2E_KEYSTORE == "pkcs11":
             label = f"root-{name}-{os.path.basename(self._tmp)}"
             self.pkcs11_args = ["--keystore", "pkcs11", "--pkcs11-module", PKCS11_MODULE,
                                 "--pkcs11-token", PKCS11_TOKEN, "--pkcs11-key-label", label,
@@ -195,6 +384,9 @@ class ScytaleServer:
         if self.env_creds:
             env["SCYTALE_ADMIN_ACCESS_KEY_ID"] = self.access_key
             env["SCYTALE_ADMIN_SECRET_ACCESS_KEY"] = self.secret_key
+        env.pop("SCYTALE_STORE_URL", None)
+        if self.store_url:
+            env["SCYTALE_STORE_URL"] = self.store_url  # not on the command line: `ps` shows it
         self.starts += 1
         self.stdout_lines = []
         self.creds_written_path = None
@@ -302,6 +494,24 @@ class ScytaleServer:
             shutil.rmtree(self._tmp, ignore_errors=True)
         if self in _ALL_SERVERS:
             _ALL_SERVERS.remove(self)
+
+    def query_store(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Rows of `sql` (with ? placeholders) read straight from this server's store: its
+        SQLite file, or its PostgreSQL database (values come back as text)."""
+        if not self.store_url:
+            import sqlite3
+            db = sqlite3.connect(f"file:{os.path.join(self.data_dir, 'scytale.db')}?mode=ro",
+                                 uri=True)
+            try:
+                return db.execute(sql, params).fetchall()
+            finally:
+                db.close()
+        cluster = shared_postgres()
+        name = self.store_url.rsplit("/", 1)[1].split("?")[0]
+        for p in params:
+            sql = sql.replace("?", "'" + str(p).replace("'", "''") + "'", 1)
+        out = cluster.psql(name, sql)
+        return [tuple(line.split("|")) for line in out.splitlines()]
 
     # -- logs ------------------------------------------------------------------------
 

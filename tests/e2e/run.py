@@ -15,6 +15,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 VARIANTS = [
     # The envelope suite with the root key in a PKCS#11 token (SoftHSM2), as issue 8 asks.
     ("test_envelope", "pkcs11", {"SCYTALE_E2E_KEYSTORE": "pkcs11"}),
+    # Key management and its limits under concurrency with the store in PostgreSQL (issue 9);
+    # SCYTALE_E2E_STORE=postgres runs any suite that way.
+    ("test_keys", "postgres", {"SCYTALE_E2E_STORE": "postgres"}),
+    ("test_lifecycle", "postgres", {"SCYTALE_E2E_STORE": "postgres"}),
+    # Custom key stores (their rows, keys in them, deletion rules, restart) on PostgreSQL.
+    ("test_custom_key_stores", "postgres", {"SCYTALE_E2E_STORE": "postgres"}),
 ]
 
 

@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import shutil
-import sqlite3
 import tempfile
 import time
 import unittest
@@ -583,13 +582,8 @@ class StsTest(IamTestBase):
                    session_token=tok).encrypt(KeyId=kid, Plaintext=b"x")
 
         digest = hashlib.sha256(tok.encode()).hexdigest()
-        db = sqlite3.connect(f"file:{os.path.join(self.server.data_dir, 'scytale.db')}?mode=ro",
-                             uri=True)
-        try:
-            stored = db.execute("SELECT session_token FROM access_keys WHERE access_key_id = ?",
-                                (ak,)).fetchone()[0]
-        finally:
-            db.close()
+        stored = self.server.query_store(
+            "SELECT session_token FROM access_keys WHERE access_key_id = ?", (ak,))[0][0]
         self.assertEqual(digest, stored)
         self.assertNotIn(tok, stored)
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
 
 #include "common/encoding.h"
 #include "common/ids.h"
@@ -14,7 +16,9 @@ namespace {
 
 constexpr size_t kBackingKeyCacheEntries = 10000;
 constexpr std::chrono::seconds kBackingKeyCacheTtl{300};
-constexpr int kUpdateAttempts = 5;
+// Optimistic writes of one key: with several nodes (PostgreSQL) many writers of one key really
+// run at once, and each round lets one through; the others wait a little, at random, and retry.
+constexpr int kUpdateAttempts = 12;
 constexpr std::string_view kMarkerPrefix = "scy1:";
 constexpr size_t kPrivateKeyCacheEntries = 1000;
 
@@ -92,6 +96,7 @@ Result<storage::KeyRow> Core::UpdateKey(const storage::KeyRow& key,
 Result<storage::KeyRow> Core::UpdateKeyWith(
     const storage::KeyRow& key, const std::function<Status(storage::KeyRow&)>& mutate,
     const std::function<Status(const storage::KeyRow&)>& write) {
+  auto lock = LockKeyWrites(key.key_id);
   storage::KeyRow row = key;
   for (int attempt = 0;; ++attempt) {
     SCY_RETURN_IF_ERROR(mutate(row));
@@ -104,6 +109,9 @@ Result<storage::KeyRow> Core::UpdateKeyWith(
     if (written.error().code != ErrorCode::kConflict || attempt + 1 == kUpdateAttempts) {
       return written.error();
     }
+    thread_local std::minstd_rand rng(std::random_device{}());
+    std::uniform_int_distribution<int> pause_us(0, 1000 * std::min(attempt + 1, 8));
+    std::this_thread::sleep_for(std::chrono::microseconds(pause_us(rng)));
     SCY_ASSIGN_OR_RETURN(auto fresh, GetKey(key.account_id, key.region, key.key_id));
     if (!fresh) {
       return MakeError(ErrorCode::kNotFound, "Key '" + Arn(key) + "' does not exist");

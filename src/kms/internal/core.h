@@ -4,6 +4,7 @@
 // lifecycle.cc, aliases.cc, rotation.cc); KeyServiceImpl only forwards to them.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -60,6 +61,14 @@ class Core {
   // kNotFound.
   Result<storage::KeyRow> ResolveKeyIdOrArn(const CallContext& ctx, const std::string& key_id);
 
+  // Serializes this node's writers of one key (UpdateKey, rotations): optimistic locking
+  // alone lets many concurrent writers of one key starve each other on PostgreSQL, where they
+  // really run at once; writers on other nodes still meet at the revision check.
+  std::unique_lock<std::mutex> LockKeyWrites(const std::string& key_id) {
+    return std::unique_lock(key_write_locks_[std::hash<std::string>{}(key_id) %
+                                             key_write_locks_.size()]);
+  }
+
   // Applies `mutate` to the freshest row of `key` and writes it; retries when another writer
   // came first. Drops the key's cached material. Returns the row as written.
   Result<storage::KeyRow> UpdateKey(const storage::KeyRow& key,
@@ -98,6 +107,7 @@ class Core {
   Authorizer authorizer_;
   std::shared_ptr<KeyStoreConnections> key_stores_;
   std::mutex private_keys_mu_;
+  std::array<std::mutex, 64> key_write_locks_;
   std::unordered_map<std::string, std::shared_ptr<const crypto::PrivateKey>> private_keys_;
 };
 

@@ -1,0 +1,191 @@
+"""PostgreSQL as the store: `scytale serve` with SCYTALE_STORE_URL=postgres://... against a
+private cluster this module starts (initdb in a temporary directory), data that outlives a
+restart of the node, two nodes on one database (keys, imported key material), a race of
+CreateAlias across nodes, and a node that rides out a restart of PostgreSQL (/healthz says when
+the database is down)."""
+
+import base64
+import concurrent.futures
+import os
+import time
+import unittest
+
+import botocore.exceptions
+
+from harness import (PostgresCluster, ScytaleServer, ScytaleTestCase, error_code, http_get,
+                     signed_request)
+
+PASSWORD = "pw-must-never-be-logged-7Q"
+
+
+class PostgresStoreTest(ScytaleTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.pg = PostgresCluster()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls.pg.destroy()
+
+    def node(self, db_url: str, name: str, root_from=None) -> ScytaleServer:
+        return self.start_server(store_url=db_url, name=name, root_from=root_from)
+
+    def test_keys_aliases_and_ciphertexts_outlive_a_restart_of_the_node(self):
+        url = self.pg.create_database("restart_node")
+        a = self.node(url.replace("scytale@", f"scytale:{PASSWORD}@"), "pg-a")
+        kms = a.client()
+        key_id = kms.create_key(Description="on postgres")["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName="alias/pg-app", TargetKeyId=key_id)
+        kms.tag_resource(KeyId=key_id, Tags=[{"TagKey": "team", "TagValue": "storage"}])
+        blob = kms.encrypt(KeyId="alias/pg-app", Plaintext=b"kept in postgres",
+                           EncryptionContext={"app": "pg"})["CiphertextBlob"]
+        self.assertFalse(os.path.exists(os.path.join(a.data_dir, "scytale.db")),
+                         "the SQLite file was created although the store is PostgreSQL")
+        self.assertIn("store postgresql://scytale:***@127.0.0.1", "\n".join(a.stdout_lines))
+        with open(f"/proc/{a.proc.pid}/cmdline", "rb") as f:
+            self.assertNotIn(b"postgres", f.read(), "the store URL is on the command line")
+
+        a.stop()
+        a.start()
+        kms = a.client()
+        self.assertEqual(kms.describe_key(KeyId="alias/pg-app")["KeyMetadata"]["KeyId"], key_id)
+        self.assertEqual(kms.list_resource_tags(KeyId=key_id)["Tags"],
+                         [{"TagKey": "team", "TagValue": "storage"}])
+        out = kms.decrypt(CiphertextBlob=blob, EncryptionContext={"app": "pg"})
+        self.assertEqual(out["Plaintext"], b"kept in postgres")
+        self.assertEqual(out["KeyId"].split("/")[-1], key_id)
+        self.assertEqual(self.pg.psql("restart_node", "SELECT MAX(version) FROM schema_migrations")
+                         .strip(), self.pg.psql("restart_node",
+                                                "SELECT COUNT(*) FROM schema_migrations").strip())
+        self.assertNotIn(PASSWORD, a.log_text())
+        self.assertNotIn(PASSWORD, "\n".join(a.stdout_lines))
+
+    def test_imported_material_and_its_deletion_are_seen_by_both_nodes(self):
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        url = self.pg.create_database("imported")
+        a = self.node(url, "pg-a")
+        b = self.node(url, "pg-b", root_from=a)
+        ka, kb = a.client(), b.client()
+        key_id = ka.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+        self.assertEqual(kb.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"],
+                         "PendingImport")
+        material = os.urandom(32)
+
+        def import_on(kms, valid_to=None):
+            params = kms.get_parameters_for_import(KeyId=key_id,
+                                                   WrappingAlgorithm="RSAES_OAEP_SHA_256",
+                                                   WrappingKeySpec="RSA_2048")
+            public = serialization.load_der_public_key(params["PublicKey"])
+            wrapped = public.encrypt(material, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()),
+                                                            algorithm=hashes.SHA256(), label=None))
+            extra = ({"ExpirationModel": "KEY_MATERIAL_EXPIRES", "ValidTo": valid_to}
+                     if valid_to else {"ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"})
+            kms.import_key_material(KeyId=key_id, ImportToken=params["ImportToken"],
+                                    EncryptedKeyMaterial=wrapped, **extra)
+
+        valid_to = int(time.time()) + 86400
+        import_on(ka, valid_to)
+        meta = kb.describe_key(KeyId=key_id)["KeyMetadata"]
+        self.assertEqual(meta["KeyState"], "Enabled")
+        self.assertEqual(meta["ExpirationModel"], "KEY_MATERIAL_EXPIRES")
+        self.assertEqual(int(meta["ValidTo"].timestamp()), valid_to)
+        blob = kb.encrypt(KeyId=key_id, Plaintext=b"imported")["CiphertextBlob"]
+        self.assertEqual(ka.decrypt(CiphertextBlob=blob)["Plaintext"], b"imported")
+
+        # Deleting the material keeps its version row with an empty (not NULL) blob.
+        ka.delete_imported_key_material(KeyId=key_id)
+        self.assertEqual(kb.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"],
+                         "PendingImport")
+        self.assertEqual(self.pg.psql("imported", "SELECT octet_length(wrapped_material) FROM "
+                                                  f"key_versions WHERE key_id = '{key_id}'")
+                         .strip(), "0")
+        # The same material, imported again on the other node, opens the old ciphertext.
+        import_on(kb)
+        self.assertEqual(ka.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"], "Enabled")
+        self.assertEqual(ka.decrypt(CiphertextBlob=blob)["Plaintext"], b"imported")
+        self.assertEqual(self.pg.psql("imported", "SELECT COUNT(*) FROM key_versions WHERE "
+                                                  f"key_id = '{key_id}'").strip(), "1")
+
+    def test_two_nodes_on_one_database_serve_the_same_keys(self):
+        url = self.pg.create_database("two_nodes")
+        a = self.node(url, "pg-a")
+        b = self.node(url, "pg-b", root_from=a)
+        ka, kb = a.client(), b.client()
+        key_id = ka.create_key(Description="made on A")["KeyMetadata"]["KeyId"]
+        self.assertEqual(kb.describe_key(KeyId=key_id)["KeyMetadata"]["Description"], "made on A")
+        blob = kb.encrypt(KeyId=key_id, Plaintext=b"from B")["CiphertextBlob"]
+        self.assertEqual(ka.decrypt(CiphertextBlob=blob)["Plaintext"], b"from B")
+        kb.create_alias(AliasName="alias/made-on-b", TargetKeyId=key_id)
+        names = [x["AliasName"] for x in ka.list_aliases(KeyId=key_id)["Aliases"]]
+        self.assertEqual(names, ["alias/made-on-b"])
+        other = kb.create_key()["KeyMetadata"]["KeyId"]
+        ids = {k["KeyId"] for k in ka.list_keys()["Keys"]}
+        self.assertTrue({key_id, other} <= ids)
+        grant = ka.create_grant(KeyId=key_id, GranteePrincipal="arn:aws:iam::111122223333:root",
+                                Operations=["Decrypt"], Name="shared")["GrantId"]
+        again = kb.create_grant(KeyId=key_id, GranteePrincipal="arn:aws:iam::111122223333:root",
+                                Operations=["Decrypt"], Name="shared")["GrantId"]
+        self.assertEqual(grant, again)
+
+    def test_concurrent_create_alias_of_one_name_across_nodes_lets_exactly_one_win(self):
+        url = self.pg.create_database("alias_race")
+        a = self.node(url, "pg-a")
+        b = self.node(url, "pg-b", root_from=a)
+        keys = [a.client().create_key()["KeyMetadata"]["KeyId"] for _ in range(4)]
+        clients = [a.client(max_pool_connections=50), b.client(max_pool_connections=50)]
+
+        def attempt(i: int, name: str) -> str:
+            try:
+                clients[i % 2].create_alias(AliasName=name, TargetKeyId=keys[i % len(keys)])
+                return "ok"
+            except botocore.exceptions.ClientError as e:
+                return error_code(e)
+
+        for round_ in range(2):
+            name = f"alias/race-{round_}"
+            with concurrent.futures.ThreadPoolExecutor(max_workers=40) as pool:
+                outcomes = list(pool.map(lambda i: attempt(i, name), range(40)))
+            self.assertEqual(outcomes.count("ok"), 1, outcomes)
+            self.assertEqual(outcomes.count("AlreadyExistsException"), 39, outcomes)
+            target = a.client().describe_key(KeyId=name)["KeyMetadata"]["KeyId"]
+            self.assertEqual(b.client().describe_key(KeyId=name)["KeyMetadata"]["KeyId"], target)
+
+    def test_a_node_rides_out_a_restart_of_postgres(self):
+        url = self.pg.create_database("pg_restart")
+        a = self.node(url, "pg-a")
+        kms = a.client()
+        key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+        pid = a.proc.pid
+        self.pg.stop()
+        try:
+            status, _, body = http_get(a.host, a.port, "/healthz", timeout=30)
+            self.assertEqual(status, 503, body)
+            self.assertIn(b'"database":"down"', body)
+            with self.assertRaises(botocore.exceptions.ClientError) as caught:
+                kms.create_key(Description="while the database is down")
+            self.assertIn(error_code(caught.exception),
+                          ("KMSInternalException", "DependencyTimeoutException"))
+            self.assertEqual(caught.exception.response["ResponseMetadata"]["HTTPStatusCode"], 500)
+            r = signed_request(a, "ListAliases", {})
+            self.assertEqual(r.status, 500, r)
+        finally:
+            self.pg.start()
+        deadline = time.monotonic() + 20
+        while http_get(a.host, a.port, "/healthz", timeout=30)[0] != 200:
+            self.assertLess(time.monotonic(), deadline, "/healthz stayed down after the restart")
+            time.sleep(0.2)
+        self.assertEqual(kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyId"], key_id)
+        self.assertTrue(kms.create_key(Description="after")["KeyMetadata"]["KeyId"])
+        self.assertEqual(a.proc.pid, pid)
+        self.assertTrue(a.running)
+
+
+if __name__ == "__main__":
+    unittest.main()
