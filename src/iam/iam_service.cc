@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <string_view>
@@ -37,6 +38,9 @@ constexpr size_t kMaxMarker = 320;
 // Expired session keys linger this long (answering ExpiredToken) before a purge removes them.
 constexpr int64_t kExpiredKeyRetentionSeconds = 86400;
 constexpr size_t kPolicyCacheCapacity = 10000;
+// Identity policies cached per principal. A change through this node drops the entry at once;
+// one through another node (several nodes on one PostgreSQL) is seen after at most this long.
+constexpr std::chrono::seconds kPolicyCacheTtl{5};
 // Role session tokens: opaque random bytes, base64 (320 characters, AWS's are a few hundred).
 constexpr size_t kSessionTokenBytes = 240;
 
@@ -387,7 +391,11 @@ class PolicyCache {
     if (it == entries_.end()) {
       return std::nullopt;
     }
-    return it->second;
+    if (std::chrono::steady_clock::now() >= it->second.expires) {
+      entries_.erase(it);  // changes made through another node show after at most the TTL
+      return std::nullopt;
+    }
+    return it->second.entry;
   }
   void Put(const std::string& key, Entry entry, uint64_t generation) {
     std::lock_guard lock(mu_);
@@ -397,7 +405,7 @@ class PolicyCache {
     if (entries_.size() >= kPolicyCacheCapacity) {
       entries_.clear();
     }
-    entries_[key] = std::move(entry);
+    entries_[key] = {std::move(entry), std::chrono::steady_clock::now() + kPolicyCacheTtl};
   }
   void Invalidate(const std::string& key) {
     std::lock_guard lock(mu_);
@@ -406,9 +414,13 @@ class PolicyCache {
   }
 
  private:
+  struct Timed {
+    Entry entry;
+    std::chrono::steady_clock::time_point expires;
+  };
   std::mutex mu_;
   uint64_t generation_ = 0;
-  std::map<std::string, Entry> entries_;
+  std::map<std::string, Timed> entries_;
 };
 
 std::string UserCacheKey(const std::string& account_id, const std::string& name) {
