@@ -14,6 +14,7 @@ import botocore.exceptions
 
 from harness import (PostgresCluster, ScytaleServer, ScytaleTestCase, error_code, http_get,
                      signed_request)
+from test_iam import allow, iam_client, policy
 
 PASSWORD = "pw-must-never-be-logged-7Q"
 
@@ -133,6 +134,48 @@ class PostgresStoreTest(ScytaleTestCase):
         again = kb.create_grant(KeyId=key_id, GranteePrincipal="arn:aws:iam::111122223333:root",
                                 Operations=["Decrypt"], Name="shared")["GrantId"]
         self.assertEqual(grant, again)
+
+    def test_changes_through_one_node_bind_the_other_within_the_documented_bounds(self):
+        """Key state and key policies are read per call (at once); a user's identity policy is
+        cached per node for at most 5 s (README)."""
+        url = self.pg.create_database("cross_node")
+        a = self.node(url, "pg-a")
+        b = self.node(url, "pg-b", root_from=a)
+        ka, kb = a.client(), b.client()
+        key_id = ka.create_key()["KeyMetadata"]["KeyId"]
+        blob = kb.encrypt(KeyId=key_id, Plaintext=b"x")["CiphertextBlob"]
+        ka.disable_key(KeyId=key_id)
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            kb.decrypt(CiphertextBlob=blob)
+        self.assertEqual(error_code(cm.exception), "DisabledException")
+        ka.enable_key(KeyId=key_id)
+        self.assertEqual(kb.decrypt(CiphertextBlob=blob)["Plaintext"], b"x")
+
+        # An IAM user made on A, allowed on A, then denied on A: B follows within 5 s.
+        iam = iam_client(a.endpoint)
+        iam.create_user(UserName="cross-node")
+        ak = iam.create_access_key(UserName="cross-node")["AccessKey"]
+        user_b = b.client(access_key=ak["AccessKeyId"], secret_key=ak["SecretAccessKey"])
+        iam.put_user_policy(UserName="cross-node", PolicyName="use",
+                            PolicyDocument=policy(allow(["kms:Encrypt", "kms:Decrypt"])))
+
+        def outcome():
+            try:
+                user_b.encrypt(KeyId=key_id, Plaintext=b"y")
+                return "allowed"
+            except botocore.exceptions.ClientError as e:
+                return error_code(e)
+
+        deadline = time.monotonic() + 8
+        while outcome() != "allowed" and time.monotonic() < deadline:
+            time.sleep(0.25)
+        self.assertEqual(outcome(), "allowed")
+        iam.delete_user_policy(UserName="cross-node", PolicyName="use")
+        started = time.monotonic()
+        while outcome() == "allowed" and time.monotonic() - started < 8:
+            time.sleep(0.25)
+        self.assertEqual(outcome(), "AccessDeniedException")
+        self.assertLess(time.monotonic() - started, 5 + 1.5)
 
     def test_concurrent_create_alias_of_one_name_across_nodes_lets_exactly_one_win(self):
         url = self.pg.create_database("alias_race")
