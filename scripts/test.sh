@@ -28,3 +28,6 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 ninja -C build-asan -j "$(nproc)" unit_tests
 ASAN_OPTIONS=detect_leaks=1:strict_init_order=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
+
+echo "== fuzzing"
+scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
