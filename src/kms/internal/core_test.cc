@@ -377,7 +377,7 @@ TEST_F(CoreTest, UpdateKeyRetriesAfterAConcurrentWriteAndKeepsBothChanges) {
   EXPECT_EQ(stored.revision, stale.revision + 2);
 }
 
-TEST_F(CoreTest, UpdateKeyGivesUpWithConflictAfterFiveLostRaces) {
+TEST_F(CoreTest, UpdateKeyGivesUpWithConflictAfterTenLostRaces) {
   KeyMetadata key = NewKey();
   int calls = 0;
   auto written = core_->UpdateKey(Row(key.key_id), [&](storage::KeyRow& r) -> scytale::Status {
@@ -389,8 +389,8 @@ TEST_F(CoreTest, UpdateKeyGivesUpWithConflictAfterFiveLostRaces) {
     return Ok();
   });
   EXPECT_THAT(written, HasError(ErrorCode::kConflict));
-  EXPECT_EQ(calls, 5);
-  EXPECT_EQ(Row(key.key_id).description, "theirs 5");
+  EXPECT_EQ(calls, 10);
+  EXPECT_EQ(Row(key.key_id).description, "theirs 10");
 }
 
 TEST_F(CoreTest, UpdateKeyReturnsTheMutationsErrorAndWritesNothing) {
