@@ -19,6 +19,8 @@ PACKAGES=(
   softhsm2                                     # PKCS#11 token for the pkcs11 keystore's tests (SoftHSM2)
   opensc                                       # pkcs11-tool: proves the token's root key cannot be read
   libp11-kit-dev                               # <p11-kit/pkcs11.h>: the standard PKCS#11 header
+  clang-14 libclang-rt-14-dev                  # libFuzzer's runtime for fuzz/ (scripts/fuzz.sh)
+  binutils                                     # objcopy: adapts that runtime to g++ (fuzz/)
   curl ca-certificates procps
 )
 

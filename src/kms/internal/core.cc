@@ -1,9 +1,10 @@
 #include "kms/internal/core.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
+#include <chrono>
 #include <random>
 #include <thread>
+#include <nlohmann/json.hpp>
 
 #include "common/encoding.h"
 #include "common/ids.h"
@@ -16,11 +17,25 @@ namespace {
 
 constexpr size_t kBackingKeyCacheEntries = 10000;
 constexpr std::chrono::seconds kBackingKeyCacheTtl{300};
-// Optimistic writes of one key: with several nodes (PostgreSQL) many writers of one key really
-// run at once, and each round lets one through; the others wait a little, at random, and retry.
-constexpr int kUpdateAttempts = 12;
 constexpr std::string_view kMarkerPrefix = "scy1:";
 constexpr size_t kPrivateKeyCacheEntries = 1000;
+
+// Optimistic writes to one key (tags, policy, state) that lose to another writer re-read and
+// retry. Immediate retries let one writer lose every round to the others (four concurrent
+// TagResource calls on one key failed this way under ASan's slower timing), so a loser first
+// waits a random time under a doubling cap, as the AWS SDKs back off: 1, 2, 4 ... 32 ms, at most
+// about 220 ms over all attempts. With several nodes (PostgreSQL) many writers of one key really
+// run at once, and each round lets one through.
+constexpr int kUpdateAttempts = 12;
+constexpr std::chrono::microseconds kFirstConflictBackoff{1000};
+constexpr int kMaxBackoffDoublings = 5;
+
+void BackOffAfterConflict(int attempt) {
+  thread_local std::minstd_rand jitter{std::random_device{}()};
+  auto cap = kFirstConflictBackoff * (int64_t{1} << std::min(attempt, kMaxBackoffDoublings));
+  std::uniform_int_distribution<int64_t> pick(0, cap.count());
+  std::this_thread::sleep_for(std::chrono::microseconds(pick(jitter)));
+}
 
 }  // namespace
 
@@ -109,9 +124,7 @@ Result<storage::KeyRow> Core::UpdateKeyWith(
     if (written.error().code != ErrorCode::kConflict || attempt + 1 == kUpdateAttempts) {
       return written.error();
     }
-    thread_local std::minstd_rand rng(std::random_device{}());
-    std::uniform_int_distribution<int> pause_us(0, 1000 * std::min(attempt + 1, 8));
-    std::this_thread::sleep_for(std::chrono::microseconds(pause_us(rng)));
+    BackOffAfterConflict(attempt);
     SCY_ASSIGN_OR_RETURN(auto fresh, GetKey(key.account_id, key.region, key.key_id));
     if (!fresh) {
       return MakeError(ErrorCode::kNotFound, "Key '" + Arn(key) + "' does not exist");
