@@ -1,10 +1,18 @@
 // The SQLite backend: one file, WAL, synchronous=FULL (an acknowledged write survives power
 // loss), foreign keys on. One connection guarded by a mutex; statements are prepared once.
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
+#include <chrono>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "storage/internal/shared.h"
 #include "storage/storage.h"
@@ -225,15 +233,15 @@ class SqliteStore : public Store {
     Session lock(this);
     // First, so that stores opening the same file at once wait for each other.
     sqlite3_busy_timeout(db_.get(), 5000);
-    SCY_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
-    SCY_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
-    SCY_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys=ON"));
-    SCY_RETURN_IF_ERROR(Exec(
+    SCY_RETURN_IF_ERROR(ExecWhenFree("PRAGMA journal_mode=WAL"));
+    SCY_RETURN_IF_ERROR(ExecWhenFree("PRAGMA synchronous=FULL"));
+    SCY_RETURN_IF_ERROR(ExecWhenFree("PRAGMA foreign_keys=ON"));
+    SCY_RETURN_IF_ERROR(ExecWhenFree(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
         "applied_at INTEGER NOT NULL)"));
     int target = static_cast<int>(std::size(kMigrations));
     for (int v = 1; v <= target; ++v) {
-      SCY_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+      SCY_RETURN_IF_ERROR(ExecWhenFree("BEGIN IMMEDIATE"));
       // Read under the write lock: another process may have applied it meanwhile.
       auto current = SchemaVersionLocked();
       if (current && *current >= v) {
@@ -1537,6 +1545,21 @@ class SqliteStore : public Store {
     return Ok();
   }
 
+  // Exec for opening: SQLite answers SQLITE_BUSY at once, without its busy handler, in some of
+  // the races of several connections opening one fresh file (switching it to WAL, creating the
+  // first table), so those statements are retried for up to the busy timeout.
+  Status ExecWhenFree(const std::string& sql) {
+    constexpr auto kPause = std::chrono::milliseconds(10);
+    constexpr int kAttempts = 500;  // 5 s, as sqlite3_busy_timeout above
+    for (int attempt = 1;; ++attempt) {
+      Status done = Exec(sql);
+      if (done || done.error().code != ErrorCode::kDependencyTimeout || attempt == kAttempts) {
+        return done;
+      }
+      std::this_thread::sleep_for(kPause);
+    }
+  }
+
   // Returns a cached prepared statement, reset and with its bindings cleared.
   Result<sqlite3_stmt*> Prepare(const std::string& sql) {
     auto it = statements_.find(sql);
@@ -1625,8 +1648,22 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& path
     return MakeError(ErrorCode::kInternal, "cannot open " + path.string() + ": " +
                                                (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
+  // Opening a fresh file from several connections at once can deadlock inside SQLite (each
+  // holds a shared lock while it waits to switch the file to WAL), so openers of one file take
+  // turns: an flock on a file beside it, which serializes threads and processes alike (and, being
+  // a separate file, never disturbs SQLite's own POSIX locks on the database).
+  const std::string lock_path = path.string() + "-open.lock";
+  int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0) {
+    return MakeError(ErrorCode::kInternal, "cannot open " + lock_path + ": " +
+                                               std::strerror(errno));
+  }
+  while (::flock(lock_fd, LOCK_EX) != 0 && errno == EINTR) {
+  }
   auto store = std::make_unique<SqliteStore>(std::move(db));
-  SCY_RETURN_IF_ERROR(store->Init());
+  Status ready = store->Init();
+  ::close(lock_fd);  // releases the flock
+  SCY_RETURN_IF_ERROR(ready);
   return std::unique_ptr<Store>(std::move(store));
 }
 
