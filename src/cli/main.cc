@@ -27,6 +27,7 @@
 #include "keystore/keystore.h"
 #include "kms/kms.h"
 #include "server/server.h"
+#include "storage/caching_store.h"
 #include "storage/storage.h"
 
 #ifndef SCYTALE_VERSION
@@ -344,7 +345,13 @@ int Serve(const ServeFlags& flags) {
   if (!opened) {
     return Fail("cannot open the store: " + opened.error().message);
   }
-  storage::Store* store = opened->store.get();
+  // Every node keeps the rows each request reads (keys, versions, aliases, access keys) and
+  // drops them when they change, here or, on PostgreSQL, through any other node.
+  auto cached = storage::CachingStore::Wrap(std::move(opened->store), {});
+  if (!cached) {
+    return Fail("cannot watch the store's changes: " + cached.error().message);
+  }
+  storage::CachingStore* store = cached->get();
   auto clock = SystemClock();
   // The key service's clock (deletion windows, rotation) may be shifted by end-to-end tests;
   // SigV4 always checks request times against the real clock.
@@ -406,6 +413,13 @@ int Serve(const ServeFlags& flags) {
   auto verifier = auth::SigV4Verifier::Create(lookup, region_policy, clock, {"kms", "iam", "sts"});
 
   auto iam_service = iam::IamService::Create(store, root->get(), service_clock, &identities);
+  store->AddObserver(
+      [&iam_service](const storage::Change& change) { iam_service->OnStoreChange(change); });
+  // Destroyed before iam_service, on every way out: no observer runs once it is gone.
+  struct ObserversGone {
+    storage::CachingStore* store;
+    ~ObserversGone() { store->RemoveObservers(); }
+  } observers_gone{store};
   auto query_api = api::QueryApi::Create(iam_service.get());
   auto key_service = kms::KeyService::Create(
       store, root->get(), service_clock,
@@ -483,7 +497,14 @@ int Serve(const ServeFlags& flags) {
     std::unique_lock lock(maintenance_mu);
     while (!stopping) {
       lock.unlock();
-      auto report = key_service->RunMaintenance();
+      // Once per cluster, not once per node: on PostgreSQL a node that finds another running
+      // the pass skips it.
+      Result<kms::MaintenanceReport> report = kms::MaintenanceReport{};
+      auto ran = store->RunExclusively("maintenance",
+                                       [&] { report = key_service->RunMaintenance(); });
+      if (!ran) {
+        report = ran.error();
+      }
       if (report) {
         // Audited as CloudTrail does (AwsServiceEvent); failures are logged by the App.
         (void)app.RecordMaintenance(*report);

@@ -86,6 +86,11 @@ class Identities::Cache {
     entries_.erase(id);
     ++generation_;
   }
+  void Clear() {
+    std::lock_guard lock(mu_);
+    entries_.clear();
+    ++generation_;
+  }
 
  private:
   std::mutex mu_;
@@ -161,5 +166,7 @@ Result<AccessKey> Identities::LookupAccessKey(const std::string& access_key_id) 
 }
 
 void Identities::Forget(const std::string& access_key_id) { cache_->Erase(access_key_id); }
+
+void Identities::ForgetAll() { cache_->Clear(); }
 
 }  // namespace scytale::iam

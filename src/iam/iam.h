@@ -61,6 +61,8 @@ class Identities {
   // Drops a cached key so that the next lookup asks the store (after a key was deleted or
   // changed). Thread-safe.
   void Forget(const std::string& access_key_id);
+  // Drops every cached key (the store's change feed was interrupted). Thread-safe.
+  void ForgetAll();
 
   // How long a looked-up key is trusted before the store is asked again.
   static constexpr std::chrono::seconds kCacheTtl{30};
@@ -237,6 +239,11 @@ class IamService {
   // refreshed when a policy changes. kms/ authorization calls this on every request.
   virtual Result<std::vector<std::shared_ptr<const policy::CompiledPolicy>>> IdentityPolicies(
       const std::string& principal_arn) = 0;
+
+  // A change committed to the store, by this node or another (storage::CachingStore's
+  // observers): drops what the caches of identities and their policies hold of it, so that a
+  // change made through any node applies on every node as soon as it is announced.
+  virtual void OnStoreChange(const storage::Change& change) { (void)change; }
 };
 
 // A new access key id (AKIA + 16 base32 characters) and secret (40 characters).

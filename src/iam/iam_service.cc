@@ -412,6 +412,11 @@ class PolicyCache {
     entries_.erase(key);
     ++generation_;
   }
+  void Clear() {
+    std::lock_guard lock(mu_);
+    entries_.clear();
+    ++generation_;
+  }
 
  private:
   struct Timed {
@@ -932,6 +937,25 @@ class IamServiceImpl : public IamService {
   }
 
   // ---- Identity policies ----
+
+  void OnStoreChange(const storage::Change& change) override {
+    using Kind = storage::Change::Kind;
+    switch (change.kind) {
+      case Kind::kIdentity:
+        policies_.Clear();  // identity changes are rare: the whole cache goes
+        break;
+      case Kind::kAccessKey:
+        identities_->Forget(change.id);
+        break;
+      case Kind::kLost:
+      case Kind::kResumed:
+        policies_.Clear();
+        identities_->ForgetAll();
+        break;
+      default:
+        break;
+    }
+  }
 
   Result<PolicyVector> IdentityPolicies(const std::string& principal_arn) override {
     const Principal p = ParsePrincipal(principal_arn);

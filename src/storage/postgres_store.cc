@@ -19,8 +19,11 @@
 // whatever the database's default collation.
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <condition_variable>
 #include <cstring>
@@ -220,7 +223,53 @@ ALTER TABLE keys ADD COLUMN custom_key_store_id TEXT NOT NULL DEFAULT '';
 CREATE INDEX keys_by_custom_key_store ON keys (custom_key_store_id)
   WHERE custom_key_store_id <> '';
 )sql",
+    // 7: change notifications. Every committed change to a row that a node may cache is
+    // announced on the channel scytale_changes as "<kind>:<id>" (storage::Change; NOTIFY is
+    // delivered at commit, and only then), whoever wrote it: a node, `scytale migrate`, or an
+    // operator with psql. The trigger's arguments: the kind, then the columns whose values,
+    // joined by '/', make the id.
+    R"sql(
+CREATE FUNCTION scytale_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  r JSONB;
+  id TEXT := '';
+BEGIN
+  IF TG_OP = 'DELETE' THEN r := to_jsonb(OLD); ELSE r := to_jsonb(NEW); END IF;
+  FOR i IN 1 .. TG_NARGS - 1 LOOP
+    IF i > 1 THEN id := id || '/'; END IF;
+    id := id || (r ->> TG_ARGV[i]);
+  END LOOP;
+  PERFORM pg_notify('scytale_changes', TG_ARGV[0] || ':' || id);
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER keys_changed AFTER INSERT OR UPDATE OR DELETE ON keys
+  FOR EACH ROW EXECUTE FUNCTION scytale_notify_change('k', 'key_id');
+CREATE TRIGGER key_versions_changed AFTER INSERT OR UPDATE OR DELETE ON key_versions
+  FOR EACH ROW EXECUTE FUNCTION scytale_notify_change('k', 'key_id');
+CREATE TRIGGER key_tags_changed AFTER INSERT OR UPDATE OR DELETE ON key_tags
+  FOR EACH ROW EXECUTE FUNCTION scytale_notify_change('k', 'key_id');
+CREATE TRIGGER aliases_changed AFTER INSERT OR UPDATE OR DELETE ON aliases
+  FOR EACH ROW EXECUTE FUNCTION scytale_notify_change('a', 'account_id', 'region', 'alias_name');
+CREATE TRIGGER grants_changed AFTER INSERT OR UPDATE OR DELETE ON grants
+  FOR EACH ROW EXECUTE FUNCTION scytale_notify_change('g', 'key_id');
+CREATE TRIGGER access_keys_changed AFTER INSERT OR UPDATE OR DELETE ON access_keys
+  FOR EACH ROW EXECUTE FUNCTION scytale_notify_change('c', 'access_key_id');
+CREATE TRIGGER iam_users_changed AFTER INSERT OR UPDATE OR DELETE ON iam_users
+  FOR EACH ROW EXECUTE FUNCTION scytale_notify_change('i', 'account_id');
+CREATE TRIGGER iam_user_policies_changed AFTER INSERT OR UPDATE OR DELETE ON iam_user_policies
+  FOR EACH ROW EXECUTE FUNCTION scytale_notify_change('i', 'account_id');
+CREATE TRIGGER iam_roles_changed AFTER INSERT OR UPDATE OR DELETE ON iam_roles
+  FOR EACH ROW EXECUTE FUNCTION scytale_notify_change('i', 'account_id');
+CREATE TRIGGER iam_role_policies_changed AFTER INSERT OR UPDATE OR DELETE ON iam_role_policies
+  FOR EACH ROW EXECUTE FUNCTION scytale_notify_change('i', 'account_id');
+CREATE TRIGGER custom_key_stores_changed AFTER INSERT OR UPDATE OR DELETE ON custom_key_stores
+  FOR EACH ROW EXECUTE FUNCTION scytale_notify_change('s', 'custom_key_store_id');
+)sql",
 };
+
+// The channel of migration 7's notifications.
+constexpr const char* kChangeChannel = "scytale_changes";
 
 // Every node takes this session advisory lock around migrations ("scytale" in ASCII).
 constexpr int64_t kMigrationLockId = 0x73637974616c65;
@@ -300,6 +349,151 @@ bool IsConnectionState(std::string_view state) {
   return state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03";
 }
 
+// A new connection to `url`, or kDependencyTimeout when the server cannot be reached.
+Result<PgConnPtr> ConnectTo(const std::string& url) {
+  // Defaults first: the URL's own settings come later and win. The URL is expanded from
+  // "dbname" (expand_dbname), so it may be a URI or a key=value string.
+  const char* keywords[] = {"connect_timeout", "application_name", "keepalives_idle",
+                            "keepalives_interval", "keepalives_count", "dbname", nullptr};
+  const char* values[] = {"5", "scytale", "30", "10", "3", url.c_str(), nullptr};
+  PgConnPtr pg(PQconnectdbParams(keywords, values, 1));
+  if (pg == nullptr) {
+    return MakeError(ErrorCode::kInternal, "postgres: out of memory while connecting");
+  }
+  if (PQstatus(pg.get()) != CONNECTION_OK) {
+    // libpq's message names the host and user, never the password.
+    std::string message = PQerrorMessage(pg.get());
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+      message.pop_back();
+    }
+    return MakeError(ErrorCode::kDependencyTimeout,
+                     "postgres: cannot connect to " + RedactStoreUrl(url) + ": " + message);
+  }
+  // Notices (e.g. "already exists, skipping") are not errors; libpq would print them.
+  PQsetNoticeProcessor(pg.get(), [](void*, const char*) {}, nullptr);
+  return pg;
+}
+
+// `text` as the body of an SQL string literal (standard_conforming_strings: only ' is special).
+std::string EscapeLiteral(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    out += c;
+    if (c == '\'') {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Runs one statement without parameters on `pg`; whether it succeeded.
+bool Simple(PGconn* pg, const std::string& sql) {
+  PgResultPtr res(PQexec(pg, sql.c_str()));
+  auto status = PQresultStatus(res.get());
+  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
+// Runs one statement returning a boolean ("SELECT pg_try_advisory_lock(...)").
+std::optional<bool> SimpleBool(PGconn* pg, const std::string& sql) {
+  PgResultPtr res(PQexec(pg, sql.c_str()));
+  if (PQresultStatus(res.get()) != PGRES_TUPLES_OK || PQntuples(res.get()) != 1) {
+    return std::nullopt;
+  }
+  return std::string_view(PQgetvalue(res.get(), 0, 0)) == "t";
+}
+
+// A Change from a notification's payload "<kind>:<id>"; nullopt for anything else.
+std::optional<Change> ParseChange(std::string_view payload) {
+  if (payload.size() < 2 || payload[1] != ':') {
+    return std::nullopt;
+  }
+  static const std::map<char, Change::Kind> kKinds = {
+      {'k', Change::Kind::kKey},       {'a', Change::Kind::kAlias},
+      {'g', Change::Kind::kGrant},     {'c', Change::Kind::kAccessKey},
+      {'i', Change::Kind::kIdentity},  {'s', Change::Kind::kKeyStore}};
+  auto kind = kKinds.find(payload[0]);
+  if (kind == kKinds.end()) {
+    return std::nullopt;
+  }
+  return Change{kind->second, std::string(payload.substr(2))};
+}
+
+// Listens on the change channel with a connection of its own, from a thread of its own, and
+// hands every change to the sink; reconnects (kLost, then kResumed once listening again) when
+// the connection fails.
+class ChangeListener {
+ public:
+  ChangeListener(std::string url, ChangeSink sink)
+      : url_(std::move(url)), sink_(std::move(sink)), thread_([this] { Run(); }) {}
+  ~ChangeListener() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  static constexpr int kPollMillis = 100;  // how soon a stop is seen
+
+  void Run() {
+    bool listening = false;
+    int failures = 0;
+    while (!stop_) {
+      PgConnPtr pg;
+      if (auto connected = ConnectTo(url_)) {
+        pg = std::move(*connected);
+        if (!Simple(pg.get(), std::string("LISTEN ") + kChangeChannel)) {
+          pg.reset();
+        }
+      }
+      if (pg != nullptr) {
+        failures = 0;
+        listening = true;
+        sink_({Change::Kind::kResumed, ""});
+        Listen(pg.get());
+      }
+      if (listening) {
+        listening = false;
+        sink_({Change::Kind::kLost, ""});
+      }
+      // Reconnect after 100 ms, then less often while the server stays away (up to 2 s).
+      auto wait = std::chrono::milliseconds(std::min(100 << std::min(failures++, 5), 2000));
+      for (auto waited = std::chrono::milliseconds(0); waited < wait && !stop_;
+           waited += std::chrono::milliseconds(kPollMillis)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(kPollMillis));
+      }
+    }
+  }
+
+  // Delivers notifications until the connection fails or the listener stops.
+  void Listen(PGconn* pg) {
+    while (!stop_) {
+      pollfd fd{PQsocket(pg), POLLIN, 0};
+      if (fd.fd < 0) {
+        return;
+      }
+      int ready = poll(&fd, 1, kPollMillis);
+      if (ready < 0 && errno != EINTR) {
+        return;
+      }
+      if (ready > 0 || PQstatus(pg) != CONNECTION_OK) {
+        if (PQconsumeInput(pg) == 0 || PQstatus(pg) != CONNECTION_OK) {
+          return;
+        }
+      }
+      while (PGnotify* n = PQnotifies(pg)) {
+        std::unique_ptr<PGnotify, decltype(&PQfreemem)> owned(n, &PQfreemem);
+        if (auto change = ParseChange(n->extra)) {
+          sink_(*change);
+        }
+      }
+    }
+  }
+
+  const std::string url_;
+  const ChangeSink sink_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 // One libpq connection and the names of the statements prepared on it.
 struct Conn {
   PgConnPtr pg;
@@ -365,27 +559,7 @@ class Pool {
  private:
   Status Connect(Conn& conn) {
     Discard(conn);
-    // Defaults first: the URL's own settings come later and win. The URL is expanded from
-    // "dbname" (expand_dbname), so it may be a URI or a key=value string.
-    const char* keywords[] = {"connect_timeout", "application_name", "keepalives_idle",
-                              "keepalives_interval", "keepalives_count", "dbname", nullptr};
-    const char* values[] = {"5", "scytale", "30", "10", "3", url_.c_str(), nullptr};
-    conn.pg.reset(PQconnectdbParams(keywords, values, 1));
-    if (conn.pg == nullptr) {
-      return MakeError(ErrorCode::kInternal, "postgres: out of memory while connecting");
-    }
-    if (PQstatus(conn.pg.get()) != CONNECTION_OK) {
-      // libpq's message names the host and user, never the password.
-      std::string message = PQerrorMessage(conn.pg.get());
-      Discard(conn);
-      while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
-        message.pop_back();
-      }
-      return MakeError(ErrorCode::kDependencyTimeout,
-                       "postgres: cannot connect to " + RedactStoreUrl(url_) + ": " + message);
-    }
-    // Notices (e.g. "already exists, skipping") are not errors; libpq would print them.
-    PQsetNoticeProcessor(conn.pg.get(), [](void*, const char*) {}, nullptr);
+    SCY_ASSIGN_OR_RETURN(conn.pg, ConnectTo(url_));
     return Ok();
   }
 
@@ -682,7 +856,44 @@ std::optional<T> ReadFirst(const Rows& rows, F read) {
 class PostgresStore : public Store {
  public:
   explicit PostgresStore(const PostgresOptions& options)
-      : pool_(options.url, options.pool_size, options.acquire_timeout) {}
+      : pool_(options.url, options.pool_size, options.acquire_timeout), url_(options.url) {}
+
+  Result<bool> WatchChanges(ChangeSink sink) override {
+    if (listener_ != nullptr) {
+      return MakeError(ErrorCode::kInternal, "postgres: changes are already watched");
+    }
+    listener_ = std::make_unique<ChangeListener>(url_, std::move(sink));
+    return true;
+  }
+
+  // The lock is PostgreSQL's session advisory lock, on one connection kept for it: if the node
+  // dies while it runs a task, its session ends and the lock with it.
+  Result<bool> RunExclusively(const std::string& name,
+                              const std::function<void()>& task) override {
+    std::lock_guard lock(exclusive_mu_);
+    if (exclusive_conn_ == nullptr || PQstatus(exclusive_conn_.get()) != CONNECTION_OK) {
+      exclusive_conn_.reset();
+      SCY_ASSIGN_OR_RETURN(exclusive_conn_, ConnectTo(url_));
+    }
+    // hashtext() is stable: every node derives the same lock from the same name. The second
+    // key (a namespace) keeps these apart from the migration lock.
+    const std::string lock_key = "hashtext('" + EscapeLiteral(name) + "')";
+    auto locked = SimpleBool(exclusive_conn_.get(),
+                             "SELECT pg_try_advisory_lock(1935, " + lock_key + ")");
+    if (!locked) {
+      exclusive_conn_.reset();
+      return MakeError(ErrorCode::kDependencyTimeout,
+                       "postgres: cannot take the lock for " + name);
+    }
+    if (!*locked) {
+      return false;
+    }
+    task();
+    if (!Simple(exclusive_conn_.get(), "SELECT pg_advisory_unlock(1935, " + lock_key + ")")) {
+      exclusive_conn_.reset();  // a lost session releases its locks
+    }
+    return true;
+  }
 
   // Applies pending migrations under a session advisory lock, so that nodes starting together
   // apply each migration once; the others wait, then find nothing to do.
@@ -1534,6 +1745,12 @@ class PostgresStore : public Store {
 
   StatementNames names_;
   Pool pool_;
+  const std::string url_;
+  // The connection that holds RunExclusively's advisory locks, opened on first use.
+  std::mutex exclusive_mu_;
+  PgConnPtr exclusive_conn_;
+  // Destroyed first: its thread calls into the sink until then.
+  std::unique_ptr<ChangeListener> listener_;
 };
 
 }  // namespace

@@ -191,6 +191,10 @@ ALTER TABLE keys ADD COLUMN custom_key_store_id TEXT NOT NULL DEFAULT '';
 CREATE INDEX keys_by_custom_key_store ON keys (custom_key_store_id)
   WHERE custom_key_store_id <> '';
 )sql",
+    // 7: nothing here. PostgreSQL's migration 7 announces changes to other nodes; one process
+    // owns a SQLite file and sees every write itself. Numbered still, so that both backends
+    // report the same schema version.
+    "-- change notifications: PostgreSQL only",
 };
 
 constexpr const char* kSelectGrant =

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -163,6 +164,23 @@ struct GrantFilter {
   std::optional<std::string> grant_id{};
   std::optional<std::string> grantee_principal{};
 };
+
+// A change committed to the database, as a node's caches need to hear of it.
+struct Change {
+  enum class Kind {
+    kKey,        // a key's row, backing versions or tags; id: the key id
+    kAlias,      // id: account/region/alias name
+    kGrant,      // id: the grant's key id
+    kAccessKey,  // id: the access key id
+    kIdentity,   // an IAM user or role or their inline policies; id: the account id
+    kKeyStore,   // id: the custom key store id
+    kLost,       // the feed failed: changes may go unreported until kResumed
+    kResumed,    // the feed (re)started: whatever was cached before may be stale
+  };
+  Kind kind;
+  std::string id;
+};
+using ChangeSink = std::function<void(const Change&)>;
 
 class Store {
  public:
@@ -335,6 +353,25 @@ class Store {
   // OK when the database answers a trivial query now (for /healthz); kDependencyTimeout when
   // it cannot be reached.
   virtual Status Ping() = 0;
+
+  // Several nodes on one database. WatchChanges reports to `sink`, from a thread of the
+  // store's own, every change committed to the database by anyone, so that caches above the
+  // store can drop what changed: kResumed once listening, then the changes, kLost when the
+  // feed fails (nothing cached can be trusted until the next kResumed). Returns false when
+  // the backend has no writers but this store to report (SQLite: one process owns the file;
+  // the caller sees every write itself). At most one sink, called until the store is destroyed.
+  virtual Result<bool> WatchChanges(ChangeSink sink) {
+    (void)sink;
+    return false;
+  }
+  // Runs `task` unless another holder of the database runs a task of the same name now (a
+  // node-wide lock: PostgreSQL's advisory lock on a connection of its own); returns whether it
+  // ran. Background work that must run once per cluster, not once per node, runs here.
+  virtual Result<bool> RunExclusively(const std::string& name, const std::function<void()>& task) {
+    (void)name;
+    task();
+    return true;
+  }
 };
 
 // Opens (creating if needed) the SQLite database at `path` and applies pending migrations.

@@ -182,7 +182,7 @@ TEST_P(StoreConformance, DataSurvivesReopen) {
   auto ak = store_->GetAccessKey("AKIA1").value();
   ASSERT_TRUE(ak.has_value());
   EXPECT_EQ(ak->wrapped_secret, (Bytes{9, 9}));
-  EXPECT_EQ(store_->SchemaVersion().value(), 6);
+  EXPECT_EQ(store_->SchemaVersion().value(), 7);
 }
 
 TEST_P(StoreConformance, AccessKeysAreReplacedAndListedPerPrincipal) {
