@@ -129,9 +129,9 @@ class ClusterTest(ScytaleTestCase):
         """Every acknowledged key, alias, grant and tag is there through `kms`, and every
         acknowledged ciphertext decrypts to its plaintext under its key."""
         aliases = all_aliases(kms)
-        for name, target in acked.aliases.items():
-            self.assertEqual(aliases.get(name, "<missing>"), target,
-                             f"{where}: acknowledged alias {name} -> {target}")
+        problems = [f"alias {name} -> {target} is {aliases.get(name, 'missing')}"
+                    for name, target in sorted(acked.aliases.items())
+                    if aliases.get(name, "missing") != target]
 
         def check_key(key_id: str) -> list[str]:
             problems = []
@@ -166,7 +166,7 @@ class ClusterTest(ScytaleTestCase):
 
         keys = acked.keys | {k for k, _ in acked.grants} | {t[0] for t in acked.tags}
         with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
-            problems = [p for ps in pool.map(check_key, sorted(keys)) for p in ps]
+            problems += [p for ps in pool.map(check_key, sorted(keys)) for p in ps]
             problems += [p for ps in pool.map(check_blob, acked.ciphertexts) for p in ps]
         self.assertEqual(problems, [], f"{where}: acknowledged writes lost ({acked.summary()})")
 
@@ -512,6 +512,10 @@ class ClusterTest(ScytaleTestCase):
                     if checked(node, "create_alias", AliasName=f"alias/pg/{tag}",
                                TargetKeyId=key_id) is not None:
                         acked.add("alias", (f"alias/pg/{tag}", key_id))
+                    grant = checked((node + 2) % NODES, "create_grant", KeyId=key_id,
+                                    GranteePrincipal=ROOT_ARN, Operations=["Decrypt"], Name=tag)
+                    if grant is not None:
+                        acked.add("grants", (key_id, grant["GrantId"]))
                     if checked((node + 1) % NODES, "tag_resource", KeyId=key_id,
                                Tags=[{"TagKey": "round", "TagValue": tag}]) is not None:
                         acked.add("tags", (key_id, "round", tag))
