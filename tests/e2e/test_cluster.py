@@ -325,8 +325,9 @@ class ClusterTest(ScytaleTestCase):
 
     # ----------------------------------------------------------------------------------
 
-    def run_mixed_writes(self, clients: list, worker: int, acked: Acknowledged,
-                         stop: threading.Event, call: Callable) -> None:
+    @staticmethod
+    def run_mixed_writes(worker: int, acked: Acknowledged, stop: threading.Event,
+                         call: Callable) -> None:
         """One worker of the mixed load: a key, its alias, a grant, a tag and a ciphertext per
         round, each call made through `call(worker, operation, **params)`, which returns the
         response or None when the call was not acknowledged."""
@@ -406,7 +407,7 @@ class ClusterTest(ScytaleTestCase):
         workers = 2 * NODES
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
         try:
-            running = [pool.submit(self.run_mixed_writes, clients, w, acked, stop, call)
+            running = [pool.submit(self.run_mixed_writes, w, acked, stop, call)
                        for w in range(workers)]
             time.sleep(1.5)
             before_kill = acked.summary()
@@ -443,7 +444,6 @@ class ClusterTest(ScytaleTestCase):
         key_id = restarted.create_key()["KeyMetadata"]["KeyId"]
         for i in survivors:
             self.assertEqual(clients[i].describe_key(KeyId=key_id)["KeyMetadata"]["KeyId"], key_id)
-
 
     def test_restart_of_postgres_under_load_gives_only_aws_errors_and_every_node_recovers(self):
         nodes = self.start_cluster("pg_restart")
