@@ -162,4 +162,10 @@ Result<AccessKey> Identities::LookupAccessKey(const std::string& access_key_id) 
 
 void Identities::Forget(const std::string& access_key_id) { cache_->Erase(access_key_id); }
 
+Status CheckRootUnwrapsAccessKey(keystore::RootKeystore& root, const storage::AccessKeyRow& row) {
+  SCY_ASSIGN_OR_RETURN(crypto::SecretBytes secret,
+                       root.Unwrap(row.wrapped_secret, WrapAad(row.access_key_id)));
+  return Ok();
+}
+
 }  // namespace scytale::iam
