@@ -1,4 +1,5 @@
-// The `scytale` executable: `serve`, `init`, `audit verify`, `audit query` and `version`.
+// The `scytale` executable: `serve`, `init`, `migrate`, `audit verify`, `audit query` and
+// `version`.
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -9,6 +10,8 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <condition_variable>
 #include <filesystem>
@@ -28,6 +31,7 @@
 #include "kms/kms.h"
 #include "server/server.h"
 #include "storage/caching_store.h"
+#include "storage/migrate.h"
 #include "storage/storage.h"
 
 #ifndef SCYTALE_VERSION
@@ -545,6 +549,103 @@ int Serve(const ServeFlags& flags) {
   return 0;
 }
 
+struct MigrateFlags {
+  KeystoreFlags keystore;
+  std::string from;  // default: SCYTALE_MIGRATE_FROM_URL
+  std::string to;    // default: SCYTALE_MIGRATE_TO_URL
+  std::string data_dir = "./data";
+};
+
+// `scytale migrate --from STORE --to STORE`: copies every row of one store into an empty one
+// (storage::MigrateStore) after checking that the root keystore unwraps what the source holds,
+// and prints per table the rows and digests of both sides. 0 when the target reads back equal
+// to the source; 1 otherwise (nothing is committed unless the copy went through).
+int Migrate(const MigrateFlags& flags) {
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // the root key is in memory, as in `serve`
+  (void)crypto::InitLockedMemory(1 << 16);
+  // URLs may hold a password: from the environment they stay out of `ps`.
+  std::string from = flags.from.empty() ? Env("SCYTALE_MIGRATE_FROM_URL").value_or("") : flags.from;
+  std::string to = flags.to.empty() ? Env("SCYTALE_MIGRATE_TO_URL").value_or("") : flags.to;
+  if (from.empty() || to.empty()) {
+    return Fail("migrate needs --from and --to (or SCYTALE_MIGRATE_FROM_URL and "
+                "SCYTALE_MIGRATE_TO_URL): sqlite:DIR or postgres://...");
+  }
+  if (from == to) {
+    return Fail("--from and --to name the same store");
+  }
+  // A source that does not exist would be created empty; say so instead.
+  if (from.starts_with("sqlite:") &&
+      !std::filesystem::exists(std::filesystem::path(from.substr(7)) / "scytale.db")) {
+    return Fail("--from " + from + ": there is no scytale.db in that directory");
+  }
+  std::filesystem::path dir = flags.data_dir;
+  // The soft root would be created where none is: a new root unwraps nothing of the source.
+  if (flags.keystore.kind == "soft" && !std::filesystem::exists(dir / "root.key")) {
+    return Fail("no root key at " + (dir / "root.key").string() +
+                ": --data-dir must be the data directory the source was served with (its "
+                "root.key wraps the source's keys)");
+  }
+  auto root = OpenRootKeystore(flags.keystore, dir);
+  if (!root) {
+    return Fail(root.error().message);
+  }
+  constexpr size_t kPoolSize = 2;
+  auto source = OpenStore(from, dir, kPoolSize);
+  if (!source) {
+    return Fail("cannot open the source: " + source.error().message);
+  }
+  auto target = OpenStore(to, dir, kPoolSize);
+  if (!target) {
+    return Fail("cannot open the target: " + target.error().message);
+  }
+  std::cout << "migrate: from " << source->description << " to " << target->description
+            << std::endl;
+  keystore::RootKeystore& r = **root;
+  storage::RootCheck check;
+  check.key_version = [&r](const storage::KeyRow& key, const storage::KeyVersionRow& version) {
+    return kms::CheckRootUnwrapsKeyVersion(r, key, version);
+  };
+  check.custom_key_store = [&r](const storage::CustomKeyStoreRow& row) {
+    return kms::CheckRootUnwrapsCustomKeyStorePassword(r, row);
+  };
+  check.access_key = [&r](const storage::AccessKeyRow& row) {
+    return iam::CheckRootUnwrapsAccessKey(r, row);
+  };
+  auto start = std::chrono::steady_clock::now();
+  auto report = storage::MigrateStore(*source->store, *target->store, check);
+  if (!report) {
+    return Fail("migrate: " + report.error().message);
+  }
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (report->root_checks.empty()) {
+    std::cout << "root keystore: the source holds no wrapped value to check it with" << std::endl;
+  }
+  for (const std::string& checked : report->root_checks) {
+    std::cout << "root keystore " << r.Describe() << " unwraps " << checked << std::endl;
+  }
+  std::printf("%-18s %10s %10s  %s\n", "TABLE", "SOURCE", "TARGET", "SHA-256 OF THE ROWS");
+  int64_t rows = 0;
+  for (const storage::TableReport& t : report->tables) {
+    rows += t.source_rows;
+    std::string digest = t.Matches() ? t.source_digest + " (equal)"
+                                     : "source " + t.source_digest + ", target " +
+                                           t.target_digest + " (read back " +
+                                           std::to_string(t.target_read) + ") DIFFERENT";
+    std::printf("%-18s %10lld %10lld  %s\n", t.table.c_str(),
+                static_cast<long long>(t.source_rows), static_cast<long long>(t.target_rows),
+                digest.c_str());
+  }
+  std::fflush(stdout);
+  if (!report->Verified()) {
+    return Fail("migrate: the target does not read back as the source was copied (see the "
+                "tables marked DIFFERENT); do not serve from it");
+  }
+  std::cout << "migrated " << rows << " rows in " << seconds << " s; the target reads back "
+            << "equal to the source" << std::endl;
+  return 0;
+}
+
 // `scytale audit verify DIR`: 0 when the log verifies, 1 when it does not (naming the first bad
 // record), 2 when it cannot be read.
 int AuditVerify(const std::string& dir, const std::string& public_key) {
@@ -709,6 +810,22 @@ int main(int argc, char** argv) {
   scytale::cli::KeystoreFlags init_flags;
   auto* init = app.add_subcommand("init", "create the root key in a PKCS#11 token");
   scytale::cli::AddKeystoreOptions(init, &init_flags);
+  scytale::cli::MigrateFlags migrate_flags;
+  auto* migrate = app.add_subcommand(
+      "migrate",
+      "copy every key, version, alias, grant, IAM user, role, policy, access key, custom key "
+      "store and account from one store into an empty one (servers stopped), then compare");
+  migrate->add_option("--from", migrate_flags.from,
+                      "the store to copy: sqlite:DIR or postgres://USER@HOST:PORT/DB?... "
+                      "(default: SCYTALE_MIGRATE_FROM_URL; put a password there or in "
+                      "PGPASSWORD, not here, where `ps` shows it)");
+  migrate->add_option("--to", migrate_flags.to,
+                      "the empty store to fill, as --from (default: SCYTALE_MIGRATE_TO_URL)");
+  migrate->add_option("--data-dir", migrate_flags.data_dir,
+                      "the data directory the source was served with: its root key (soft "
+                      "keystore) must unwrap the source's keys")
+      ->capture_default_str();
+  scytale::cli::AddKeystoreOptions(migrate, &migrate_flags.keystore);
   auto* version = app.add_subcommand("version", "print the version");
   auto* audit_cmd = app.add_subcommand("audit", "check and read an audit log directory");
   audit_cmd->require_subcommand(1);
@@ -737,6 +854,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (init->parsed()) {
     return scytale::cli::InitKeystore(init_flags);
+  }
+  if (migrate->parsed()) {
+    std::cout.setf(std::ios::unitbuf);
+    return scytale::cli::Migrate(migrate_flags);
   }
   if (version->parsed()) {
     std::cout << "scytale " << SCYTALE_VERSION << std::endl;

@@ -169,4 +169,10 @@ void Identities::Forget(const std::string& access_key_id) { cache_->Erase(access
 
 void Identities::ForgetAll() { cache_->Clear(); }
 
+Status CheckRootUnwrapsAccessKey(keystore::RootKeystore& root, const storage::AccessKeyRow& row) {
+  SCY_ASSIGN_OR_RETURN(crypto::SecretBytes secret,
+                       root.Unwrap(row.wrapped_secret, WrapAad(row.access_key_id)));
+  return Ok();
+}
+
 }  // namespace scytale::iam

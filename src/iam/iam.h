@@ -39,6 +39,11 @@ struct RootCredentials {
 
 std::string RootArn(const std::string& account_id);
 
+// For `scytale migrate`, which must be run with the root keystore the rows were wrapped by:
+// OK when `root` unwraps the secret of the access key `row`; else the unwrap's error
+// (kInvalidCiphertext for another root). The secret is wiped at once.
+Status CheckRootUnwrapsAccessKey(keystore::RootKeystore& root, const storage::AccessKeyRow& row);
+
 class Identities {
  public:
   // `store` and `root` must outlive this object.

@@ -624,3 +624,14 @@ void DestroyCustomKeyStoreMaterial(Core& core, const storage::KeyRow& key) {
 }
 
 }  // namespace scytale::kms::internal
+
+namespace scytale::kms {
+
+Status CheckRootUnwrapsCustomKeyStorePassword(keystore::RootKeystore& root,
+                                              const storage::CustomKeyStoreRow& row) {
+  SCY_ASSIGN_OR_RETURN(crypto::SecretBytes password,
+                       root.Unwrap(row.wrapped_password, internal::PasswordAad(row)));
+  return Ok();
+}
+
+}  // namespace scytale::kms

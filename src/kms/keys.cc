@@ -11,6 +11,15 @@ std::string KeyArn(const std::string& region, const std::string& account_id,
   return "arn:aws:kms:" + region + ":" + account_id + ":key/" + key_id;
 }
 
+Status CheckRootUnwrapsKeyVersion(keystore::RootKeystore& root, const storage::KeyRow& key,
+                                  const storage::KeyVersionRow& version) {
+  SCY_ASSIGN_OR_RETURN(crypto::SecretBytes material,
+                       root.Unwrap(version.wrapped_material,
+                                   internal::BackingKeyAad(internal::Arn(key),
+                                                           version.version_id)));
+  return Ok();
+}
+
 namespace internal {
 namespace {
 

@@ -701,4 +701,14 @@ Status CheckGrantToken(std::string_view token);
 std::string KeyArn(const std::string& region, const std::string& account_id,
                    const std::string& key_id);
 
+// For `scytale migrate`, which must be run with the root keystore the rows were wrapped by:
+// OK when `root` unwraps `version`, a backing key version of `key` (a key outside custom key
+// stores, with material), as CreateKey, rotation and ImportKeyMaterial wrapped it; else the
+// unwrap's error (kInvalidCiphertext for another root). The material is wiped at once.
+Status CheckRootUnwrapsKeyVersion(keystore::RootKeystore& root, const storage::KeyRow& key,
+                                  const storage::KeyVersionRow& version);
+// The same for the KeyStorePassword of a custom key store.
+Status CheckRootUnwrapsCustomKeyStorePassword(keystore::RootKeystore& root,
+                                              const storage::CustomKeyStoreRow& row);
+
 }  // namespace scytale::kms

@@ -426,4 +426,14 @@ Status CachingStore::DeleteCustomKeyStore(const std::string& account_id,
                        [&] { return inner_->DeleteCustomKeyStore(account_id, region, id); });
 }
 
+Status CachingStore::ImportAll(const std::function<Status(RowSink& into)>& fill) {
+  Status imported = inner_->ImportAll(fill);
+  {
+    std::lock_guard lock(mu_);
+    DropAll();
+  }
+  Notify({Kind::kResumed, ""});
+  return imported;
+}
+
 }  // namespace scytale::storage

@@ -191,6 +191,10 @@ class CachingStore : public Store {
   }
   Result<int> SchemaVersion() override { return inner_->SchemaVersion(); }
   Status Ping() override { return inner_->Ping(); }
+  Status ExportAll(RowSink& sink) override { return inner_->ExportAll(sink); }
+  Result<std::map<std::string, int64_t>> CountRows() override { return inner_->CountRows(); }
+  // Writes everything: the whole cache goes, and observers hear kResumed (drop everything).
+  Status ImportAll(const std::function<Status(RowSink& into)>& fill) override;
   Result<bool> RunExclusively(const std::string& name,
                               const std::function<void()>& task) override {
     return inner_->RunExclusively(name, task);

@@ -288,6 +288,12 @@ Param OptInt(const std::optional<int64_t>& v) {
 Param OptText(const std::optional<std::string>& v) { return v ? Text(*v) : Param{}; }
 Param Blob(const Bytes& v) { return Param{std::string(v.begin(), v.end()), true}; }
 
+// A statement with its parameters, where two callers run the same one.
+struct Statement {
+  std::string sql;
+  std::vector<Param> params;
+};
+
 // The rows of one statement's result (text format).
 class Rows {
  public:
@@ -1227,19 +1233,25 @@ class PostgresStore : public Store {
     return Ok();
   }
 
-  Status PutAccessKey(const AccessKeyRow& row) override {
-    return AsStatus(Query(
-               "INSERT INTO access_keys (access_key_id, account_id, principal_arn, status, "
-               "created_at, wrapped_secret, user_name, session_token, expiration) VALUES "
-               "($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (access_key_id) DO UPDATE SET "
-               "account_id = excluded.account_id, principal_arn = excluded.principal_arn, "
-               "status = excluded.status, created_at = excluded.created_at, "
-               "wrapped_secret = excluded.wrapped_secret, user_name = excluded.user_name, "
-               "session_token = excluded.session_token, expiration = excluded.expiration",
-               {Text(row.access_key_id), Text(row.account_id), Text(row.principal_arn),
-                Text(row.status), Int(row.created_at), Blob(row.wrapped_secret),
-                Text(row.user_name), Text(row.session_token), OptInt(row.expiration)}));
+  // The upsert of an access key (also ImportAll's, where no row exists to replace).
+  static Statement PutAccessKeyStatement(const AccessKeyRow& row) {
+    return {"INSERT INTO access_keys (access_key_id, account_id, principal_arn, status, "
+            "created_at, wrapped_secret, user_name, session_token, expiration) VALUES "
+            "($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (access_key_id) DO UPDATE SET "
+            "account_id = excluded.account_id, principal_arn = excluded.principal_arn, "
+            "status = excluded.status, created_at = excluded.created_at, "
+            "wrapped_secret = excluded.wrapped_secret, user_name = excluded.user_name, "
+            "session_token = excluded.session_token, expiration = excluded.expiration",
+            {Text(row.access_key_id), Text(row.account_id), Text(row.principal_arn),
+             Text(row.status), Int(row.created_at), Blob(row.wrapped_secret),
+             Text(row.user_name), Text(row.session_token), OptInt(row.expiration)}};
   }
+
+  Status PutAccessKey(const AccessKeyRow& row) override {
+    Statement put = PutAccessKeyStatement(row);
+    return AsStatus(Query(put.sql, put.params));
+  }
+
 
   Result<std::optional<AccessKeyRow>> GetAccessKey(const std::string& access_key_id) override {
     SCY_ASSIGN_OR_RETURN(Rows rows, Query(std::string(kSelectAccessKey) +
@@ -1273,12 +1285,16 @@ class PostgresStore : public Store {
     return static_cast<size_t>(rows.Affected());
   }
 
+  // Also ImportAll's.
+  static Statement InsertUserStatement(const UserRow& u) {
+    return {"INSERT INTO iam_users (account_id, name_key, user_name, user_id, path, "
+            "create_date) VALUES ($1,$2,$3,$4,$5,$6)",
+            {Text(u.account_id), Text(NameKey(u.user_name)), Text(u.user_name), Text(u.user_id),
+             Text(u.path), Int(u.create_date)}};
+  }
+
   Status InsertUser(const UserRow& u) override {
-    return InsertEntity(kUserTables, u.user_name,
-                        "INSERT INTO iam_users (account_id, name_key, user_name, user_id, path, "
-                        "create_date) VALUES ($1,$2,$3,$4,$5,$6)",
-                        {Text(u.account_id), Text(NameKey(u.user_name)), Text(u.user_name),
-                         Text(u.user_id), Text(u.path), Int(u.create_date)});
+    return InsertEntity(kUserTables, u.user_name, InsertUserStatement(u));
   }
 
   Result<std::optional<UserRow>> GetUser(const std::string& account_id,
@@ -1318,14 +1334,18 @@ class PostgresStore : public Store {
     return DeletePolicy(kUserTables, account_id, user_name, policy_name);
   }
 
+  // Also ImportAll's.
+  static Statement InsertRoleStatement(const RoleRow& r) {
+    return {"INSERT INTO iam_roles (account_id, name_key, role_name, role_id, path, "
+            "trust_policy, description, max_session_duration, create_date) VALUES "
+            "($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+            {Text(r.account_id), Text(NameKey(r.role_name)), Text(r.role_name), Text(r.role_id),
+             Text(r.path), Text(r.trust_policy), Text(r.description),
+             Int(r.max_session_duration), Int(r.create_date)}};
+  }
+
   Status InsertRole(const RoleRow& r) override {
-    return InsertEntity(kRoleTables, r.role_name,
-                        "INSERT INTO iam_roles (account_id, name_key, role_name, role_id, path, "
-                        "trust_policy, description, max_session_duration, create_date) VALUES "
-                        "($1,$2,$3,$4,$5,$6,$7,$8,$9)",
-                        {Text(r.account_id), Text(NameKey(r.role_name)), Text(r.role_name),
-                         Text(r.role_id), Text(r.path), Text(r.trust_policy),
-                         Text(r.description), Int(r.max_session_duration), Int(r.create_date)});
+    return InsertEntity(kRoleTables, r.role_name, InsertRoleStatement(r));
   }
 
   Result<std::optional<RoleRow>> GetRole(const std::string& account_id,
@@ -1365,17 +1385,24 @@ class PostgresStore : public Store {
     return DeletePolicy(kRoleTables, account_id, role_name, policy_name);
   }
 
-  Status InsertCustomKeyStore(const CustomKeyStoreRow& row) override {
-    return AsStatus(QueryUnique(
-        "INSERT INTO custom_key_stores (custom_key_store_id, account_id, region, name, type, "
-        "cloud_hsm_cluster_id, trust_anchor_certificate, wrapped_password, connection_state, "
-        "connection_error_code, creation_date) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
-        {Text(row.custom_key_store_id), Text(row.account_id), Text(row.region), Text(row.name),
-         Text(row.type), Text(row.cloud_hsm_cluster_id), Text(row.trust_anchor_certificate),
-         Blob(row.wrapped_password), Text(row.connection_state), Text(row.connection_error_code),
-         Int(row.creation_date)},
-        "custom key store id, name or cluster is already taken"));
+  // Also ImportAll's (seq, the creation order, is generated: rows arrive in that order).
+  static Statement InsertCustomKeyStoreStatement(const CustomKeyStoreRow& row) {
+    return {"INSERT INTO custom_key_stores (custom_key_store_id, account_id, region, name, type, "
+            "cloud_hsm_cluster_id, trust_anchor_certificate, wrapped_password, connection_state, "
+            "connection_error_code, creation_date) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+            {Text(row.custom_key_store_id), Text(row.account_id), Text(row.region),
+             Text(row.name), Text(row.type), Text(row.cloud_hsm_cluster_id),
+             Text(row.trust_anchor_certificate), Blob(row.wrapped_password),
+             Text(row.connection_state), Text(row.connection_error_code),
+             Int(row.creation_date)}};
   }
+
+  Status InsertCustomKeyStore(const CustomKeyStoreRow& row) override {
+    Statement insert = InsertCustomKeyStoreStatement(row);
+    return AsStatus(QueryUnique(insert.sql, insert.params,
+                                "custom key store id, name or cluster is already taken"));
+  }
+
 
   Result<std::optional<CustomKeyStoreRow>> GetCustomKeyStore(const std::string& account_id,
                                                              const std::string& region,
@@ -1666,10 +1693,9 @@ class PostgresStore : public Store {
     return {Text(account_id), Text(path_prefix), Text(NameKey(after_name)), Limit(limit)};
   }
 
-  Status InsertEntity(const EntityTables& t, const std::string& name, const std::string& sql,
-                      const std::vector<Param>& params) {
-    return AsStatus(
-        QueryUnique(sql, params, std::string(t.noun) + " " + name + " already exists"));
+  Status InsertEntity(const EntityTables& t, const std::string& name, const Statement& insert) {
+    return AsStatus(QueryUnique(insert.sql, insert.params,
+                                std::string(t.noun) + " " + name + " already exists"));
   }
 
   Status DeleteEntity(const EntityTables& t, const std::string& account_id,
@@ -1741,6 +1767,270 @@ class PostgresStore : public Store {
       return MakeError(ErrorCode::kNotFound, "policy " + policy_name + " does not exist");
     }
     return Ok();
+  }
+
+  // ---- Bulk export and import, for `scytale migrate` (storage/migrate.h) ----
+ public:
+  // One REPEATABLE READ, READ ONLY transaction (one snapshot); each table is read through a
+  // cursor, kExportPage rows at a time. Not retried: the sink has seen the rows sent so far.
+  Status ExportAll(RowSink& sink) override {
+    return OnceInTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                             [&](Tx& tx) { return ExportTables(tx, sink); });
+  }
+
+  // One READ COMMITTED transaction that first locks every table against writers (EXCLUSIVE
+  // still lets readers in), then checks that they are empty.
+  Status ImportAll(const std::function<Status(RowSink& into)>& fill) override {
+    return OnceInTransaction("BEGIN ISOLATION LEVEL READ COMMITTED", [&](Tx& tx) -> Status {
+      std::string tables;
+      for (const char* table : kStoreTables) {
+        tables += std::string(tables.empty() ? "" : ", ") + table;
+      }
+      SCY_RETURN_IF_ERROR(tx.Command(("LOCK TABLE " + tables + " IN EXCLUSIVE MODE").c_str()));
+      SCY_ASSIGN_OR_RETURN(Rows counted, tx.Exec(internal::CountRowsSql()));
+      auto counts = RowCounts(counted);
+      for (const auto& [table, rows] : counts) {
+        if (rows > 0) {
+          return internal::StoreNotEmptyError(counts);
+        }
+      }
+      ImportSink into(this, tx);
+      SCY_RETURN_IF_ERROR(fill(into));
+      // The identity columns continue after the highest seq imported (explicit values do not
+      // advance them).
+      for (const char* table : {"keys", "grants"}) {
+        SCY_RETURN_IF_ERROR(tx.Exec(std::string("SELECT setval(pg_get_serial_sequence('") +
+                                    table + "', 'seq'), COALESCE(MAX(seq), 0) + 1, false) FROM " +
+                                    table));
+      }
+      return Ok();
+    });
+  }
+
+  Result<std::map<std::string, int64_t>> CountRows() override {
+    SCY_ASSIGN_OR_RETURN(Rows rows, Query(internal::CountRowsSql()));
+    return RowCounts(rows);
+  }
+
+ private:
+  static constexpr int kExportPage = 500;
+
+  // Inserts rows as given, inside ImportAll's transaction.
+  class ImportSink : public RowSink {
+   public:
+    ImportSink(PostgresStore* store, Tx& tx) : store_(store), tx_(tx) {}
+
+    Status AddAccount(const AccountRow& row) override {
+      return AsStatus(tx_.Exec("INSERT INTO accounts (account_id, created_at) VALUES ($1, $2)",
+                               {Text(row.account_id), Int(row.created_at)}));
+    }
+    Status AddCustomKeyStore(const CustomKeyStoreRow& row) override {
+      return Exec(InsertCustomKeyStoreStatement(row));
+    }
+    Status AddKey(const KeyRow& key) override {
+      SCY_RETURN_IF_ERROR(tx_.Exec(
+          std::string("INSERT INTO keys (") + kImportKeyColumns +
+              ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,"
+              "$21,$22)",
+          {Int(key.seq), Text(key.key_id), Text(key.account_id), Text(key.region),
+           Text(key.description), Text(key.key_spec), Text(key.key_usage), Text(key.origin),
+           Text(key.key_manager), Text(key.key_state), Int(key.creation_date),
+           OptInt(key.deletion_date), Bool(key.multi_region), Text(key.policy),
+           Bool(key.rotation_enabled), Int(key.rotation_period_days),
+           OptInt(key.next_rotation_date), Int(key.pending_window_days), Int(key.revision),
+           Text(key.expiration_model), OptInt(key.valid_to), Text(key.custom_key_store_id)}));
+      return store_->InsertTags(tx_, key);
+    }
+    Status AddKeyVersion(const KeyVersionRow& row) override {
+      return store_->InsertVersion(tx_, row);
+    }
+    Status AddAlias(const AliasRow& a) override {
+      return AsStatus(
+          tx_.Exec("INSERT INTO aliases (account_id, region, alias_name, target_key_id, "
+                   "creation_date, last_updated_date) VALUES ($1,$2,$3,$4,$5,$6)",
+                   {Text(a.account_id), Text(a.region), Text(a.alias_name),
+                    Text(a.target_key_id), Int(a.creation_date), Int(a.last_updated_date)}));
+    }
+    Status AddGrant(const GrantRow& g) override {
+      return AsStatus(tx_.Exec(
+          "INSERT INTO grants (seq, grant_id, key_id, name, grantee_principal, "
+          "retiring_principal, issuing_account, operations, constraints, creation_date) "
+          "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+          {Int(g.seq), Text(g.grant_id), Text(g.key_id), Text(g.name),
+           Text(g.grantee_principal), Text(g.retiring_principal), Text(g.issuing_account),
+           Text(g.operations), Text(g.constraints), Int(g.creation_date)}));
+    }
+    Status AddUser(const UserRow& u) override {
+      return Exec(InsertUserStatement(u));
+    }
+    Status AddUserPolicy(const OwnedPolicyRow& row) override {
+      return InsertOwnedPolicy(kUserTables, row);
+    }
+    Status AddRole(const RoleRow& r) override {
+      return Exec(InsertRoleStatement(r));
+    }
+    Status AddRolePolicy(const OwnedPolicyRow& row) override {
+      return InsertOwnedPolicy(kRoleTables, row);
+    }
+    Status AddAccessKey(const AccessKeyRow& row) override {
+      return Exec(PutAccessKeyStatement(row));
+    }
+
+   private:
+    Status Exec(const Statement& statement) {
+      return AsStatus(tx_.Exec(statement.sql, statement.params));
+    }
+    Status InsertOwnedPolicy(const EntityTables& t, const OwnedPolicyRow& row) {
+      return AsStatus(tx_.Exec(std::string("INSERT INTO ") + t.policies +
+                                   " (account_id, name_key, policy_name, document) VALUES "
+                                   "($1,$2,$3,$4)",
+                               {Text(row.account_id), Text(NameKey(row.owner_name)),
+                                Text(row.policy.policy_name), Text(row.policy.document)}));
+    }
+
+    PostgresStore* store_;
+    Tx& tx_;
+  };
+
+  // The key columns in kSelectKeyColumns' order, for inserting them all.
+  static constexpr const char* kImportKeyColumns =
+      "seq, key_id, account_id, region, description, key_spec, key_usage, origin, key_manager, "
+      "key_state, creation_date, deletion_date, multi_region, policy, rotation_enabled, "
+      "rotation_period_days, next_rotation_date, pending_window_days, revision, "
+      "expiration_model, valid_to, custom_key_store_id";
+
+  static std::map<std::string, int64_t> RowCounts(const Rows& rows) {
+    std::map<std::string, int64_t> out;
+    int column = 0;
+    for (const char* table : kStoreTables) {
+      out[table] = rows.Int(0, column++);
+    }
+    return out;
+  }
+
+  // Runs `body` once in a transaction begun by `begin` on one connection, and commits it; a
+  // failure rolls back (or, when COMMIT itself was cut off, says the outcome is unknown).
+  template <class F>
+  Status OnceInTransaction(const char* begin, F&& body) {
+    SCY_ASSIGN_OR_RETURN(auto lease, pool_.Acquire());
+    Tx tx(*lease, names_);
+    Status result = tx.Command(begin);
+    if (result) {
+      result = body(tx);
+    }
+    if (result) {
+      result = tx.Command("COMMIT");
+      if (!result && tx.connection_lost()) {
+        Pool::Discard(*lease);
+        return MakeError(ErrorCode::kDependencyTimeout,
+                         "postgres: the connection was lost during COMMIT; the outcome is "
+                         "unknown: " + result.error().message);
+      }
+      return result;
+    }
+    Tx rollback(*lease, names_);
+    if (tx.connection_lost() || !rollback.Command("ROLLBACK")) {
+      Pool::Discard(*lease);
+    }
+    return result;
+  }
+
+  // Reads `sql` through a cursor, handing each page of rows to `on_page`.
+  template <class F>
+  static Status ForEachPage(Tx& tx, const std::string& sql, F&& on_page) {
+    SCY_RETURN_IF_ERROR(
+        tx.Command(("DECLARE scy_export NO SCROLL CURSOR FOR " + sql).c_str()));
+    for (;;) {
+      SCY_ASSIGN_OR_RETURN(Rows page,
+                           tx.Exec("FETCH " + std::to_string(kExportPage) + " FROM scy_export"));
+      if (page.empty()) {
+        break;
+      }
+      SCY_RETURN_IF_ERROR(on_page(page));
+    }
+    return tx.Command("CLOSE scy_export");
+  }
+
+  // ForEachPage, handing each row to `emit` as `read` makes it.
+  template <class Read, class Emit>
+  static Status ForEachRow(Tx& tx, const std::string& sql, Read read, Emit emit) {
+    return ForEachPage(tx, sql, [&](const Rows& page) -> Status {
+      for (int i = 0; i < page.size(); ++i) {
+        SCY_RETURN_IF_ERROR(emit(read(page, i)));
+      }
+      return Ok();
+    });
+  }
+
+  // ExportAll's tables, in RowSink's order, with text ordered bytewise (COLLATE "C") as
+  // SQLite's export orders it.
+  static Status ExportTables(Tx& tx, RowSink& sink) {
+    SCY_RETURN_IF_ERROR(ForEachRow(
+        tx, "SELECT account_id, created_at FROM accounts ORDER BY account_id COLLATE \"C\"",
+        [](const Rows& r, int i) { return AccountRow{r.Str(i, 0), r.Int(i, 1)}; },
+        [&](const AccountRow& row) { return sink.AddAccount(row); }));
+    SCY_RETURN_IF_ERROR(ForEachRow(
+        tx, std::string(kSelectCustomKeyStore) + " ORDER BY seq", ReadCustomKeyStore,
+        [&](const CustomKeyStoreRow& row) { return sink.AddCustomKeyStore(row); }));
+    SCY_RETURN_IF_ERROR(ExportKeys(tx, sink));
+    SCY_RETURN_IF_ERROR(ForEachRow(
+        tx, std::string(kSelectVersion) + " ORDER BY ord", ReadVersion,
+        [&](const KeyVersionRow& row) { return sink.AddKeyVersion(row); }));
+    SCY_RETURN_IF_ERROR(ForEachRow(
+        tx,
+        std::string(kSelectAlias) +
+            " ORDER BY account_id COLLATE \"C\", region COLLATE \"C\", alias_name",
+        ReadAlias, [&](const AliasRow& row) { return sink.AddAlias(row); }));
+    SCY_RETURN_IF_ERROR(ForEachRow(tx, std::string(kSelectGrant) + " ORDER BY g.seq", ReadGrant,
+                                   [&](const GrantRow& row) { return sink.AddGrant(row); }));
+    SCY_RETURN_IF_ERROR(ForEachRow(
+        tx, std::string(kSelectUser) + " ORDER BY account_id COLLATE \"C\", name_key", ReadUser,
+        [&](const UserRow& row) { return sink.AddUser(row); }));
+    SCY_RETURN_IF_ERROR(ForEachRow(
+        tx, ExportPoliciesSql(kUserTables, "user_name"), ReadOwnedPolicy,
+        [&](const OwnedPolicyRow& row) { return sink.AddUserPolicy(row); }));
+    SCY_RETURN_IF_ERROR(ForEachRow(
+        tx, std::string(kSelectRole) + " ORDER BY account_id COLLATE \"C\", name_key", ReadRole,
+        [&](const RoleRow& row) { return sink.AddRole(row); }));
+    SCY_RETURN_IF_ERROR(ForEachRow(
+        tx, ExportPoliciesSql(kRoleTables, "role_name"), ReadOwnedPolicy,
+        [&](const OwnedPolicyRow& row) { return sink.AddRolePolicy(row); }));
+    return ForEachRow(tx, std::string(kSelectAccessKey) + " ORDER BY access_key_id",
+                      ReadAccessKey,
+                      [&](const AccessKeyRow& row) { return sink.AddAccessKey(row); });
+  }
+
+  // Keys LEFT JOINed to their tags; a key whose tag rows straddle two pages is handed on once
+  // the next key (or the end) shows that its tags are complete.
+  static Status ExportKeys(Tx& tx, RowSink& sink) {
+    std::optional<KeyRow> pending;
+    SCY_RETURN_IF_ERROR(ForEachPage(
+        tx, SelectKeysWithTags("SELECT * FROM keys", "k.seq"), [&](const Rows& page) -> Status {
+          for (KeyRow& key : ReadKeysWithTags(page)) {
+            if (pending && pending->key_id == key.key_id) {
+              pending->tags.insert(pending->tags.end(), key.tags.begin(), key.tags.end());
+              continue;
+            }
+            if (pending) {
+              SCY_RETURN_IF_ERROR(sink.AddKey(*pending));
+            }
+            pending = std::move(key);
+          }
+          return Ok();
+        }));
+    return pending ? sink.AddKey(*pending) : Ok();
+  }
+
+  static std::string ExportPoliciesSql(const EntityTables& t, const char* name_column) {
+    return std::string("SELECT p.account_id, e.") + name_column +
+           ", p.policy_name, p.document FROM " + t.policies + " p JOIN " + t.entities +
+           " e ON e.account_id = p.account_id AND e.name_key = p.name_key "
+           "ORDER BY p.account_id COLLATE \"C\", p.name_key, p.policy_name";
+  }
+
+  static OwnedPolicyRow ReadOwnedPolicy(const Rows& rows, int i) {
+    return OwnedPolicyRow{rows.Str(i, 0), rows.Str(i, 1),
+                          InlinePolicyRow{rows.Str(i, 2), rows.Str(i, 3)}};
   }
 
   StatementNames names_;

@@ -760,6 +760,11 @@ class SqliteStore : public Store {
 
   Status PutAccessKey(const AccessKeyRow& row) override {
     Session lock(this);
+    return PutAccessKeyLocked(row);
+  }
+
+  // Also ImportAll's, inside its transaction.
+  Status PutAccessKeyLocked(const AccessKeyRow& row) {
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare("INSERT OR REPLACE INTO access_keys (access_key_id, account_id, "
                                  "principal_arn, status, created_at, wrapped_secret, user_name, "
@@ -830,6 +835,11 @@ class SqliteStore : public Store {
 
   Status InsertUser(const UserRow& u) override {
     Session lock(this);
+    return InsertUserLocked(u);
+  }
+
+  // Also ImportAll's, inside its transaction.
+  Status InsertUserLocked(const UserRow& u) {
     SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
                          Prepare("INSERT INTO iam_users (account_id, name_key, user_name, user_id, "
                                  "path, create_date) VALUES (?,?,?,?,?,?)"));
@@ -906,6 +916,11 @@ class SqliteStore : public Store {
 
   Status InsertRole(const RoleRow& r) override {
     Session lock(this);
+    return InsertRoleLocked(r);
+  }
+
+  // Also ImportAll's, inside its transaction.
+  Status InsertRoleLocked(const RoleRow& r) {
     SCY_ASSIGN_OR_RETURN(
         sqlite3_stmt * s,
         Prepare("INSERT INTO iam_roles (account_id, name_key, role_name, role_id, path, "
@@ -987,6 +1002,11 @@ class SqliteStore : public Store {
 
   Status InsertCustomKeyStore(const CustomKeyStoreRow& row) override {
     Session lock(this);
+    return InsertCustomKeyStoreLocked(row);
+  }
+
+  // Also ImportAll's, inside its transaction.
+  Status InsertCustomKeyStoreLocked(const CustomKeyStoreRow& row) {
     SCY_ASSIGN_OR_RETURN(
         sqlite3_stmt * s,
         Prepare("INSERT INTO custom_key_stores (custom_key_store_id, account_id, region, name, "
@@ -1632,6 +1652,216 @@ class SqliteStore : public Store {
   static Bytes ColumnBlob(sqlite3_stmt* s, int i) {
     const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(s, i));
     return p != nullptr ? Bytes(p, p + sqlite3_column_bytes(s, i)) : Bytes();
+  }
+
+  // ---- Bulk export and import, for `scytale migrate` (storage/migrate.h) ----
+ public:
+  Status ExportAll(RowSink& sink) override {
+    Session lock(this);
+    // A deferred transaction: its first SELECT takes the snapshot every later one reads.
+    SCY_RETURN_IF_ERROR(Exec("BEGIN"));
+    Status exported = ExportTables(sink);
+    // Statements left on a row (an error stopped them) must not keep the snapshot open.
+    for (sqlite3_stmt* s : stepped_) {
+      sqlite3_reset(s);
+    }
+    (void)Exec(exported ? "COMMIT" : "ROLLBACK");
+    return exported;
+  }
+
+  Status ImportAll(const std::function<Status(RowSink& into)>& fill) override {
+    Session lock(this);
+    // BEGIN IMMEDIATE takes the write lock first: no other connection writes until the end.
+    return InTransaction([&]() -> Status {
+      SCY_ASSIGN_OR_RETURN(auto counts, CountRowsLocked());
+      for (const auto& [table, rows] : counts) {
+        if (rows > 0) {
+          return internal::StoreNotEmptyError(counts);
+        }
+      }
+      ImportSink into(this);
+      return fill(into);
+    });
+  }
+
+  Result<std::map<std::string, int64_t>> CountRows() override {
+    Session lock(this);
+    return CountRowsLocked();
+  }
+
+ private:
+  // Inserts rows as given, inside ImportAll's transaction (whose Session it runs under).
+  class ImportSink : public RowSink {
+   public:
+    explicit ImportSink(SqliteStore* store) : s_(store) {}
+
+    Status AddAccount(const AccountRow& row) override {
+      SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                           s_->Prepare("INSERT INTO accounts (account_id, created_at) "
+                                       "VALUES (?, ?)"));
+      BindText(s, 1, row.account_id);
+      sqlite3_bind_int64(s, 2, row.created_at);
+      return s_->StepDone(sqlite3_step(s), "import account");
+    }
+    Status AddCustomKeyStore(const CustomKeyStoreRow& row) override {
+      return s_->InsertCustomKeyStoreLocked(row);
+    }
+    Status AddKey(const KeyRow& key) override {
+      // kSelectKey's columns, in its order, with seq and revision as given.
+      SCY_ASSIGN_OR_RETURN(
+          sqlite3_stmt * s,
+          s_->Prepare("INSERT INTO keys (seq, key_id, account_id, region, description, "
+                      "key_spec, key_usage, origin, key_manager, key_state, creation_date, "
+                      "deletion_date, multi_region, policy, rotation_enabled, "
+                      "rotation_period_days, next_rotation_date, pending_window_days, revision, "
+                      "expiration_model, valid_to, custom_key_store_id) VALUES "
+                      "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+      sqlite3_bind_int64(s, 1, key.seq);
+      const std::string* texts[] = {&key.key_id,    &key.account_id, &key.region,
+                                    &key.description, &key.key_spec, &key.key_usage,
+                                    &key.origin,    &key.key_manager, &key.key_state};
+      for (int i = 0; i < 9; ++i) {
+        BindText(s, 2 + i, *texts[i]);
+      }
+      sqlite3_bind_int64(s, 11, key.creation_date);
+      BindOptInt(s, 12, key.deletion_date);
+      sqlite3_bind_int(s, 13, key.multi_region ? 1 : 0);
+      BindText(s, 14, key.policy);
+      sqlite3_bind_int(s, 15, key.rotation_enabled ? 1 : 0);
+      sqlite3_bind_int(s, 16, key.rotation_period_days);
+      BindOptInt(s, 17, key.next_rotation_date);
+      sqlite3_bind_int(s, 18, key.pending_window_days);
+      sqlite3_bind_int64(s, 19, key.revision);
+      BindText(s, 20, key.expiration_model);
+      BindOptInt(s, 21, key.valid_to);
+      BindText(s, 22, key.custom_key_store_id);
+      SCY_RETURN_IF_ERROR(s_->StepDone(sqlite3_step(s), "import key"));
+      return s_->InsertTags(key);
+    }
+    Status AddKeyVersion(const KeyVersionRow& row) override { return s_->InsertVersion(row); }
+    Status AddAlias(const AliasRow& row) override {
+      SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                           s_->Prepare("INSERT INTO aliases (account_id, region, alias_name, "
+                                       "target_key_id, creation_date, last_updated_date) "
+                                       "VALUES (?,?,?,?,?,?)"));
+      BindAlias(s, row);
+      return s_->StepDone(sqlite3_step(s), "import alias");
+    }
+    Status AddGrant(const GrantRow& g) override {
+      SCY_ASSIGN_OR_RETURN(
+          sqlite3_stmt * s,
+          s_->Prepare("INSERT INTO grants (seq, grant_id, key_id, name, grantee_principal, "
+                      "retiring_principal, issuing_account, operations, constraints, "
+                      "creation_date) VALUES (?,?,?,?,?,?,?,?,?,?)"));
+      sqlite3_bind_int64(s, 1, g.seq);
+      const std::string* texts[] = {&g.grant_id,          &g.key_id,          &g.name,
+                                    &g.grantee_principal, &g.retiring_principal,
+                                    &g.issuing_account,   &g.operations,      &g.constraints};
+      for (int i = 0; i < 8; ++i) {
+        BindText(s, 2 + i, *texts[i]);
+      }
+      sqlite3_bind_int64(s, 10, g.creation_date);
+      return s_->StepDone(sqlite3_step(s), "import grant");
+    }
+    Status AddUser(const UserRow& u) override {
+      return s_->InsertUserLocked(u);
+    }
+    Status AddUserPolicy(const OwnedPolicyRow& row) override {
+      return s_->PutPolicy(kUserTables, row.account_id, row.owner_name, row.policy);
+    }
+    Status AddRole(const RoleRow& r) override {
+      return s_->InsertRoleLocked(r);
+    }
+    Status AddRolePolicy(const OwnedPolicyRow& row) override {
+      return s_->PutPolicy(kRoleTables, row.account_id, row.owner_name, row.policy);
+    }
+    Status AddAccessKey(const AccessKeyRow& row) override {
+      // An empty store has no row to replace: ids are unique in the source.
+      return s_->PutAccessKeyLocked(row);
+    }
+
+   private:
+    SqliteStore* s_;
+  };
+
+  // Steps `sql` to its end, handing each row to `on_row`.
+  template <class F>
+  Status ForEachRow(const std::string& sql, const char* what, F&& on_row) {
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql));
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      SCY_RETURN_IF_ERROR(on_row(s));
+    }
+    return StepDone(rc, what);
+  }
+
+  // ExportAll's tables, in RowSink's order; text orders are BINARY (bytewise), as PostgreSQL's
+  // export orders them with COLLATE "C".
+  Status ExportTables(RowSink& sink) {
+    SCY_RETURN_IF_ERROR(ForEachRow(
+        "SELECT account_id, created_at FROM accounts ORDER BY account_id", "export accounts",
+        [&](sqlite3_stmt* s) {
+          return sink.AddAccount(AccountRow{ColumnText(s, 0), sqlite3_column_int64(s, 1)});
+        }));
+    SCY_RETURN_IF_ERROR(ForEachRow(
+        std::string(kSelectCustomKeyStore) + " ORDER BY rowid", "export custom key stores",
+        [&](sqlite3_stmt* s) { return sink.AddCustomKeyStore(ReadCustomKeyStore(s)); }));
+    SCY_RETURN_IF_ERROR(ForEachRow(std::string(kSelectKey) + " ORDER BY seq", "export keys",
+                                   [&](sqlite3_stmt* s) -> Status {
+                                     KeyRow key = ReadKey(s);
+                                     SCY_RETURN_IF_ERROR(LoadTags(key));
+                                     return sink.AddKey(key);
+                                   }));
+    SCY_RETURN_IF_ERROR(ForEachRow(
+        std::string(kSelectVersion) + " ORDER BY rowid", "export key versions",
+        [&](sqlite3_stmt* s) { return sink.AddKeyVersion(ReadVersion(s)); }));
+    SCY_RETURN_IF_ERROR(ForEachRow(
+        std::string(kSelectAlias) + " ORDER BY account_id, region, alias_name", "export aliases",
+        [&](sqlite3_stmt* s) { return sink.AddAlias(ReadAlias(s)); }));
+    SCY_RETURN_IF_ERROR(ForEachRow(std::string(kSelectGrant) + " ORDER BY g.seq",
+                                   "export grants",
+                                   [&](sqlite3_stmt* s) { return sink.AddGrant(ReadGrant(s)); }));
+    SCY_RETURN_IF_ERROR(ForEachRow(std::string(kSelectUser) + " ORDER BY account_id, name_key",
+                                   "export users",
+                                   [&](sqlite3_stmt* s) { return sink.AddUser(ReadUser(s)); }));
+    SCY_RETURN_IF_ERROR(ForEachRow(
+        ExportPoliciesSql(kUserTables, "user_name"), "export user policies",
+        [&](sqlite3_stmt* s) { return sink.AddUserPolicy(ReadOwnedPolicy(s)); }));
+    SCY_RETURN_IF_ERROR(ForEachRow(std::string(kSelectRole) + " ORDER BY account_id, name_key",
+                                   "export roles",
+                                   [&](sqlite3_stmt* s) { return sink.AddRole(ReadRole(s)); }));
+    SCY_RETURN_IF_ERROR(ForEachRow(
+        ExportPoliciesSql(kRoleTables, "role_name"), "export role policies",
+        [&](sqlite3_stmt* s) { return sink.AddRolePolicy(ReadOwnedPolicy(s)); }));
+    return ForEachRow(std::string(kSelectAccessKey) + " ORDER BY access_key_id",
+                      "export access keys",
+                      [&](sqlite3_stmt* s) { return sink.AddAccessKey(ReadAccessKey(s)); });
+  }
+
+  static std::string ExportPoliciesSql(const EntityTables& t, const char* name_column) {
+    return std::string("SELECT p.account_id, e.") + name_column +
+           ", p.policy_name, p.document FROM " + t.policies + " p JOIN " + t.entities +
+           " e ON e.account_id = p.account_id AND e.name_key = p.name_key "
+           "ORDER BY p.account_id, p.name_key, p.policy_name";
+  }
+
+  static OwnedPolicyRow ReadOwnedPolicy(sqlite3_stmt* s) {
+    return OwnedPolicyRow{ColumnText(s, 0), ColumnText(s, 1),
+                          InlinePolicyRow{ColumnText(s, 2), ColumnText(s, 3)}};
+  }
+
+  Result<std::map<std::string, int64_t>> CountRowsLocked() {
+    SCY_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(internal::CountRowsSql()));
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+      return StepError(rc, "count rows");
+    }
+    std::map<std::string, int64_t> out;
+    int column = 0;
+    for (const char* table : kStoreTables) {
+      out[table] = sqlite3_column_int64(s, column++);
+    }
+    return out;
   }
 
   std::mutex mu_;

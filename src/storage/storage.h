@@ -181,6 +181,49 @@ struct Change {
   std::string id;
 };
 using ChangeSink = std::function<void(const Change&)>;
+// ---- Bulk export and import, for `scytale migrate` (storage/migrate.h) ----
+
+// A row of the accounts table.
+struct AccountRow {
+  std::string account_id;
+  int64_t created_at = 0;
+};
+
+// An inline policy with the user or role that holds it.
+struct OwnedPolicyRow {
+  std::string account_id;
+  std::string owner_name;  // the user's or role's name, in the case it was created with
+  InlinePolicyRow policy;
+};
+
+// Receives every row of a store (Store::ExportAll) or takes rows into one (Store::ImportAll),
+// one call per row, table by table in the order of the methods below: a row's references
+// (a key's custom key store, a version's, alias's or grant's key, a policy's user or role)
+// come before it. A sink's error stops the export and is returned by ExportAll.
+class RowSink {
+ public:
+  virtual ~RowSink() = default;
+  virtual Status AddAccount(const AccountRow& row) = 0;
+  virtual Status AddCustomKeyStore(const CustomKeyStoreRow& row) = 0;
+  // With its tags, seq and revision.
+  virtual Status AddKey(const KeyRow& row) = 0;
+  // Every version of every key, in creation order (so each key's newest comes last).
+  virtual Status AddKeyVersion(const KeyVersionRow& row) = 0;
+  virtual Status AddAlias(const AliasRow& row) = 0;
+  // With its seq; key_account_id and key_region are read from the key and ignored on import.
+  virtual Status AddGrant(const GrantRow& row) = 0;
+  virtual Status AddUser(const UserRow& row) = 0;
+  virtual Status AddUserPolicy(const OwnedPolicyRow& row) = 0;
+  virtual Status AddRole(const RoleRow& row) = 0;
+  virtual Status AddRolePolicy(const OwnedPolicyRow& row) = 0;
+  virtual Status AddAccessKey(const AccessKeyRow& row) = 0;
+};
+
+// The tables of a store, as Store::CountRows names them, in export order (key_tags are
+// exported with their keys).
+inline constexpr const char* kStoreTables[] = {
+    "accounts", "custom_key_stores", "keys", "key_tags", "key_versions", "aliases", "grants",
+    "iam_users", "iam_user_policies", "iam_roles", "iam_role_policies", "access_keys"};
 
 class Store {
  public:
@@ -372,6 +415,27 @@ class Store {
     task();
     return true;
   }
+  // ---- Bulk export and import, for `scytale migrate` (storage/migrate.h) ----
+
+  // Hands every row of the store, of every account and region, to `sink`, table by table as
+  // RowSink orders them, all from one snapshot (one read transaction, held to the end, so a
+  // store written meanwhile is still exported consistently). Within a table the order is the
+  // same on every backend: keys and grants by seq, versions and custom key stores in creation
+  // order, other tables by their primary key compared bytewise. Rows are read a page at a
+  // time (memory stays bounded); the first error, the store's or the sink's, ends the export
+  // and is returned.
+  virtual Status ExportAll(RowSink& sink) = 0;
+  // Runs `fill` inside one write transaction, handing it a sink that inserts each row as it is
+  // given: ids, seq of keys and grants, revisions, and the creation order of versions and
+  // custom key stores are kept, and new keys and grants are numbered after the highest seq
+  // imported. Nothing is checked but the schema's constraints (no quotas, no references to
+  // custom key stores). Commits when `fill` returns OK; on any error nothing is written, so
+  // the store stays empty. kInvalidState when the store holds any row already (checked inside
+  // the transaction, whose locks keep other writers out until it ends). Not retried: `fill`
+  // runs once.
+  virtual Status ImportAll(const std::function<Status(RowSink& into)>& fill) = 0;
+  // The number of rows of each table of kStoreTables, by name.
+  virtual Result<std::map<std::string, int64_t>> CountRows() = 0;
 };
 
 // Opens (creating if needed) the SQLite database at `path` and applies pending migrations.

@@ -2,9 +2,12 @@
 // IAM entity that carry inline policies, and the errors of quotas and custom key stores.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 
 #include "common/result.h"
+#include "storage/storage.h"
 
 namespace scytale::storage::internal {
 
@@ -44,5 +47,28 @@ struct EntityTables {
 };
 inline constexpr EntityTables kUserTables{"iam_users", "iam_user_policies", "user"};
 inline constexpr EntityTables kRoleTables{"iam_roles", "iam_role_policies", "role"};
+
+// ImportAll into a store that holds rows already: `counts` are its tables' row counts.
+inline Error StoreNotEmptyError(const std::map<std::string, int64_t>& counts) {
+  std::string held;
+  for (const auto& [table, rows] : counts) {
+    if (rows > 0) {
+      held += (held.empty() ? "" : ", ") + table + ": " + std::to_string(rows);
+    }
+  }
+  return MakeError(ErrorCode::kInvalidState,
+                   "the target store is not empty (" + held +
+                       "); import only into a store that holds no rows");
+}
+
+// One statement (so one snapshot) that counts the rows of every table of kStoreTables, in
+// that order, as the columns of its one row.
+inline std::string CountRowsSql() {
+  std::string sql = "SELECT ";
+  for (const char* table : kStoreTables) {
+    sql += std::string(sql.size() > 7 ? ", " : "") + "(SELECT COUNT(*) FROM " + table + ")";
+  }
+  return sql;
+}
 
 }  // namespace scytale::storage::internal
