@@ -7,6 +7,8 @@ the database is down)."""
 import base64
 import concurrent.futures
 import os
+import shutil
+import tempfile
 import time
 import unittest
 
@@ -233,6 +235,57 @@ class PostgresStoreTest(ScytaleTestCase):
             self.assertEqual(outcomes.count("AlreadyExistsException"), 39, outcomes)
             target = a.client().describe_key(KeyId=name)["KeyMetadata"]["KeyId"]
             self.assertEqual(b.client().describe_key(KeyId=name)["KeyMetadata"]["KeyId"], target)
+
+    def test_background_work_runs_once_per_cluster_not_once_per_node(self):
+        """Three nodes, one key clock, a maintenance pass every second on each: keys due for
+        deletion and rotation at the same moment are deleted and rotated once, with one
+        service event each across the three audit logs. (The passes take an advisory lock,
+        checked in caching_store_test; revision checks would also stop a second rotation, so
+        this checks the outcome, not which of the two guards gave it.)"""
+        from test_audit import audit_dir, records
+        from test_lifecycle import set_clock
+        url = self.pg.create_database("maintenance_once")
+        clock_dir = tempfile.mkdtemp(prefix="scytale-e2e-clock-")
+        self.addCleanup(shutil.rmtree, clock_dir, True)
+        clock = os.path.join(clock_dir, "clock")
+        set_clock(clock, 0)
+        args = ["--testing-clock-file", clock, "--maintenance-interval-seconds", "1"]
+        a = self.start_server(store_url=url, name="pg-a", args=args)
+        nodes = [a] + [self.start_server(store_url=url, name=f"pg-{n}", args=args, root_from=a)
+                       for n in ("b", "c")]
+        kms = a.client()
+        rotated = [kms.create_key()["KeyMetadata"]["KeyId"] for _ in range(12)]
+        doomed = [kms.create_key()["KeyMetadata"]["KeyId"] for _ in range(8)]
+        for key_id in rotated:
+            kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=90)
+        for key_id in doomed:
+            kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+
+        set_clock(clock, 91 * 86400)
+
+        def service_events():
+            return [r for node in nodes for r in records(audit_dir(node))
+                    if r["eventType"] == "AwsServiceEvent"]
+
+        deadline = time.monotonic() + 20
+        while len(service_events()) < len(rotated) + len(doomed):
+            self.assertLess(time.monotonic(), deadline, a.log_tail())
+            time.sleep(0.2)
+        time.sleep(3)  # three more passes on every node: nothing more may happen
+        events = service_events()
+        per_key = {}
+        for r in events:
+            key = (r["eventName"], r["resources"][0]["ARN"].rsplit("/", 1)[1])
+            per_key[key] = per_key.get(key, 0) + 1
+        want = {("RotateKey", k): 1 for k in rotated}
+        want.update({("DeleteKey", k): 1 for k in doomed})
+        self.assertEqual(want, per_key)
+        for node in nodes:
+            client = node.client()
+            for key_id in rotated:
+                automatic = [r for r in client.list_key_rotations(KeyId=key_id)["Rotations"]
+                             if r.get("RotationType") == "AUTOMATIC"]
+                self.assertEqual(1, len(automatic), (node.name, key_id))
 
     def test_a_node_rides_out_a_restart_of_postgres(self):
         url = self.pg.create_database("pg_restart")
