@@ -417,13 +417,6 @@ int Serve(const ServeFlags& flags) {
   auto verifier = auth::SigV4Verifier::Create(lookup, region_policy, clock, {"kms", "iam", "sts"});
 
   auto iam_service = iam::IamService::Create(store, root->get(), service_clock, &identities);
-  store->AddObserver(
-      [&iam_service](const storage::Change& change) { iam_service->OnStoreChange(change); });
-  // Destroyed before iam_service, on every way out: no observer runs once it is gone.
-  struct ObserversGone {
-    storage::CachingStore* store;
-    ~ObserversGone() { store->RemoveObservers(); }
-  } observers_gone{store};
   auto query_api = api::QueryApi::Create(iam_service.get());
   auto key_service = kms::KeyService::Create(
       store, root->get(), service_clock,
@@ -431,6 +424,15 @@ int Serve(const ServeFlags& flags) {
         return iam_service->IdentityPolicies(principal_arn);
       },
       *clusters);
+  store->AddObserver([&iam_service, &key_service](const storage::Change& change) {
+    iam_service->OnStoreChange(change);
+    key_service->OnStoreChange(change);
+  });
+  // Destroyed before the services, on every way out: no observer runs once they are gone.
+  struct ObserversGone {
+    storage::CachingStore* store;
+    ~ObserversGone() { store->RemoveObservers(); }
+  } observers_gone{store};
   // Custom key stores connected before the restart are connected again (AWS keeps them so).
   if (auto restored = key_service->RestoreCustomKeyStoreConnections(); !restored) {
     return Fail("cannot restore custom key store connections: " + restored.error().message);

@@ -157,6 +157,16 @@ Result<std::shared_ptr<keystore::TokenKeys>> ConnectedToken(
 // store is not connected (the key state table's Unavailable row).
 Result<std::shared_ptr<keystore::TokenKeys>> TokenOfKey(Core& core, const storage::KeyRow& key) {
   std::shared_ptr<keystore::TokenKeys> token = core.key_stores().Find(key.custom_key_store_id);
+  if (token && core.key_stores().TakeStale(key.custom_key_store_id)) {
+    // The store's row changed (here or through another node) since the token was opened: a
+    // store disconnected elsewhere is closed here too.
+    SCY_ASSIGN_OR_RETURN(auto row, core.store()->GetCustomKeyStore(key.account_id, key.region,
+                                                                   key.custom_key_store_id));
+    if (!row || row->connection_state != kConnected) {
+      core.key_stores().Drop(key.custom_key_store_id);
+      token = nullptr;
+    }
+  }
   if (!token) {
     SCY_ASSIGN_OR_RETURN(auto row, core.store()->GetCustomKeyStore(key.account_id, key.region,
                                                                    key.custom_key_store_id));
@@ -222,6 +232,25 @@ std::shared_ptr<keystore::TokenKeys> KeyStoreConnections::Find(const std::string
   std::lock_guard lock(mu_);
   auto it = open_.find(store_id);
   return it == open_.end() ? nullptr : it->second;
+}
+
+void KeyStoreConnections::MarkStale(const std::string& store_id) {
+  std::lock_guard lock(mu_);
+  if (open_.contains(store_id)) {
+    stale_.insert(store_id);
+  }
+}
+
+void KeyStoreConnections::MarkAllStale() {
+  std::lock_guard lock(mu_);
+  for (const auto& [id, token] : open_) {
+    stale_.insert(id);
+  }
+}
+
+bool KeyStoreConnections::TakeStale(const std::string& store_id) {
+  std::lock_guard lock(mu_);
+  return stale_.erase(store_id) > 0;
 }
 
 void KeyStoreConnections::Put(const std::string& store_id,

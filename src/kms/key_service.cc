@@ -221,6 +221,15 @@ class KeyServiceImpl : public KeyService {
     return internal::RestoreCustomKeyStoreConnections(core_);
   }
 
+  void OnStoreChange(const storage::Change& change) override {
+    using Kind = storage::Change::Kind;
+    if (change.kind == Kind::kKeyStore) {
+      core_.key_stores().MarkStale(change.id);
+    } else if (change.kind == Kind::kLost || change.kind == Kind::kResumed) {
+      core_.key_stores().MarkAllStale();
+    }
+  }
+
   Result<MaintenanceReport> RunMaintenance() override {
     MaintenanceReport report;
     Status done = internal::DeleteDueKeys(core_, &report.deleted_key_arns);

@@ -670,6 +670,10 @@ class KeyService {
   // At start: connects again every store that was connected when the server stopped (AWS keeps
   // them connected). Stores that fail are marked FAILED and reported.
   virtual Result<CustomKeyStoreRestoreReport> RestoreCustomKeyStoreConnections() = 0;
+  // A change committed to the store, by this node or another (storage::CachingStore's
+  // observers): a custom key store's row changed, so this node checks it before it next uses
+  // the store's open token (a store disconnected through another node closes here too).
+  virtual void OnStoreChange(const storage::Change& change) { (void)change; }
 
   // Background work, run periodically by the server: destroys keys whose deletion date has
   // passed and rotates keys whose rotation date has come, as of the service's clock. A failure

@@ -15,10 +15,14 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 from typing import Optional
 
-from harness import KEEP, ScytaleTestCase, aws_cli_v1_path, run_aws
+import botocore.exceptions
+
+import harness
+from harness import KEEP, ScytaleTestCase, aws_cli_v1_path, error_code, run_aws
 
 MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 PIN = "kmsuser-e2e-pin"
@@ -272,6 +276,44 @@ class CustomKeyStoreTest(ScytaleTestCase):
                                TrustAnchorCertificate=ANCHOR_A, KeyStorePassword=PIN)
         kms.create_custom_key_store(CustomKeyStoreName="s", CloudHsmClusterId=CLUSTER_ANCHORED,
                                     TrustAnchorCertificate=ANCHOR_B, KeyStorePassword=PIN)
+
+    def test_a_disconnect_through_one_node_closes_the_store_on_the_other(self):
+        """Two nodes on one PostgreSQL: B has the store's token open (it used a key of it);
+        a disconnect through A makes the key Unavailable on B within a second, and a connect
+        through A makes it usable on B again."""
+        url = harness.new_postgres_database()
+        a = self.start_server(name="cks-pg-a", store_url=url, args=cluster_args()[:6])
+        b = self.start_server(name="cks-pg-b", store_url=url, args=cluster_args()[:6],
+                              root_from=a)
+        ka, kb = a.client(), b.client()
+        store_id = ka.create_custom_key_store(
+            CustomKeyStoreName="two-nodes", CloudHsmClusterId=CLUSTER_A,
+            TrustAnchorCertificate=ANCHOR_A, KeyStorePassword=PIN)["CustomKeyStoreId"]
+        ka.connect_custom_key_store(CustomKeyStoreId=store_id)
+        key_id = ka.create_key(Origin="AWS_CLOUDHSM", CustomKeyStoreId=store_id)["KeyMetadata"]["KeyId"]
+        blob = kb.encrypt(KeyId=key_id, Plaintext=b"in the token")["CiphertextBlob"]
+
+        def decrypt_on_b():
+            try:
+                return kb.decrypt(CiphertextBlob=blob)["Plaintext"]
+            except botocore.exceptions.ClientError as e:
+                return error_code(e)
+
+        def within_a_second(want):
+            started = time.monotonic()
+            got = decrypt_on_b()
+            while got != want and time.monotonic() - started < 3:
+                time.sleep(0.02)
+                got = decrypt_on_b()
+            self.assertEqual(want, got)
+            self.assertLess(time.monotonic() - started, 1.0)
+
+        self.assertEqual(b"in the token", decrypt_on_b())
+        ka.disconnect_custom_key_store(CustomKeyStoreId=store_id)
+        within_a_second("KMSInvalidStateException")
+        self.assertEqual("Unavailable", kb.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"])
+        ka.connect_custom_key_store(CustomKeyStoreId=store_id)
+        within_a_second(b"in the token")
 
     def test_connected_store_stays_connected_across_a_restart(self):
         store_id = self.create_store("restart")

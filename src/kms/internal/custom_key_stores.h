@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,13 @@ class KeyStoreConnections {
   void Put(const std::string& store_id, std::shared_ptr<keystore::TokenKeys> token);
   // Forgets the store's token; operations still holding it finish, then its sessions close.
   void Drop(const std::string& store_id);
+  // The store's row changed, on this node or another (the store's change feed): the next use
+  // of its open token checks the row first (TakeStale), and closes the token unless the row
+  // still says CONNECTED. MarkAllStale: every open store (the feed was interrupted).
+  void MarkStale(const std::string& store_id);
+  void MarkAllStale();
+  // Whether the store was marked stale; clears the mark.
+  bool TakeStale(const std::string& store_id);
 
   // Held while a store's connection state changes, so that connect, disconnect, update and
   // delete of stores happen one at a time (they are rare; each may wait for a token).
@@ -43,6 +51,7 @@ class KeyStoreConnections {
   mutable std::mutex mu_;
   std::map<std::string, CloudHsmCluster> clusters_;                      // guarded by mu_
   std::map<std::string, std::shared_ptr<keystore::TokenKeys>> open_;  // guarded by mu_
+  std::set<std::string> stale_;                                         // guarded by mu_
   std::mutex state_mu_;
 };
 
