@@ -6,7 +6,8 @@ Files are named NN_ROW_rREP.json (NN orders the rows; row 00 is the baseline). A
 the median, over the repetitions, of its rps divided by the baseline's rps of the same
 repetition, so slow drift of the shared machine cancels out.
 
-Usage: load_to_md.py [--title T] [--commit SHA] [--load-before "a b c"] [--nginx V]
+Usage: load_to_md.py [--title T] [--commit SHA] [--load-before "a b c"] [--load-after "a b c"]
+                     [--nginx V]
                      [--postgres V] [--server-args A] RESULTS_DIR > load.md
 """
 
@@ -51,6 +52,7 @@ def main():
     ap.add_argument("--title", default="Scytale HTTP load")
     ap.add_argument("--commit", default="unknown")
     ap.add_argument("--load-before", default="")
+    ap.add_argument("--load-after", default="")
     ap.add_argument("--nginx", default="")
     ap.add_argument("--postgres", default="")
     ap.add_argument("--server-args", default="")
@@ -67,7 +69,8 @@ def main():
     now = datetime.datetime.now(datetime.timezone.utc).astimezone().isoformat(timespec="seconds")
     out = [f"# {args.title}, {now}", ""]
     out.append(f"- commit `{args.commit}`, host `{platform.node()}`, {os.cpu_count()} CPUs; "
-               f"load average before the run: {args.load_before or 'n/a'}")
+               f"load average before the run: {args.load_before or 'n/a'}, after: "
+               f"{args.load_after or 'n/a'}")
     out.append(f"- scytale-loadgen: {any_report['connections']} keep-alive connections on "
                f"{any_report['threads']} client thread(s), {any_report['duration_s']:g} s measured "
                f"after {any_report['warmup_s']:g} s of warm-up, payload "
@@ -121,6 +124,14 @@ def main():
                 types["connect: " + t] = types.get("connect: " + t, 0) + n
         for t, n in sorted(types.items()):
             error_notes.append(f"- {label}: {t} ×{n}")
+    baseline_cpu = median([r["client_cpu_s"] / (r["duration_s"] + r["warmup_s"])
+                           for r in baseline.values()])
+    if baseline_cpu >= 0.9:
+        out.append("")
+        out.append(f"The baseline kept the client thread busy ({baseline_cpu:.0%} CPU): there "
+                   "the ceiling is the load generator's, not nginx's, and the ratios are to what "
+                   "this client can send. The Scytale rows leave the client mostly idle: they "
+                   "are bound by the server.")
     out.append("")
     out.append("Per repetition, rps (baseline first):")
     out.append("")

@@ -819,6 +819,7 @@ json Report(const Options& o, const std::vector<MixEntry>& mix, std::vector<Work
         {"p50_ms", Ms(Percentile(all, 50))},
         {"p99_ms", Ms(Percentile(all, 99))},
         {"p99_9_ms", Ms(Percentile(all, 99.9))},
+        {"max_ms", Ms(all.empty() ? 0 : all.back())},
         {"errors", total_errors},
         {"connect_errors", connect_errors}}},
   };

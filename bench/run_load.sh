@@ -294,6 +294,7 @@ else
   title="Scytale HTTP load: Encrypt on one node (SQLite, PostgreSQL) and two nodes on one PostgreSQL"
 fi
 
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 commit="$(git -C "${repo}" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [[ -n "$(git -C "${repo}" status --porcelain 2>/dev/null)" ]]; then
   commit="${commit}+dirty"
@@ -301,7 +302,7 @@ fi
 pg_version=""
 [[ -n "${pg_bin}" ]] && pg_version="$("${pg_bin}/postgres" --version)"
 python3 "${repo}/bench/load_to_md.py" --title "${title}" --commit "${commit}" \
-  --load-before "${load_before}" --nginx "$("${nginx_bin}" -v 2>&1)" --postgres "${pg_version}" \
+  --load-before "${load_before}" --load-after "${load_after}" --nginx "$("${nginx_bin}" -v 2>&1)" --postgres "${pg_version}" \
   --server-args "${SCY_LOAD_SERVER_ARGS:-}" "${results}" >"${out}"
 cat "${out}"
 echo "wrote ${out}"
