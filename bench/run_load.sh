@@ -296,7 +296,8 @@ fi
 
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 commit="$(git -C "${repo}" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if [[ -n "$(git -C "${repo}" status --porcelain 2>/dev/null)" ]]; then
+# Results written earlier today do not make the code dirty.
+if [[ -n "$(git -C "${repo}" status --porcelain -- . ':!bench/results' 2>/dev/null)" ]]; then
   commit="${commit}+dirty"
 fi
 pg_version=""
