@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# HTTP load test of Scytale with bench/loadgen.cc (scytale-loadgen), against a baseline measured
+# in the same run: Debian's nginx answering `return 200` with an Encrypt-shaped JSON body, hit
+# by the same load generator with the same signed requests. The ratio to that baseline says how
+# much of what this machine and client can push through HTTP the service keeps.
+#
+# Default mode (issue 11): one node, SQLite, auditing on (always on in `scytale serve`), in a
+# temporary data directory; for each repetition the baseline, then each operation. Writes the
+# medians to bench/results/load-<date>.md.
+#
+# --cluster (issue 9): Encrypt on one node on SQLite, one node on PostgreSQL, and two nodes on
+# one PostgreSQL (the load generator's connections round-robin over both), each repetition
+# beside the baseline. PostgreSQL is a private cluster in a temporary directory (initdb, as the
+# `postgres` user when run as root), stopped at the end. Writes bench/results/load-cluster-<date>.md.
+#
+# Usage: bench/run_load.sh [--cluster] [--duration S] [--warmup S] [--connections N]
+#                          [--repetitions R] [--ops "Encrypt Decrypt ..."] [--payload-bytes N]
+#                          [--keys N] [--threads N]
+# Defaults: 15 s measured after 3 s of warm-up, 64 connections, 3 repetitions, 32-byte payloads,
+# one key, one client thread; all nine operations. The default mode takes about
+# (1 + operations) x repetitions x (duration + warm-up + ~1 s): some 10 minutes.
+# SCY_LOAD_SERVER_ARGS adds flags to every `scytale serve`. nginx is installed with apt-get when
+# missing (this script only; CI does not need it).
+#
+# Everything runs on this machine: client, servers and baseline share its cores, so compare the
+# rows of one run (and their ratios to its baseline) rather than runs with each other.
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+build="${repo}/build-release"
+stamp="$(date +%Y-%m-%d)"
+
+duration=15
+warmup=3
+connections=64
+repetitions=3
+payload=32
+keys=1
+threads=1
+cluster=0
+ops="Encrypt Decrypt GenerateDataKey GenerateDataKeyWithoutPlaintext ReEncrypt Sign GenerateMac DescribeKey CreateKey"
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --cluster) cluster=1 ;;
+    --duration) duration="$2"; shift ;;
+    --warmup) warmup="$2"; shift ;;
+    --connections) connections="$2"; shift ;;
+    --repetitions) repetitions="$2"; shift ;;
+    --ops) ops="$2"; shift ;;
+    --payload-bytes) payload="$2"; shift ;;
+    --keys) keys="$2"; shift ;;
+    --threads) threads="$2"; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run_load.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# --- build (Release at -O2, as run_micro.sh explains) -----------------------------------------
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
+cmake -S "${repo}" -B "${build}" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_FLAGS_RELEASE="${SCY_BENCH_OPT:--O2 -DNDEBUG}" "${launcher[@]}" >/dev/null
+cmake --build "${build}" --target scytale scytale-loadgen
+scytale="${build}/bin/scytale"
+loadgen="${build}/bin/scytale-loadgen"
+
+# --- nginx for the baseline --------------------------------------------------------------------
+nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
+if [[ ! -x "${nginx_bin}" ]]; then
+  echo "run_load.sh: installing nginx for the baseline (apt-get)" >&2
+  if [[ "$(id -u)" -eq 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y nginx >/dev/null
+  else
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y nginx >/dev/null
+  fi
+  nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
+fi
+
+# --- clean-up: only what this script started, by PID -------------------------------------------
+tmp="$(mktemp -d /tmp/scytale-load.XXXXXX)"
+server_pids=()
+nginx_pid=""
+pg_dir=""
+pg_bin=""
+as_pg=()
+cleanup() {
+  set +e
+  for pid in "${server_pids[@]}"; do
+    kill -TERM "${pid}" 2>/dev/null
+  done
+  for pid in "${server_pids[@]}"; do
+    for _ in $(seq 200); do
+      kill -0 "${pid}" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "${pid}" 2>/dev/null
+  done
+  if [[ -n "${nginx_pid}" ]]; then
+    kill -QUIT "${nginx_pid}" 2>/dev/null
+    for _ in $(seq 100); do
+      kill -0 "${nginx_pid}" 2>/dev/null || break
+      sleep 0.1
+    done
+  fi
+  if [[ -n "${pg_dir}" && -f "${pg_dir}/data/postmaster.pid" ]]; then
+    "${as_pg[@]}" "${pg_bin}/pg_ctl" -D "${pg_dir}/data" -m fast -w stop >/dev/null 2>&1
+  fi
+  [[ -n "${pg_dir}" ]] && rm -rf "${pg_dir}"
+  rm -rf "${tmp}"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# The body a real Encrypt of a ${payload}-byte plaintext answers (kms/internal/ciphertext.h: the
+# blob is the plaintext plus 153 bytes with a key ARN of this length).
+encrypt_body="$(python3 - "${payload}" <<'EOF'
+import base64, json, os, sys
+n = int(sys.argv[1])
+arn = "arn:aws:kms:us-east-1:111122223333:key/" + "0" * 8 + "-0000-4000-8000-" + "0" * 12
+print(json.dumps({"CiphertextBlob": base64.b64encode(os.urandom(n + 153)).decode(),
+                  "KeyId": arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"},
+                 separators=(",", ":")))
+EOF
+)"
+
+start_nginx() {
+  local dir="${tmp}/nginx" port
+  port="$(free_port)"
+  mkdir -p "${dir}"
+  local user_line=""
+  # As root the workers would drop to `nobody`; run them as the current user instead.
+  [[ "$(id -u)" -eq 0 ]] && user_line="user root;"
+  cat >"${dir}/nginx.conf" <<EOF
+${user_line}
+daemon off;
+worker_processes auto;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      default_type application/x-amz-json-1.1;
+      return 200 '${encrypt_body}';
+    }
+  }
+}
+EOF
+  (cd "${dir}" && exec "${nginx_bin}" -p "${dir}" -c "${dir}/nginx.conf" -e "${dir}/error.log") &
+  nginx_pid=$!
+  for _ in $(seq 100); do
+    if python3 -c "import socket; socket.create_connection(('127.0.0.1', ${port}), 1)" 2>/dev/null; then
+      nginx_url="http://127.0.0.1:${port}"
+      return
+    fi
+    sleep 0.1
+  done
+  echo "run_load.sh: nginx did not start:" >&2
+  cat "${dir}/error.log" >&2
+  exit 1
+}
+
+# start_scytale NAME DATA_DIR [STORE_URL]: sets scytale_url to the node's endpoint.
+start_scytale() {
+  local name="$1" data="$2" store="${3:-}" out="${tmp}/$1.out"
+  mkdir -p "${data}"
+  # shellcheck disable=SC2086 # SCY_LOAD_SERVER_ARGS is a list of flags
+  SCYTALE_STORE_URL="${store}" "${scytale}" serve --listen 127.0.0.1:0 --data-dir "${data}" \
+    ${SCY_LOAD_SERVER_ARGS:-} >"${out}" 2>"${tmp}/$1.log" &
+  server_pids+=($!)
+  local pid=$!
+  for _ in $(seq 600); do
+    if ! kill -0 "${pid}" 2>/dev/null; then
+      echo "run_load.sh: ${name} exited at start:" >&2
+      tail -20 "${tmp}/$1.log" "${out}" >&2
+      exit 1
+    fi
+    local line
+    line="$(grep -m1 -o 'listening on [^ ]*' "${out}" || true)"
+    if [[ -n "${line}" ]]; then
+      scytale_url="http://${line#listening on }"
+      if python3 -c "import urllib.request; urllib.request.urlopen('${scytale_url}/healthz', timeout=2)" \
+          2>/dev/null; then
+        return
+      fi
+    fi
+    sleep 0.1
+  done
+  echo "run_load.sh: ${name} did not become healthy" >&2
+  exit 1
+}
+
+start_postgres() {
+  pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+  if [[ ! -x "${pg_bin}/initdb" ]]; then
+    echo "run_load.sh: PostgreSQL server binaries missing under /usr/lib/postgresql" >&2
+    exit 1
+  fi
+  pg_dir="$(mktemp -d /tmp/scytale-load-pg.XXXXXX)"
+  as_pg=()
+  if [[ "$(id -u)" -eq 0 ]]; then
+    # initdb refuses root: the cluster belongs to the unprivileged postgres user.
+    chown postgres: "${pg_dir}"
+    as_pg=(runuser -u postgres --)
+  fi
+  pg_port="$(free_port)"
+  "${as_pg[@]}" "${pg_bin}/initdb" -D "${pg_dir}/data" -U scytale --auth=trust --encoding=UTF8 \
+    --locale=C.UTF-8 >"${tmp}/initdb.log" 2>&1
+  # Durable commits (fsync, synchronous_commit on: PostgreSQL's defaults), as SQLite's are.
+  "${as_pg[@]}" "${pg_bin}/pg_ctl" -D "${pg_dir}/data" -l "${pg_dir}/server.log" -w -t 60 \
+    -o "-k ${pg_dir} -p ${pg_port} -c listen_addresses=127.0.0.1 -c max_connections=300" \
+    start >/dev/null
+  "${pg_bin}/createdb" -h 127.0.0.1 -p "${pg_port}" -U scytale scytale_load
+  pg_url="postgresql://scytale@127.0.0.1:${pg_port}/scytale_load"
+}
+
+# run_load FILE LABEL ENDPOINT... -- LOADGEN_FLAGS...: one measurement, its JSON in FILE.
+run_load() {
+  local file="$1" label="$2"
+  shift 2
+  local endpoints=()
+  while [[ "$1" != "--" ]]; do
+    endpoints+=(--endpoint "$1")
+    shift
+  done
+  shift
+  echo "== ${label} ($(basename "${file}" .json))"
+  "${loadgen}" "${endpoints[@]}" --connections "${connections}" --threads "${threads}" \
+    --duration "${duration}" --warmup "${warmup}" --payload-bytes "${payload}" --keys "${keys}" \
+    --label "${label}" --json "${file}" "$@"
+}
+
+results="${tmp}/results"
+mkdir -p "${results}" "${repo}/bench/results"
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+start_nginx
+
+if [[ "${cluster}" -eq 0 ]]; then
+  start_scytale node "${tmp}/data"
+  node_url="${scytale_url}"
+  creds="${tmp}/data/admin-credentials"
+  for rep in $(seq "${repetitions}"); do
+    run_load "${results}/00_baseline_r${rep}.json" "nginx baseline (Encrypt-shaped)" \
+      "${nginx_url}" -- --skip-setup --mix Encrypt
+    i=1
+    for op in ${ops}; do
+      run_load "$(printf '%s/%02d_%s_r%s.json' "${results}" "${i}" "${op}" "${rep}")" "${op}" \
+        "${node_url}" -- --credentials-file "${creds}" --mix "${op}"
+      i=$((i + 1))
+    done
+  done
+  out="${repo}/bench/results/load-${stamp}.md"
+  title="Scytale HTTP load: each operation on one node (SQLite, audit on)"
+else
+  start_postgres
+  start_scytale sqlite "${tmp}/sqlite"
+  sqlite_url="${scytale_url}"
+  start_scytale pg1 "${tmp}/pg1" "${pg_url}"
+  pg1_url="${scytale_url}"
+  # Nodes of one database share the root key: the second starts with a copy of the first's.
+  mkdir -p "${tmp}/pg2"
+  cp "${tmp}/pg1/root.key" "${tmp}/pg2/root.key"
+  start_scytale pg2 "${tmp}/pg2" "${pg_url}"
+  pg2_url="${scytale_url}"
+  for rep in $(seq "${repetitions}"); do
+    run_load "${results}/00_baseline_r${rep}.json" "nginx baseline (Encrypt-shaped)" \
+      "${nginx_url}" -- --skip-setup --mix Encrypt
+    run_load "${results}/01_sqlite_r${rep}.json" "Encrypt, 1 node, SQLite" "${sqlite_url}" -- \
+      --credentials-file "${tmp}/sqlite/admin-credentials" --mix Encrypt
+    run_load "${results}/02_pg1_r${rep}.json" "Encrypt, 1 node, PostgreSQL" "${pg1_url}" -- \
+      --credentials-file "${tmp}/pg1/admin-credentials" --mix Encrypt
+    run_load "${results}/03_pg2_r${rep}.json" "Encrypt, 2 nodes, one PostgreSQL" "${pg1_url}" \
+      "${pg2_url}" -- --credentials-file "${tmp}/pg1/admin-credentials" --mix Encrypt
+  done
+  out="${repo}/bench/results/load-cluster-${stamp}.md"
+  title="Scytale HTTP load: Encrypt on one node (SQLite, PostgreSQL) and two nodes on one PostgreSQL"
+fi
+
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+commit="$(git -C "${repo}" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+# Results written earlier today do not make the code dirty.
+if [[ -n "$(git -C "${repo}" status --porcelain -- . ':!bench/results' 2>/dev/null)" ]]; then
+  commit="${commit}+dirty"
+fi
+pg_version=""
+[[ -n "${pg_bin}" ]] && pg_version="$("${pg_bin}/postgres" --version)"
+python3 "${repo}/bench/load_to_md.py" --title "${title}" --commit "${commit}" \
+  --load-before "${load_before}" --load-after "${load_after}" --nginx "$("${nginx_bin}" -v 2>&1)" --postgres "${pg_version}" \
+  --server-args "${SCY_LOAD_SERVER_ARGS:-}" "${results}" >"${out}"
+cat "${out}"
+echo "wrote ${out}"
