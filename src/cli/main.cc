@@ -30,6 +30,7 @@
 #include "keystore/keystore.h"
 #include "kms/kms.h"
 #include "server/server.h"
+#include "server/quotas.h"
 #include "storage/caching_store.h"
 #include "storage/migrate.h"
 #include "storage/storage.h"
@@ -85,6 +86,8 @@ struct ServeFlags {
   uint64_t audit_max_file_bytes = 64 << 20;
   std::string log_level = "info";
   std::string store;  // default: SCYTALE_STORE_URL, else SQLite in the data directory
+  std::string request_quotas = "off";  // off | aws
+  std::vector<std::string> request_quota;  // NAME=RPS, each overriding (or adding) one quota
   size_t store_pool_size = 8;
   // --cloudhsm-cluster CLUSTER_ID=MODULE_PATH:TOKEN_LABEL[:TRUST_ANCHOR_PEM], repeatable.
   std::vector<std::string> cloudhsm_clusters;
@@ -473,6 +476,23 @@ int Serve(const ServeFlags& flags) {
                           : flags.log_level == "error" ? server::LogLevel::kError
                                                        : server::LogLevel::kInfo;
   app_options.health_check = [store] { return store->Ping(); };
+  // Request quotas: AWS's defaults and/or the ones given, per calling account.
+  server::RequestQuotas::Table quota_table;
+  if (flags.request_quotas == "aws") {
+    quota_table = server::RequestQuotas::AwsDefaults();
+  }
+  for (const std::string& given : flags.request_quota) {
+    auto parsed = server::RequestQuotas::ParseQuota(given);
+    if (!parsed) {
+      return Fail(parsed.error().message);
+    }
+    quota_table[parsed->first] = parsed->second;
+  }
+  std::optional<server::RequestQuotas> quotas;
+  if (!quota_table.empty()) {
+    quotas.emplace(std::move(quota_table));
+    app_options.quotas = &*quotas;
+  }
   server::App app(verifier.get(), kms_api->get(), query_api.get(), std::move(app_options));
   // Requests refused before reaching the App (413, 431, 400) are audited too.
   options.on_rejected = [&app](const server::Rejection& r) { app.RecordRejection(r); };
@@ -798,6 +818,15 @@ int main(int argc, char** argv) {
                     "(several nodes on one database; put a password in SCYTALE_STORE_URL or "
                     "PGPASSWORD, not here, where `ps` shows it) or sqlite:DIR (default: "
                     "SCYTALE_STORE_URL, else SQLite in the data directory)");
+  serve->add_option("--request-quotas", flags.request_quotas,
+                    "per-account request quotas: off, or aws (AWS's default quotas, e.g. "
+                    "50000/s shared by the symmetric cryptographic operations, CreateKey 5/s)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"off", "aws"}));
+  serve->add_option("--request-quota", flags.request_quota,
+                    "one quota, NAME=REQUESTS_PER_SECOND (a family: SymmetricCryptographic, "
+                    "AsymmetricCryptographic, GenerateDataKeyPair; or an operation such as "
+                    "CreateKey); repeatable, and overrides --request-quotas aws");
   serve->add_option("--store-pool-size", flags.store_pool_size,
                     "PostgreSQL connections this node keeps open")
       ->capture_default_str()

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "server/server.h"
+#include "server/quotas.h"
 
 namespace scytale::server {
 namespace {
@@ -469,6 +470,15 @@ HttpResponse App::HandleCall(const HttpRequest& request, const std::string& requ
                                               identity->service, query, request.body, request_id);
     DescribeQueryAnswer(r, event);
     return FromQuery(r);
+  }
+  if (options_.quotas != nullptr &&
+      !options_.quotas->Admit(identity->account_id, event->event_name,
+                              std::chrono::steady_clock::now())) {
+    Error error = MakeError(ErrorCode::kThrottling,
+                            "You have exceeded the rate at which you may call KMS. Reduce the "
+                            "frequency of your calls.");
+    DescribeError(error, event);
+    return FromJson(api::ErrorResponse(error));
   }
   kms::CallContext ctx{identity->account_id, identity->region, identity->principal_arn,
                        request_id, request.remote_address, /*secure_transport=*/false};

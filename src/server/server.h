@@ -112,6 +112,8 @@ class Metrics {
 
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
 
+class RequestQuotas;  // quotas.h
+
 struct AppOptions {
   // Where every call is recorded before it is answered; nullptr records nothing (unit tests).
   audit::AuditLog* audit = nullptr;
@@ -127,6 +129,10 @@ struct AppOptions {
   // fails (the store cannot be reached), so a load balancer sends calls to other nodes. It may
   // block for as long as the store takes to give up (about a second when the server is down).
   std::function<Status()> health_check{};
+  // When set, KMS calls past their account's request quota answer ThrottlingException (400)
+  // before they reach the service (they are still audited, as CloudTrail records throttled
+  // calls). Must outlive the App.
+  RequestQuotas* quotas = nullptr;
 };
 
 // The application: /healthz (200 {"status":"ok"}, or 503 while AppOptions::health_check fails), SigV4 verification, then the API of the service the request was

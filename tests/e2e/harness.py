@@ -866,8 +866,9 @@ atexit.register(lambda: shutil.rmtree(_CLI_HOME, ignore_errors=True))
 
 def run_aws(cli: str, server_or_endpoint, args: Iterable[str], *, region: str = DEFAULT_REGION,
             access_key: str = ADMIN_ACCESS_KEY, secret_key: str = ADMIN_SECRET_KEY,
-            service: str = "kms", timeout: float = 60) -> CliResult:
-    """Run `<cli> kms <args> --endpoint-url ... --region ... --output json`."""
+            service: str = "kms", timeout: float = 60, max_attempts: int = 1) -> CliResult:
+    """Run `<cli> kms <args> --endpoint-url ... --region ... --output json` (retries off
+    unless max_attempts > 1)."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": _CLI_HOME,
@@ -879,7 +880,7 @@ def run_aws(cli: str, server_or_endpoint, args: Iterable[str], *, region: str = 
         "AWS_CONFIG_FILE": os.path.join(_CLI_HOME, "no-config"),
         "AWS_SHARED_CREDENTIALS_FILE": os.path.join(_CLI_HOME, "no-credentials"),
         "AWS_PAGER": "",
-        "AWS_MAX_ATTEMPTS": "1",
+        "AWS_MAX_ATTEMPTS": str(max_attempts),
         "AWS_RETRY_MODE": "standard",
         "AWS_EC2_METADATA_DISABLED": "true",
     }
