@@ -39,7 +39,7 @@ import unittest
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 import boto3
 import botocore.auth
@@ -1044,3 +1044,35 @@ def read_ini_credentials(path: str) -> tuple[str, str]:
         cp.read_file(f)
     sec = cp["default"]
     return sec["aws_access_key_id"].strip(), sec["aws_secret_access_key"].strip()
+
+
+class PostgresTestCase(ScytaleTestCase):
+    """A ScytaleTestCase with a private PostgreSQL cluster for the class (cls.pg), destroyed
+    after the class's servers."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.pg = PostgresCluster()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls.pg.destroy()
+
+
+def assert_within(test: unittest.TestCase, check: Callable[[], Any], want: Any,
+                  bound: float = 1.0) -> float:
+    """Polls check() until it returns `want` (for up to 3 x bound) and asserts that it did within
+    `bound` seconds; returns the seconds it took."""
+    started = time.monotonic()
+    got = check()
+    while got != want and time.monotonic() - started < 3 * bound:
+        time.sleep(0.01)
+        got = check()
+    test.assertEqual(want, got)
+    took = time.monotonic() - started
+    test.assertLess(took, bound)
+    return took

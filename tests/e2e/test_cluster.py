@@ -20,8 +20,7 @@ from typing import Any, Callable, Optional
 
 import botocore.exceptions
 
-from harness import (DEFAULT_ACCOUNT, PostgresCluster, ScytaleServer, ScytaleTestCase, error_code,
-                     http_get)
+from harness import DEFAULT_ACCOUNT, PostgresTestCase, ScytaleServer, error_code, http_get
 
 NODES = 3
 ROOT_ARN = f"arn:aws:iam::{DEFAULT_ACCOUNT}:root"
@@ -99,19 +98,7 @@ def all_rotations(kms, key_id: str, include: str) -> list[tuple]:
         marker = page["NextMarker"]
 
 
-class ClusterTest(ScytaleTestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.pg = PostgresCluster()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            cls.pg.destroy()
+class ClusterTest(PostgresTestCase):
 
     def start_cluster(self, database: str) -> list[ScytaleServer]:
         """Three nodes on a fresh database, sharing the first node's root key. They belong to

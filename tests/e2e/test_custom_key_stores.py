@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import unittest
 from typing import Optional
 
@@ -300,13 +299,7 @@ class CustomKeyStoreTest(ScytaleTestCase):
                 return error_code(e)
 
         def within_a_second(want):
-            started = time.monotonic()
-            got = decrypt_on_b()
-            while got != want and time.monotonic() - started < 3:
-                time.sleep(0.02)
-                got = decrypt_on_b()
-            self.assertEqual(want, got)
-            self.assertLess(time.monotonic() - started, 1.0)
+            harness.assert_within(self, decrypt_on_b, want, 1.0)
 
         self.assertEqual(b"in the token", decrypt_on_b())
         ka.disconnect_custom_key_store(CustomKeyStoreId=store_id)

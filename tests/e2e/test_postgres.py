@@ -14,26 +14,14 @@ import unittest
 
 import botocore.exceptions
 
-from harness import (PostgresCluster, ScytaleServer, ScytaleTestCase, error_code, http_get,
+from harness import (PostgresTestCase, ScytaleServer, assert_within, error_code, http_get,
                      signed_request)
 from test_iam import allow, iam_client, policy
 
 PASSWORD = "pw-must-never-be-logged-7Q"
 
 
-class PostgresStoreTest(ScytaleTestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.pg = PostgresCluster()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            cls.pg.destroy()
+class PostgresStoreTest(PostgresTestCase):
 
     def node(self, db_url: str, name: str, root_from=None) -> ScytaleServer:
         return self.start_server(store_url=db_url, name=name, root_from=root_from)
@@ -150,16 +138,7 @@ class PostgresStoreTest(ScytaleTestCase):
         blob = kb.encrypt(KeyId=key_id, Plaintext=b"x")["CiphertextBlob"]
 
         def within_a_second(check, want):
-            """Polls check() until it returns `want`; the seconds it took."""
-            started = time.monotonic()
-            got = check()
-            while got != want and time.monotonic() - started < 3:
-                time.sleep(0.01)
-                got = check()
-            self.assertEqual(got, want)
-            took = time.monotonic() - started
-            self.assertLess(took, 1.0)
-            return took
+            return assert_within(self, check, want, 1.0)
 
         def decrypt_on_b():
             try:
