@@ -192,6 +192,33 @@ class PostgresStoreTest(PostgresTestCase):
         iam.delete_access_key(UserName="cross-node", AccessKeyId=ak["AccessKeyId"])
         within_a_second(outcome, "UnrecognizedClientException")
 
+    def test_encrypt_and_decrypt_do_not_touch_the_database(self):
+        """Once a key, its backing version and the caller's access key are cached, Encrypt,
+        Decrypt and GenerateDataKey run no transaction in PostgreSQL (pg_stat_database)."""
+        url = self.pg.create_database("hot_path")
+        a = self.node(url, "pg-a")
+        kms = a.client()
+        key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName="alias/hot", TargetKeyId=key_id)
+        blob = kms.encrypt(KeyId="alias/hot", Plaintext=b"warm")["CiphertextBlob"]
+        kms.decrypt(CiphertextBlob=blob)
+        kms.generate_data_key(KeyId=key_id, KeySpec="AES_256")
+
+        def transactions() -> int:
+            time.sleep(1.2)  # a backend's counts reach pg_stat_database within a second
+            out = self.pg.psql("hot_path", "SELECT xact_commit + xact_rollback FROM "
+                               "pg_stat_database WHERE datname = 'hot_path'")
+            return int(out.strip())
+
+        before = transactions()
+        for _ in range(50):
+            blob = kms.encrypt(KeyId="alias/hot", Plaintext=b"hot")["CiphertextBlob"]
+            self.assertEqual(b"hot", kms.decrypt(CiphertextBlob=blob)["Plaintext"])
+            kms.generate_data_key(KeyId=key_id, KeySpec="AES_256")
+        after = transactions()
+        # 150 calls; the psql query itself and a maintenance pass may count a few.
+        self.assertLess(after - before, 10, (before, after))
+
     def test_concurrent_create_alias_of_one_name_across_nodes_lets_exactly_one_win(self):
         url = self.pg.create_database("alias_race")
         a = self.node(url, "pg-a")
