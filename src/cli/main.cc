@@ -364,6 +364,14 @@ int Serve(const ServeFlags& flags) {
     return Fail("cannot open the audit log in " + audit_options.dir.string() + ": " +
                 audit_log.error().message);
   }
+  for (const audit::TornTail& torn : (*audit_log)->TornTailsCutAtOpen()) {
+    std::cerr << "scytale: warning: the audit log ended in a torn record: " << torn.bytes
+              << " bytes without a newline at offset " << torn.offset << " of "
+              << (audit_options.dir / torn.file).string()
+              << " (a write cut off by a crash; never acknowledged). They were cut off; the "
+                 "chain goes on from the last complete record"
+              << std::endl;
+  }
   // The URL may hold a password: from the environment it stays out of `ps`.
   std::string store_spec = flags.store.empty() ? Env("SCYTALE_STORE_URL").value_or("") : flags.store;
   auto opened = OpenStore(store_spec, dir, flags.store_pool_size);
