@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "api/internal/audit_fields.h"
+#include "api/internal/secret_json.h"
 #include "api/internal/validator.h"
 
 namespace scytale::api {
@@ -63,9 +64,16 @@ crypto::SecretBytes SecretBlob(const json& in, const char* name) {
   return out;
 }
 
-std::string SecretToBase64(const crypto::SecretBytes& secret) {
-  return Base64Encode(secret.Reveal(crypto::KeyAccess::Grant()));
+json SecretToBase64(const crypto::SecretBytes& secret) {
+  return internal::SecretToBase64Json(secret);
 }
+
+// A caller's message to sign or MAC (the model marks it sensitive, as it does Plaintext) is
+// wiped once the call is done, on every path.
+struct WipeOnExit {
+  Bytes& bytes;
+  ~WipeOnExit() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
+};
 
 kms::EncryptionContext Context(const json& in, const char* name) {
   kms::EncryptionContext out;
@@ -639,6 +647,7 @@ Status CheckGrantTokens(const json& in) {
 
 Result<json> Sign(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
   kms::SignRequest req;
+  WipeOnExit wipe{req.message};
   req.key_id = KeyIdOf(in);
   req.message = BlobOf(in, "Message");
   req.message_type = OptString(in, "MessageType").value_or("RAW");
@@ -652,6 +661,7 @@ Result<json> Sign(kms::KeyService* s, const kms::CallContext& ctx, const json& i
 
 Result<json> Verify(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
   kms::VerifyRequest req;
+  WipeOnExit wipe{req.message};
   req.key_id = KeyIdOf(in);
   req.message = BlobOf(in, "Message");
   req.message_type = OptString(in, "MessageType").value_or("RAW");
@@ -694,14 +704,18 @@ kms::MacRequest MacRequestOf(const json& in) {
 }
 
 Result<json> GenerateMac(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
-  SCY_ASSIGN_OR_RETURN(kms::MacResponse r, s->GenerateMac(ctx, MacRequestOf(in)));
+  kms::MacRequest req = MacRequestOf(in);
+  WipeOnExit wipe{req.message};
+  SCY_ASSIGN_OR_RETURN(kms::MacResponse r, s->GenerateMac(ctx, req));
   return json{{"Mac", Base64Encode(r.mac)},
               {"MacAlgorithm", r.mac_algorithm},
               {"KeyId", r.key_arn}};
 }
 
 Result<json> VerifyMac(kms::KeyService* s, const kms::CallContext& ctx, const json& in) {
-  SCY_ASSIGN_OR_RETURN(kms::MacResponse r, s->VerifyMac(ctx, MacRequestOf(in)));
+  kms::MacRequest req = MacRequestOf(in);
+  WipeOnExit wipe{req.message};
+  SCY_ASSIGN_OR_RETURN(kms::MacResponse r, s->VerifyMac(ctx, req));
   return json{{"KeyId", r.key_arn}, {"MacValid", true}, {"MacAlgorithm", r.mac_algorithm}};
 }
 
@@ -919,6 +933,12 @@ class KmsApiImpl : public KmsApi {
                       std::string_view body) override {
     std::string op = OperationOf(target);
     json in;  // null until parsed
+    // The request's plaintext, message or password is wiped on every way out (after the audit
+    // details, which never copy it, were taken).
+    struct WipeRequestOnExit {
+      json& in;
+      ~WipeRequestOnExit() { internal::WipeSecretMembers(in); }
+    } wipe_request{in};
     // Every answer carries what its audit record shows of the call (api/audit_fields.cc).
     auto fail = [&](const Error& error) {
       JsonResponse r = ErrorResponse(error);
@@ -951,9 +971,10 @@ class KmsApiImpl : public KmsApi {
       return fail(out.error());
     }
     // Operations without output answer 200 with an empty body.
-    JsonResponse r{200, out->is_null() ? ""
-                                       : out->dump(-1, ' ', false, json::error_handler_t::replace)};
+    // The body is the one copy of an answer's plaintext that leaves; the server wipes it.
+    JsonResponse r{200, out->is_null() ? "" : internal::DumpSizedOnce(*out)};
     r.audit = internal::AuditDetailsOf(op, in, &*out, ctx, nullptr);
+    internal::WipeSecretMembers(*out);
     return r;
   }
 

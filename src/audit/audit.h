@@ -147,13 +147,29 @@ struct Stats {
   std::array<uint64_t, kBatchSizeBounds.size() + 1> batch_size_buckets{};
 };
 
+// The end of a log file that a crash cut off mid-write: the bytes after its last newline. The
+// record they began was never acknowledged (Append returns only after its whole line is written
+// and fsynced).
+struct TornTail {
+  std::string file;     // name in the audit directory
+  uint64_t offset = 0;  // where its last complete line ends (the file's size once cut)
+  uint64_t bytes = 0;   // the torn bytes after it
+};
+
 class AuditLog {
  public:
-  // Opens the log in options.dir: recovers the chain head from the last record (cutting off a
-  // torn, never acknowledged last line), loads or creates the signing key. Records go to a new
-  // file. Errors: kInternal for I/O, kInvalidState when the log or key cannot be read.
+  // Opens the log in options.dir: recovers the chain head from the last record, loads or
+  // creates the signing key. A torn last line (the log's newest file ends without a newline) is
+  // cut off, and TornTailsCutAtOpen() names it, so that the caller reports it; a line that is
+  // complete but no chained record is an error (kInvalidState), never dropped. Records go to a
+  // new file, never after what was cut. Errors: kInternal for I/O, kInvalidState when the log
+  // or key cannot be read.
   static Result<std::unique_ptr<AuditLog>> Open(LogOptions options);
   virtual ~AuditLog() = default;
+
+  // What Open cut off: the newest file's torn tail, and, where that file was left empty, the
+  // torn tails of the files before it up to the first complete record. Usually none.
+  virtual const std::vector<TornTail>& TornTailsCutAtOpen() const = 0;
 
   // Appends one record and returns once it is on disk (written and fsynced). Concurrent callers
   // share one write and one fsync (group commit). On failure (kInternal) the record is not part
@@ -177,6 +193,10 @@ struct VerifyReport {
   size_t digests = 0;
   uint64_t last_sequence = 0;
   size_t records_after_last_digest = 0;  // not yet sealed by a digest (not an error)
+  // The log's very last line when it has no newline: a write a crash cut off, never
+  // acknowledged and not counted in `records`. Reported, not an error (the next Open cuts it
+  // off), unless a digest seals the record it should have been.
+  std::optional<TornTail> torn_tail;
   // When !ok: the first bad record (file name, 1-based line, its sequence when known).
   std::string bad_file;
   size_t bad_line = 0;
@@ -186,8 +206,10 @@ struct VerifyReport {
 
 // Checks the chain of every record and the signature and chain of every digest, with the
 // public key in `public_key_pem_path` (default: dir/audit-public-key.pem). Names the first
-// record that was modified, removed, reordered or inserted, and a truncated tail. Errors
-// (kInternal, kNotFound) only when the directory or key cannot be read.
+// record that was modified, removed, reordered or inserted, a line without its newline anywhere
+// but at the very end of the log, and a tail cut off below a digest. A torn last line is
+// reported in `torn_tail` and does not fail. Errors (kInternal, kNotFound) only when the
+// directory or key cannot be read.
 Result<VerifyReport> VerifyLog(const std::filesystem::path& dir,
                                std::optional<std::filesystem::path> public_key_pem_path = {},
                                std::shared_ptr<Env> env = nullptr);

@@ -69,7 +69,9 @@ class AuditLogImpl : public AuditLog {
       size_t keep = end == std::string::npos ? 0 : end + 1;
       if (keep != text.size()) {
         // A torn last line: its Append never returned success, so it was never acknowledged.
+        // It is cut off (new records never follow garbage) and reported to the caller.
         SCY_RETURN_IF_ERROR(env->TruncateFile(path, keep));
+        torn_tails_.push_back({it->second, keep, text.size() - keep});
         text.resize(keep);
       }
       if (text.empty()) {
@@ -181,6 +183,8 @@ class AuditLogImpl : public AuditLog {
     std::lock_guard lock(stats_mu_);
     return stats_;
   }
+
+  const std::vector<TornTail>& TornTailsCutAtOpen() const override { return torn_tails_; }
 
  private:
   struct Writer {
@@ -310,6 +314,7 @@ class AuditLogImpl : public AuditLog {
 
   const LogOptions options_;
   const std::unique_ptr<internal::Signer> signer_;
+  std::vector<TornTail> torn_tails_;  // set by Recover
 
   // Queue of waiting Appends; the front one is the leader.
   std::mutex mu_;

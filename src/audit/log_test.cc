@@ -123,18 +123,92 @@ TEST_F(AuditLogTest, TornLastLineIsCutOffOnOpen) {
   {
     auto log = OpenLog();
     ASSERT_THAT(log->Append(MakeEvent("Encrypt", 1)), IsOk());
+    EXPECT_TRUE(log->TornTailsCutAtOpen().empty());
   }
+  const auto first = LogFiles()[0];
+  const uint64_t complete_size = std::filesystem::file_size(first);
   {
-    std::ofstream out(LogFiles()[0], std::ios::app);
+    std::ofstream out(first, std::ios::app);
     out << R"({"eventName":"half a rec)";
   }
   auto log = OpenLog();
+  ASSERT_EQ(log->TornTailsCutAtOpen().size(), 1u);
+  EXPECT_EQ(log->TornTailsCutAtOpen()[0].file, first.filename().string());
+  EXPECT_EQ(log->TornTailsCutAtOpen()[0].offset, complete_size);
+  EXPECT_EQ(log->TornTailsCutAtOpen()[0].bytes, 24u);
+  EXPECT_EQ(std::filesystem::file_size(first), complete_size);
   ASSERT_THAT(log->Append(MakeEvent("Encrypt", 2)), IsOk());
   ASSERT_THAT(log->Close(), IsOk());
   EXPECT_EQ(ReadLines(LogFiles()[0]).size(), 1u);
   auto report = VerifyLog(dir_ / "audit");
   ASSERT_THAT(report, IsOk());
   EXPECT_TRUE(report->ok) << report->message;
+  EXPECT_EQ(report->records, 2u);
+  EXPECT_FALSE(report->torn_tail);
+}
+
+// What a SIGKILL in the middle of a group commit leaves: the batch's first lines whole, the
+// last one cut. Before the restart `verify` accepts the log and names the torn tail; the
+// restart cuts it off and the chain goes on from the last whole record, in a new file.
+TEST_F(AuditLogTest, ACrashMidWriteLeavesATornTailThatVerifyReportsAndOpenCutsOff) {
+  std::string torn;
+  {
+    auto log = OpenLog();
+    for (int i = 1; i <= 3; ++i) {
+      ASSERT_THAT(log->Append(MakeEvent("Encrypt", i)), IsOk());
+    }
+  }  // closed with a digest that seals seq 3
+  const auto first = LogFiles()[0];
+  const std::vector<std::string> whole = ReadLines(first);
+  {
+    // Seq 4 complete (never acknowledged, but whole), seq 5 cut mid-line.
+    json four = json::parse(whole[2]);
+    four["scytaleChain"] = {{"prev", internal::Sha256Hex(whole[2])}, {"seq", 4}};
+    std::ofstream out(first, std::ios::app);
+    std::string line = four.dump();
+    torn = R"({"awsRegion":"us-east-1","eventCategory":"Manag)";
+    out << line << "\n" << torn;
+  }
+  auto before = VerifyLog(dir_ / "audit");
+  ASSERT_THAT(before, IsOk());
+  EXPECT_TRUE(before->ok) << before->message;
+  EXPECT_EQ(before->records, 4u);
+  EXPECT_EQ(before->last_sequence, 4u);
+  ASSERT_TRUE(before->torn_tail);
+  EXPECT_EQ(before->torn_tail->file, first.filename().string());
+  EXPECT_EQ(before->torn_tail->bytes, torn.size());
+  EXPECT_THAT(before->message, ::testing::HasSubstr("torn tail"));
+
+  auto log = OpenLog();
+  ASSERT_EQ(log->TornTailsCutAtOpen().size(), 1u);
+  EXPECT_EQ(log->TornTailsCutAtOpen()[0].bytes, torn.size());
+  ASSERT_THAT(log->Append(MakeEvent("Decrypt", 5)), IsOk());
+  ASSERT_THAT(log->Close(), IsOk());
+  auto files = LogFiles();
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(ReadLines(files[0]).size(), 4u);
+  EXPECT_THAT(files[1].filename().string(), ::testing::StartsWith("audit-0000000000000005-"));
+  auto after = VerifyLog(dir_ / "audit");
+  ASSERT_THAT(after, IsOk());
+  EXPECT_TRUE(after->ok) << after->message;
+  EXPECT_EQ(after->records, 5u);
+  EXPECT_FALSE(after->torn_tail);
+}
+
+// A whole last line that is not a record is no crash remnant: Open refuses to start rather than
+// drop it, and says to run verify.
+TEST_F(AuditLogTest, AWholeLastLineThatIsNoRecordIsNotDropped) {
+  {
+    auto log = OpenLog();
+    ASSERT_THAT(log->Append(MakeEvent("Encrypt", 1)), IsOk());
+  }
+  {
+    std::ofstream out(LogFiles()[0], std::ios::app);
+    out << "not a record\n";
+  }
+  auto log = AuditLog::Open(Options());
+  EXPECT_THAT(log, HasError(ErrorCode::kInvalidState));
+  EXPECT_EQ(ReadLines(LogFiles()[0]).back(), "not a record");
 }
 
 TEST_F(AuditLogTest, RotatesBySizeAndSealsEachFileWithADigest) {

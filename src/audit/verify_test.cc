@@ -113,10 +113,42 @@ TEST_F(VerifyTest, AForgedRecordThatChainsIsNamed) {
   ExpectBadAt(7, 7, "inserted");
 }
 
+// Seq 10 is sealed by the digest, so cutting it mid-line is no crash remnant (a crash never
+// tears a record that a digest sealed): the digest names it.
 TEST_F(VerifyTest, ATailCutMidRecordIsNamed) {
   std::string text = PosixEnv()->ReadFile(file_).value();
   std::filesystem::resize_file(file_, text.size() - 20);
-  ExpectBadAt(10, std::nullopt, "truncated");
+  ExpectBadAt(10, 10, "log truncated: records from seq 10 to 10 are missing");
+}
+
+TEST_F(VerifyTest, ATornLastLineIsReportedAndAccepted) {
+  const std::string torn = R"({"awsRegion":"us-east-1","eventName":"Enc)";
+  {
+    std::ofstream out(file_, std::ios::app);
+    out << torn;
+  }
+  VerifyReport r = Verify();
+  EXPECT_TRUE(r.ok) << r.message;
+  EXPECT_EQ(r.records, 10u);
+  EXPECT_EQ(r.last_sequence, 10u);
+  ASSERT_TRUE(r.torn_tail);
+  EXPECT_EQ(r.torn_tail->file, file_.filename().string());
+  EXPECT_EQ(r.torn_tail->bytes, torn.size());
+  EXPECT_EQ(r.torn_tail->offset, std::filesystem::file_size(file_) - torn.size());
+  EXPECT_THAT(r.message, ::testing::HasSubstr("torn tail"));
+}
+
+// Records after a torn line: the torn line is in the middle of the log, and fails.
+TEST_F(VerifyTest, ATornLineInTheMiddleOfTheLogIsNamed) {
+  {
+    std::ofstream out(file_, std::ios::app);
+    out << R"({"awsRegion":"us-east-1","eventName":"Enc)";
+  }
+  json eleven = json::parse(lines_[9]);
+  eleven["scytaleChain"] = {{"prev", internal::Sha256Hex(lines_[9])}, {"seq", 11}};
+  std::filesystem::path next = file_.parent_path() / "audit-0000000000000011-20231114.jsonl";
+  WriteLines(next, {eleven.dump()});
+  ExpectBadAt(11, std::nullopt, "truncated record");
 }
 
 TEST_F(VerifyTest, ATailCutAtALineBoundaryIsNamedByTheDigest) {

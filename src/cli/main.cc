@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,7 +12,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <chrono>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <condition_variable>
 #include <filesystem>
@@ -96,6 +99,24 @@ struct ServeFlags {
 int Fail(const std::string& message) {
   std::cerr << "scytale: " << message << std::endl;
   return 1;
+}
+
+// Keeps the secrets a process holds (the root key, unwrapped backing keys, plaintexts, data
+// keys, secret access keys) out of core dumps and debuggers. Called first thing by every
+// subcommand that loads a secret. PR_SET_DUMPABLE 0 stops core files and same-user ptrace;
+// RLIMIT_CORE 0 (soft and hard, so no child can raise it again) also covers
+// fs.suid_dumpable=2, and a core_pattern pipe handler such as systemd-coredump honours it too.
+// A failure is reported, not fatal: the OpenSSL secure heap and wiping still apply.
+void KeepSecretsOutOfCoreDumps() {
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    std::cerr << "scytale: warning: prctl(PR_SET_DUMPABLE, 0) failed: " << std::strerror(errno)
+              << std::endl;
+  }
+  const struct rlimit no_core = {0, 0};
+  if (::setrlimit(RLIMIT_CORE, &no_core) != 0) {
+    std::cerr << "scytale: warning: setrlimit(RLIMIT_CORE, 0) failed: " << std::strerror(errno)
+              << std::endl;
+  }
 }
 
 bool SplitHostPort(const std::string& listen, std::string* host, uint16_t* port) {
@@ -206,6 +227,7 @@ Result<std::unique_ptr<keystore::RootKeystore>> OpenRootKeystore(const KeystoreF
 // `scytale init --keystore pkcs11 ...`: creates the root key inside the token, then checks that
 // the token wraps and unwraps with it.
 int InitKeystore(const KeystoreFlags& k) {
+  KeepSecretsOutOfCoreDumps();  // the token PIN is read below
   if (k.kind != "pkcs11") {
     return Fail("init creates a root key in a PKCS#11 token (--keystore pkcs11); the soft root "
                 "key is created by `scytale serve` on its first start");
@@ -291,8 +313,7 @@ Result<std::vector<kms::CloudHsmCluster>> CloudHsmClustersFrom(const ServeFlags&
 }
 
 int Serve(const ServeFlags& flags) {
-  // Secrets must not reach a core dump; a debugger cannot attach either.
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  KeepSecretsOutOfCoreDumps();  // before the root key, or any other secret, is loaded
   if (!crypto::InitLockedMemory(1 << 16)) {
     std::cerr << "scytale: warning: cannot lock memory for the root key (RLIMIT_MEMLOCK); "
                  "it stays in ordinary memory"
@@ -345,6 +366,14 @@ int Serve(const ServeFlags& flags) {
   if (!audit_log) {
     return Fail("cannot open the audit log in " + audit_options.dir.string() + ": " +
                 audit_log.error().message);
+  }
+  for (const audit::TornTail& torn : (*audit_log)->TornTailsCutAtOpen()) {
+    std::cerr << "scytale: warning: the audit log ended in a torn record: " << torn.bytes
+              << " bytes without a newline at offset " << torn.offset << " of "
+              << (audit_options.dir / torn.file).string()
+              << " (a write cut off by a crash; never acknowledged). They were cut off; the "
+                 "chain goes on from the last complete record"
+              << std::endl;
   }
   // The URL may hold a password: from the environment it stays out of `ps`.
   std::string store_spec = flags.store.empty() ? Env("SCYTALE_STORE_URL").value_or("") : flags.store;
@@ -583,7 +612,7 @@ struct MigrateFlags {
 // and prints per table the rows and digests of both sides. 0 when the target reads back equal
 // to the source; 1 otherwise (nothing is committed unless the copy went through).
 int Migrate(const MigrateFlags& flags) {
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // the root key is in memory, as in `serve`
+  KeepSecretsOutOfCoreDumps();  // the root key is in memory, as in `serve`
   (void)crypto::InitLockedMemory(1 << 16);
   // URLs may hold a password: from the environment they stay out of `ps`.
   std::string from = flags.from.empty() ? Env("SCYTALE_MIGRATE_FROM_URL").value_or("") : flags.from;

@@ -21,6 +21,8 @@ VARIANTS = [
     ("test_lifecycle", "postgres", {"SCYTALE_E2E_STORE": "postgres"}),
     # Custom key stores (their rows, keys in them, deletion rules, restart) on PostgreSQL.
     ("test_custom_key_stores", "postgres", {"SCYTALE_E2E_STORE": "postgres"}),
+    # No secret of the hygiene workload in a pg_dump of the server's database (issue 10).
+    ("test_secret_hygiene", "postgres", {"SCYTALE_E2E_STORE": "postgres"}),
 ]
 
 
