@@ -511,7 +511,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<const RequestPool> pool_;  // kept alive while its bytes are being written
   std::optional<Op> in_flight_;
   SteadyClock::time_point started_;
-  size_t next_request_;
   bool finished_ = false;
 };
 
@@ -608,8 +607,7 @@ Connection::Connection(Worker* worker, size_t endpoint_index, uint64_t seed)
       endpoint_index_(endpoint_index),
       stream_(worker->io()),
       retry_timer_(worker->io()),
-      rng_(seed),
-      next_request_(static_cast<size_t>(seed % 4096)) {}
+      rng_(seed) {}
 
 void Connection::Connect() {
   stream_.expires_after(worker_->options().timeout);
@@ -644,7 +642,10 @@ void Connection::Send() {
   const Op op = PickOp();
   in_flight_ = op;
   pool_ = worker_->pool();
-  const std::string& bytes = pool_->Get(endpoint_index_, op, next_request_++);
+  // A request picked at random from the pool, so every key of a large key set is used from
+  // the start (a walk in turn from a random offset would use only the keys near the offsets
+  // of a short run). 64-bit draws make the modulo's bias negligible.
+  const std::string& bytes = pool_->Get(endpoint_index_, op, static_cast<size_t>(rng_()));
   started_ = SteadyClock::now();
   stream_.expires_after(worker_->options().timeout);
   asio::async_write(stream_, asio::buffer(bytes),
