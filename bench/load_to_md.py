@@ -6,9 +6,13 @@ Files are named NN_ROW_rREP.json (NN orders the rows; row 00 is the baseline). A
 the median, over the repetitions, of its rps divided by the baseline's rps of the same
 repetition, so slow drift of the shared machine cancels out.
 
+With --scale FILE (run_load.sh --scale) a section follows the table: the preload, start-up times
+and RSS from FILE, and the hot set's rps against the 10-key row's (rows "ten" and "hot"), each
+checked against issue 11's targets.
+
 Usage: load_to_md.py [--title T] [--commit SHA] [--load-before "a b c"] [--load-after "a b c"]
                      [--nginx V]
-                     [--postgres V] [--server-args A] RESULTS_DIR > load.md
+                     [--postgres V] [--server-args A] [--scale FILE] RESULTS_DIR > load.md
 """
 
 import argparse
@@ -47,6 +51,54 @@ def fmt_rps(v):
     return f"{v:,.0f}"
 
 
+# Issue 11 item 4's targets (goals, not timed tests).
+HOT_SET_MIN_RATIO = 0.90
+RSS_MAX_MIB = 256
+START_MAX_S = 2.0
+
+
+def met(ok):
+    return "**met**" if ok else "**missed**"
+
+
+def scale_section(scale, rows):
+    """Markdown lines for run_load.sh --scale."""
+    by_name = {name: reps for (_, name), reps in rows.items()}
+    ten, hot = by_name.get("ten", {}), by_name.get("hot", {})
+    p = scale["preload"]
+    out = ["", "## At scale", ""]
+    out.append(f"- preload (bench/preload_keys.cc, `scytale-preload`): {p['keys']:,} keys, "
+               f"{p['bulk_keys']:,} of them through `Store::ImportAll` in one SQLite "
+               f"transaction in {p['import_s']:.1f} s ({p['keys_per_s']:,.0f} keys/s; rows "
+               f"made and handed over in {p['fill_s']:.1f} s, the rest is the commit), the last "
+               f"through `KeyService::CreateKey` and compared with them; "
+               f"{p['verified_keys']} bulk keys encrypted and decrypted; database "
+               f"{scale['db_bytes'] / 2**20:,.0f} MiB")
+    restarts = scale["restarts_s"]
+    start = median(restarts)
+    out.append(f"- start-up, launch to the first 200 from /healthz: median of {len(restarts)} "
+               f"restarts {start:.2f} s ({', '.join(f'{s:.2f}' for s in restarts)}); the first "
+               f"start, which also bootstraps the admin credentials, {scale['first_start_s']:.2f} s "
+               f"— target ≤ {START_MAX_S:g} s: {met(start <= START_MAX_S)}")
+    rss0, hwm0 = (v / 1024 for v in scale["rss_after_start_kib"])
+    rss1, hwm1 = (v / 1024 for v in scale["rss_after_load_kib"])
+    out.append(f"- RSS of the server: after start {rss0:.0f} MiB (VmRSS); after the load "
+               f"{rss1:.0f} MiB, peak {hwm1:.0f} MiB (VmHWM) — target ≤ {RSS_MAX_MIB} MiB (peak): "
+               f"{met(hwm1 <= RSS_MAX_MIB)}")
+    ratios = [hot[n]["total"]["rps"] / ten[n]["total"]["rps"]
+              for n in sorted(hot) if n in ten and ten[n]["total"]["rps"] > 0]
+    p50 = [hot[n]["total"]["p50_ms"] / ten[n]["total"]["p50_ms"]
+           for n in sorted(hot) if n in ten and ten[n]["total"]["p50_ms"] > 0]
+    if ratios:
+        r = median(ratios)
+        out.append(f"- Encrypt over the hot set of {scale['hot_keys']:,} keys / over 10 keys, rps "
+                   f"in the same repetition: median {r:.3f} "
+                   f"({', '.join(f'{x:.3f}' for x in ratios)}); p50 latency ratio median "
+                   f"{median(p50):.3f} — target ≥ {HOT_SET_MIN_RATIO:.2f} (within 10 %): "
+                   f"{met(r >= HOT_SET_MIN_RATIO)}")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--title", default="Scytale HTTP load")
@@ -56,6 +108,7 @@ def main():
     ap.add_argument("--nginx", default="")
     ap.add_argument("--postgres", default="")
     ap.add_argument("--server-args", default="")
+    ap.add_argument("--scale", default="", help="run_load.sh --scale's summary JSON")
     ap.add_argument("results_dir")
     args = ap.parse_args()
 
@@ -74,7 +127,10 @@ def main():
     out.append(f"- scytale-loadgen: {any_report['connections']} keep-alive connections on "
                f"{any_report['threads']} client thread(s), {any_report['duration_s']:g} s measured "
                f"after {any_report['warmup_s']:g} s of warm-up, payload "
-               f"{any_report['payload_bytes']} B, {any_report['keys']} key(s) of each kind, "
+               f"{any_report['payload_bytes']} B, "
+               + ("keys as each row says, a pool of "
+                  f"{any_report.get('pool', '?')} signed requests per row, " if args.scale
+                  else f"{any_report['keys']} key(s) of each kind, ") +
                f"{len(baseline)} repetition(s); every request SigV4-signed (pre-signed pool, "
                "replayed) and verified by the server")
     out.append("- client, servers and baseline share this machine's cores (and other engineers' "
@@ -132,6 +188,9 @@ def main():
                    "the ceiling is the load generator's, not nginx's, and the ratios are to what "
                    "this client can send. The Scytale rows leave the client mostly idle: they "
                    "are bound by the server.")
+    if args.scale:
+        with open(args.scale, encoding="utf-8") as f:
+            out.extend(scale_section(json.load(f), rows))
     out.append("")
     out.append("Per repetition, rps (baseline first):")
     out.append("")

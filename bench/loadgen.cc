@@ -10,8 +10,9 @@
 //
 // At set-up it creates the keys the operation mix needs (symmetric, ECC_NIST_P256 for Sign,
 // HMAC_256 for GenerateMac) and the ciphertexts Decrypt and ReEncrypt need, through the API.
-// --skip-setup signs requests with placeholder keys instead: for a baseline server (nginx
-// answering a fixed 200) that does not look at them.
+// --key-ids-file uses existing symmetric keys instead of creating them (e.g. a hot set of the
+// keys bench/preload_keys.cc wrote). --skip-setup signs requests with placeholder keys instead:
+// for a baseline server (nginx answering a fixed 200) that does not look at them.
 //
 // Output: a text table, and with --json FILE ("-": stdout) the same figures as JSON.
 #include <openssl/crypto.h>
@@ -216,6 +217,27 @@ Result<SigningCredentials> ReadSharedCredentials(const std::string& path,
   return c;
 }
 
+// Key ids, one a line (blank lines skipped). kNotFound for an unreadable file; kValidation for
+// one with no id.
+Result<std::vector<std::string>> ReadKeyIds(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return MakeError(ErrorCode::kNotFound, "cannot read " + path);
+  }
+  std::vector<std::string> ids;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::string id = Trim(line);
+    if (!id.empty()) {
+      ids.push_back(std::move(id));
+    }
+  }
+  if (ids.empty()) {
+    return MakeError(ErrorCode::kValidation, path + " holds no key id");
+  }
+  return ids;
+}
+
 int64_t WallSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -310,14 +332,20 @@ Result<std::vector<std::string>> RandomPayloads(size_t count, size_t bytes) {
   return payloads;
 }
 
+// `existing_keys`: symmetric keys to use instead of creating `keys` of them (may be empty).
 Result<Fixtures> SetUp(BlockingClient& client, const std::vector<MixEntry>& mix, int keys,
-                       size_t payloads, size_t payload_bytes) {
+                       const std::vector<std::string>& existing_keys, size_t payloads,
+                       size_t payload_bytes) {
   Fixtures f;
   SCY_ASSIGN_OR_RETURN(f.payloads, RandomPayloads(payloads, payload_bytes));
   if (MixHas(mix, {Op::kEncrypt, Op::kDecrypt, Op::kGenerateDataKey,
                    Op::kGenerateDataKeyWithoutPlaintext, Op::kReEncrypt, Op::kDescribeKey})) {
-    SCY_ASSIGN_OR_RETURN(f.symmetric_keys,
-                         CreateKeys(client, keys, "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"));
+    if (!existing_keys.empty()) {
+      f.symmetric_keys = existing_keys;
+    } else {
+      SCY_ASSIGN_OR_RETURN(f.symmetric_keys,
+                           CreateKeys(client, keys, "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"));
+    }
   }
   if (MixHas(mix, {Op::kSign})) {
     SCY_ASSIGN_OR_RETURN(f.sign_keys, CreateKeys(client, keys, "ECC_NIST_P256", "SIGN_VERIFY"));
@@ -483,7 +511,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<const RequestPool> pool_;  // kept alive while its bytes are being written
   std::optional<Op> in_flight_;
   SteadyClock::time_point started_;
-  size_t next_request_;
   bool finished_ = false;
 };
 
@@ -580,8 +607,7 @@ Connection::Connection(Worker* worker, size_t endpoint_index, uint64_t seed)
       endpoint_index_(endpoint_index),
       stream_(worker->io()),
       retry_timer_(worker->io()),
-      rng_(seed),
-      next_request_(static_cast<size_t>(seed % 4096)) {}
+      rng_(seed) {}
 
 void Connection::Connect() {
   stream_.expires_after(worker_->options().timeout);
@@ -616,7 +642,10 @@ void Connection::Send() {
   const Op op = PickOp();
   in_flight_ = op;
   pool_ = worker_->pool();
-  const std::string& bytes = pool_->Get(endpoint_index_, op, next_request_++);
+  // A request picked at random from the pool, so every key of a large key set is used from
+  // the start (a walk in turn from a random offset would use only the keys near the offsets
+  // of a short run). 64-bit draws make the modulo's bias negligible.
+  const std::string& bytes = pool_->Get(endpoint_index_, op, static_cast<size_t>(rng_()));
   started_ = SteadyClock::now();
   stream_.expires_after(worker_->options().timeout);
   asio::async_write(stream_, asio::buffer(bytes),
@@ -740,6 +769,7 @@ struct Options {
   int resign_seconds = 60;
   int timeout_seconds = 30;
   bool skip_setup = false;
+  std::string key_ids_file;
   std::string json_path;
   std::string label;
 };
@@ -810,7 +840,10 @@ json Report(const Options& o, const std::vector<MixEntry>& mix, std::vector<Work
       {"payload_bytes", o.payload_bytes},
       {"keys", o.keys},
       {"mix", mix_json},
-      {"setup", o.skip_setup ? "placeholders" : "created through the API"},
+      {"setup", o.skip_setup             ? "placeholders"
+                : o.key_ids_file.empty() ? "created through the API"
+                                         : "symmetric keys from " + o.key_ids_file},
+      {"pool", o.pool_size},
       {"client_cpu_s", client_cpu_seconds},
       {"ops", ops},
       {"total",
@@ -905,9 +938,14 @@ int Main(int argc, char** argv) {
   app.add_option("--keys", o.keys, "distinct keys of each kind, created at set-up")
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
-  app.add_option("--pool", o.pool_size, "signed requests kept per endpoint and operation")
+  app.add_option("--key-ids-file", o.key_ids_file,
+                 "existing symmetric key ids (or ARNs), one a line, used instead of creating "
+                 "--keys of them (e.g. a hot set of what scytale-preload wrote)");
+  app.add_option("--pool", o.pool_size,
+                 "signed requests kept per endpoint and operation; raised to the number of keys, "
+                 "so that requests name every key in turn")
       ->capture_default_str()
-      ->check(CLI::Range(size_t{1}, size_t{100000}));
+      ->check(CLI::Range(size_t{1}, size_t{1000000}));
   app.add_option("--resign-seconds", o.resign_seconds,
                  "how often the pool is signed again (signatures are valid for 5 minutes)")
       ->capture_default_str()
@@ -926,6 +964,18 @@ int Main(int argc, char** argv) {
     std::cerr << "scytale-loadgen: " << mix.error().message << "\n";
     return 2;
   }
+  std::vector<std::string> existing_keys;
+  if (!o.key_ids_file.empty()) {
+    auto read = ReadKeyIds(o.key_ids_file);
+    if (!read) {
+      std::cerr << "scytale-loadgen: " << read.error().message << "\n";
+      return 2;
+    }
+    existing_keys = std::move(*read);
+    o.keys = static_cast<int>(existing_keys.size());
+  }
+  // Request i names key i % keys: a pool smaller than the key set would leave keys unused.
+  o.pool_size = std::max(o.pool_size, static_cast<size_t>(o.keys));
 
   // Credentials: flags, else the file, else placeholders where nothing is set up (the baseline
   // still pays for signing).
@@ -981,7 +1031,7 @@ int Main(int argc, char** argv) {
       return PlaceholderFixtures(o.keys, o.pool_size, o.payload_bytes);
     }
     BlockingClient client(endpoints.front(), &signer);
-    return SetUp(client, *mix, o.keys, o.pool_size, o.payload_bytes);
+    return SetUp(client, *mix, o.keys, existing_keys, o.pool_size, o.payload_bytes);
   }();
   if (!fixtures) {
     std::cerr << "scytale-loadgen: set-up failed: " << fixtures.error().message << "\n";

@@ -13,9 +13,21 @@
 # beside the baseline. PostgreSQL is a private cluster in a temporary directory (initdb, as the
 # `postgres` user when run as root), stopped at the end. Writes bench/results/load-cluster-<date>.md.
 #
-# Usage: bench/run_load.sh [--cluster] [--duration S] [--warmup S] [--connections N]
+# --scale (issue 11 item 4): scytale-preload (bench/preload_keys.cc) writes --scale-keys keys
+# (default 1,000,000) into a fresh SQLite data directory in one ImportAll transaction; the server
+# is started on it once (the first start bootstraps the admin credentials) and then restarted
+# R times, each start timed from launch until /healthz answers 200 (polled every 20 ms); VmRSS
+# and VmHWM are read from /proc after the last start and after the load. Each repetition runs
+# the baseline, Encrypt over 10 of the preloaded keys and Encrypt over a random hot set of
+# --hot-keys of them (default 10,000; the 10 are the first of the hot set, so the server's
+# bounded caches see one set of keys), each with a signed-request pool of --hot-keys requests
+# (the same client cost in every row). Writes bench/results/load-scale-<date>.md with the targets
+# of the issue (hot set within 10 % of 10 keys, RSS <= 256 MiB, start <= 2 s). Needs ~1 GB of
+# disk under /tmp for 1M keys; the preload takes about a minute.
+#
+# Usage: bench/run_load.sh [--cluster | --scale] [--duration S] [--warmup S] [--connections N]
 #                          [--repetitions R] [--ops "Encrypt Decrypt ..."] [--payload-bytes N]
-#                          [--keys N] [--threads N]
+#                          [--keys N] [--threads N] [--scale-keys N] [--hot-keys N]
 # Defaults: 15 s measured after 3 s of warm-up, 64 connections, 3 repetitions, 32-byte payloads,
 # one key, one client thread; all nine operations. The default mode takes about
 # (1 + operations) x repetitions x (duration + warm-up + ~1 s): some 10 minutes.
@@ -38,12 +50,18 @@ payload=32
 keys=1
 threads=1
 cluster=0
+scale=0
+scale_keys=1000000
+hot_keys=10000
 ops="Encrypt Decrypt GenerateDataKey GenerateDataKeyWithoutPlaintext ReEncrypt Sign GenerateMac DescribeKey CreateKey"
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --cluster) cluster=1 ;;
+    --scale) scale=1 ;;
+    --scale-keys) scale_keys="$2"; shift ;;
+    --hot-keys) hot_keys="$2"; shift ;;
     --duration) duration="$2"; shift ;;
     --warmup) warmup="$2"; shift ;;
     --connections) connections="$2"; shift ;;
@@ -57,6 +75,10 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
+if [[ "${cluster}" -eq 1 && "${scale}" -eq 1 ]]; then
+  echo "run_load.sh: --cluster and --scale are separate runs" >&2
+  exit 2
+fi
 
 # --- build (Release at -O2, as run_micro.sh explains) -----------------------------------------
 launcher=()
@@ -65,9 +87,12 @@ if command -v ccache >/dev/null; then
 fi
 cmake -S "${repo}" -B "${build}" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CXX_FLAGS_RELEASE="${SCY_BENCH_OPT:--O2 -DNDEBUG}" "${launcher[@]}" >/dev/null
-cmake --build "${build}" --target scytale scytale-loadgen
+targets=(scytale scytale-loadgen)
+[[ "${scale}" -eq 1 ]] && targets+=(scytale-preload)
+cmake --build "${build}" --target "${targets[@]}"
 scytale="${build}/bin/scytale"
 loadgen="${build}/bin/scytale-loadgen"
+preload="${build}/bin/scytale-preload"
 
 # --- nginx for the baseline --------------------------------------------------------------------
 nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
@@ -178,16 +203,30 @@ EOF
   exit 1
 }
 
-# start_scytale NAME DATA_DIR [STORE_URL]: sets scytale_url to the node's endpoint.
+# Whether URL answers 200 now (curl when present: a Python start per poll would blur start-up
+# times by tens of milliseconds).
+healthy() {
+  if command -v curl >/dev/null; then
+    curl -sf -o /dev/null --max-time 2 "$1"
+  else
+    python3 -c "import urllib.request; urllib.request.urlopen('$1', timeout=2)" 2>/dev/null
+  fi
+}
+
+# start_scytale NAME DATA_DIR [STORE_URL]: sets scytale_url to the node's endpoint, scytale_pid
+# to its process and scytale_start_s to the seconds from launch until /healthz answered 200.
 start_scytale() {
   local name="$1" data="$2" store="${3:-}" out="${tmp}/$1.out"
   mkdir -p "${data}"
+  local t0
+  t0="$(date +%s.%N)"
   # shellcheck disable=SC2086 # SCY_LOAD_SERVER_ARGS is a list of flags
   SCYTALE_STORE_URL="${store}" "${scytale}" serve --listen 127.0.0.1:0 --data-dir "${data}" \
     ${SCY_LOAD_SERVER_ARGS:-} >"${out}" 2>"${tmp}/$1.log" &
   server_pids+=($!)
   local pid=$!
-  for _ in $(seq 600); do
+  scytale_pid="${pid}"
+  for _ in $(seq 3000); do
     if ! kill -0 "${pid}" 2>/dev/null; then
       echo "run_load.sh: ${name} exited at start:" >&2
       tail -20 "${tmp}/$1.log" "${out}" >&2
@@ -197,15 +236,35 @@ start_scytale() {
     line="$(grep -m1 -o 'listening on [^ ]*' "${out}" || true)"
     if [[ -n "${line}" ]]; then
       scytale_url="http://${line#listening on }"
-      if python3 -c "import urllib.request; urllib.request.urlopen('${scytale_url}/healthz', timeout=2)" \
-          2>/dev/null; then
+      if healthy "${scytale_url}/healthz"; then
+        scytale_start_s="$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" \
+          "${t0}" "$(date +%s.%N)")"
         return
       fi
     fi
-    sleep 0.1
+    sleep 0.02
   done
   echo "run_load.sh: ${name} did not become healthy" >&2
   exit 1
+}
+
+# stop_scytale PID: SIGTERM, then waits (up to 20 s) for the drain to end.
+stop_scytale() {
+  local pid="$1" kept=()
+  kill -TERM "${pid}" 2>/dev/null || true
+  for _ in $(seq 200); do
+    kill -0 "${pid}" 2>/dev/null || break
+    sleep 0.1
+  done
+  for p in "${server_pids[@]}"; do
+    [[ "${p}" != "${pid}" ]] && kept+=("${p}")
+  done
+  server_pids=("${kept[@]}")
+}
+
+# "VmRSS VmHWM" of PID, in KiB.
+rss_of() {
+  awk '/^VmRSS:/ {rss=$2} /^VmHWM:/ {hwm=$2} END {print rss, hwm}' "/proc/$1/status"
 }
 
 start_postgres() {
@@ -253,7 +312,59 @@ mkdir -p "${results}" "${repo}/bench/results"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 start_nginx
 
-if [[ "${cluster}" -eq 0 ]]; then
+scale_args=()
+if [[ "${scale}" -eq 1 ]]; then
+  data="${tmp}/scale"
+  echo "== preloading ${scale_keys} keys"
+  "${preload}" --data-dir "${data}" --keys "${scale_keys}" --key-ids-file "${tmp}/key-ids" \
+    --json "${tmp}/preload.json"
+  start_scytale first "${data}"
+  first_start="${scytale_start_s}"
+  stop_scytale "${scytale_pid}"
+  starts=()
+  for rep in $(seq "${repetitions}"); do
+    start_scytale "start${rep}" "${data}"
+    starts+=("${scytale_start_s}")
+    echo "== start ${rep}: ${scytale_start_s} s to /healthz 200"
+    [[ "${rep}" -lt "${repetitions}" ]] && stop_scytale "${scytale_pid}"
+  done
+  node_url="${scytale_url}"
+  rss_start="$(rss_of "${scytale_pid}")"
+  creds="${data}/admin-credentials"
+  shuf -n "${hot_keys}" "${tmp}/key-ids" >"${tmp}/hot-keys"
+  head -10 "${tmp}/hot-keys" >"${tmp}/ten-keys"
+  for rep in $(seq "${repetitions}"); do
+    run_load "${results}/00_baseline_r${rep}.json" "nginx baseline (Encrypt-shaped)" \
+      "${nginx_url}" -- --skip-setup --mix Encrypt --pool "${hot_keys}"
+    run_load "${results}/01_ten_r${rep}.json" "Encrypt, 10 keys of ${scale_keys}" "${node_url}" -- \
+      --credentials-file "${creds}" --mix Encrypt --key-ids-file "${tmp}/ten-keys" \
+      --pool "${hot_keys}"
+    run_load "${results}/02_hot_r${rep}.json" "Encrypt, hot set of ${hot_keys} keys of ${scale_keys}" \
+      "${node_url}" -- --credentials-file "${creds}" --mix Encrypt \
+      --key-ids-file "${tmp}/hot-keys" --pool "${hot_keys}"
+  done
+  rss_load="$(rss_of "${scytale_pid}")"
+  python3 - "${tmp}/preload.json" "${tmp}/scale.json" "${first_start}" "${rss_start}" \
+    "${rss_load}" "${hot_keys}" "$(stat -c %s "${data}/scytale.db")" "${starts[@]}" <<'EOF'
+import json, sys
+preload, out, first, rss_start, rss_load, hot, db_bytes = sys.argv[1:8]
+with open(preload) as f:
+    summary = {"preload": json.load(f)}
+summary.update({
+    "db_bytes": int(db_bytes),
+    "first_start_s": float(first),
+    "restarts_s": [float(s) for s in sys.argv[8:]],
+    "rss_after_start_kib": [int(v) for v in rss_start.split()],  # VmRSS, VmHWM
+    "rss_after_load_kib": [int(v) for v in rss_load.split()],
+    "hot_keys": int(hot),
+})
+with open(out, "w") as f:
+    json.dump(summary, f, indent=2)
+EOF
+  scale_args=(--scale "${tmp}/scale.json")
+  out="${repo}/bench/results/load-scale-${stamp}.md"
+  title="Scytale HTTP load at scale: Encrypt over a hot set of a ${scale_keys}-key store (SQLite)"
+elif [[ "${cluster}" -eq 0 ]]; then
   start_scytale node "${tmp}/data"
   node_url="${scytale_url}"
   creds="${tmp}/data/admin-credentials"
@@ -304,6 +415,6 @@ pg_version=""
 [[ -n "${pg_bin}" ]] && pg_version="$("${pg_bin}/postgres" --version)"
 python3 "${repo}/bench/load_to_md.py" --title "${title}" --commit "${commit}" \
   --load-before "${load_before}" --load-after "${load_after}" --nginx "$("${nginx_bin}" -v 2>&1)" --postgres "${pg_version}" \
-  --server-args "${SCY_LOAD_SERVER_ARGS:-}" "${results}" >"${out}"
+  --server-args "${SCY_LOAD_SERVER_ARGS:-}" "${scale_args[@]}" "${results}" >"${out}"
 cat "${out}"
 echo "wrote ${out}"
