@@ -21,9 +21,10 @@ Result<std::unique_ptr<CachingStore>> CachingStore::Wrap(std::unique_ptr<Store> 
   SCY_ASSIGN_OR_RETURN(bool feed,
                        self->inner_->WatchChanges([self](const Change& c) { self->OnChange(c); }));
   if (!feed) {
-    // No other writers: every change passes through here.
+    // No other writers: every change passes through here, and entries need no backstop.
     std::lock_guard lock(self->mu_);
     self->synced_ = true;
+    self->options_.ttl = std::chrono::hours(24 * 365);
   }
   return store;
 }

@@ -9,7 +9,7 @@
 // others as soon as its notification arrives, typically within milliseconds. While the feed is
 // down (the listening connection lost, or not yet listening at start) nothing is served from
 // the cache: every read goes to the database, and the cache is emptied when the feed resumes.
-// Entries also expire after a time-to-live, a backstop only.
+// With a feed, entries also expire after a time-to-live (5 minutes), a backstop only.
 //
 // A read that races a change cannot put a stale row back: every entry belongs to a stripe whose
 // generation each invalidation bumps, and a row read from the database is kept only if its
@@ -32,7 +32,9 @@ class CachingStore : public Store {
  public:
   struct Options {
     size_t capacity = 100000;          // entries per kind; past it, one is evicted per insert
-    std::chrono::seconds ttl{60};      // backstop: the change feed drops changed rows at once
+    // Backstop with a change feed (PostgreSQL), which drops changed rows at once; without one
+    // (SQLite: every write passes through here) entries do not expire.
+    std::chrono::seconds ttl{300};
   };
   struct Counts {
     uint64_t hits = 0;
@@ -234,7 +236,7 @@ class CachingStore : public Store {
   const KeyEntry* FindKey(const std::string& key_id);
 
   std::unique_ptr<Store> inner_;
-  const Options options_;
+  Options options_;  // ttl set by Wrap, then fixed
 
   mutable std::mutex mu_;
   bool synced_ = false;

@@ -33,24 +33,25 @@ std::string IsoTime(int64_t seconds) {
 Authorizer::Authorizer(storage::Store* store, std::shared_ptr<Clock> clock)
     : store_(store), clock_(std::move(clock)) {}
 
+// Keyed by the policy's text: a compiled policy depends on nothing else, and keys with the same
+// policy (every key with the default policy of one account) share one entry.
 Result<Authorizer::CachedPolicy> Authorizer::Cached(const storage::KeyRow& key) {
   {
     std::lock_guard lock(mu_);
-    auto it = cache_.find(key.key_id);
-    if (it != cache_.end() && it->second.revision == key.revision &&
-        it->second.text == key.policy) {
+    auto it = cache_.find(key.policy);
+    if (it != cache_.end()) {
       return it->second;
     }
   }
   SCY_ASSIGN_OR_RETURN(auto compiled,
                        policy::CompiledPolicy::Compile(key.policy, policy::PolicyKind::kResource));
-  CachedPolicy entry{key.revision, key.policy, std::move(compiled),
+  CachedPolicy entry{std::move(compiled),
                      Lower(key.policy).find("kms:resourcealiases") != std::string::npos};
   std::lock_guard lock(mu_);
   if (cache_.size() >= kPolicyCacheEntries) {
-    cache_.clear();  // bounded; the store is the truth
+    cache_.erase(cache_.begin());  // bounded; evicts one
   }
-  cache_[key.key_id] = entry;
+  cache_.emplace(key.policy, entry);
   return entry;
 }
 

@@ -64,7 +64,7 @@ class Authorizer {
   // For operations on no key (CreateKey, ListKeys, ListAliases, GenerateRandom).
   Status AuthorizeWithoutKey(const CallContext& ctx, const AuthRequest& req);
 
-  // The compiled key policy of `key` (cached per key revision).
+  // The compiled key policy of `key` (cached by policy text).
   Result<std::shared_ptr<const policy::CompiledPolicy>> KeyPolicy(const storage::KeyRow& key);
 
   void set_identity_policies(IdentityPolicySource source) { identity_policies_ = std::move(source); }
@@ -74,8 +74,6 @@ class Authorizer {
 
  private:
   struct CachedPolicy {
-    int64_t revision = 0;
-    std::string text;
     std::shared_ptr<const policy::CompiledPolicy> compiled;
     bool uses_resource_aliases = false;
   };
@@ -94,7 +92,7 @@ class Authorizer {
   std::shared_ptr<Clock> clock_;
   IdentityPolicySource identity_policies_;
   std::mutex mu_;
-  std::unordered_map<std::string, CachedPolicy> cache_;
+  std::unordered_map<std::string, CachedPolicy> cache_;  // by policy text
 };
 
 }  // namespace scytale::kms::internal
