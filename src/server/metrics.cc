@@ -48,6 +48,15 @@ void Histogram(std::ostringstream& out, const std::string& name, const std::stri
   out << name << "_count" << braces << " " << count << "\n";
 }
 
+// Label values here are fixed words chosen by the server, so the series stay few.
+void Increment(std::map<std::string, uint64_t, std::less<>>& counters, std::string_view label) {
+  auto it = counters.find(label);
+  if (it == counters.end()) {
+    it = counters.emplace(std::string(label), 0).first;
+  }
+  ++it->second;
+}
+
 }  // namespace
 
 void Metrics::ObserveRequest(const std::string& operation, const std::string& outcome,
@@ -86,20 +95,12 @@ void Metrics::ObserveConnectionClosed() {
 
 void Metrics::ObserveConnectionRefused(std::string_view limit) {
   std::lock_guard lock(mu_);
-  auto it = connections_refused_.find(limit);
-  if (it == connections_refused_.end()) {
-    it = connections_refused_.emplace(std::string(limit), 0).first;
-  }
-  ++it->second;
+  Increment(connections_refused_, limit);
 }
 
 void Metrics::ObserveTlsHandshake(std::string_view outcome) {
   std::lock_guard lock(mu_);
-  auto it = tls_handshakes_.find(outcome);
-  if (it == tls_handshakes_.end()) {
-    it = tls_handshakes_.emplace(std::string(outcome), 0).first;
-  }
-  ++it->second;
+  Increment(tls_handshakes_, outcome);
 }
 
 void Metrics::ObserveTlsReload(bool ok) {

@@ -11,23 +11,10 @@
 #include <ctime>
 #include <memory>
 
+#include "crypto/crypto.h"
+
 namespace scytale::server::internal {
 namespace {
-
-// OpenSSL's queued reasons ("error:0480006C:PEM routines::no start line"), oldest first; empties
-// the queue so that the next call starts clean.
-std::string DrainOpenSslErrors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    if (!out.empty()) {
-      out += "; ";
-    }
-    out += buf;
-  }
-  return out.empty() ? "no reason given" : out;
-}
 
 Status CheckReadable(const char* what, const std::filesystem::path& path) {
   if (path.empty()) {
@@ -86,7 +73,7 @@ Result<LoadedTls> LoadServerTls(const TlsOptions& files) {
   out.context = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* ctx = out.context->native_handle();
   auto failed = [](const std::string& what) {
-    return MakeError(ErrorCode::kValidation, what + ": " + DrainOpenSslErrors());
+    return MakeError(ErrorCode::kValidation, what + ": " + crypto::DrainOpenSslErrors());
   };
   // Security level 2: 112-bit security at least (RSA/DH 2048, EC 224), no SHA-1 signatures.
   SSL_CTX_set_security_level(ctx, 2);
