@@ -387,11 +387,11 @@ class Server : public HttpServer {
     }
     auto slot = TakeSlot(AddressText(peer.address()));
     if (auto* limit = std::get_if<std::string_view>(&slot)) {
-      // Closed before a byte is read or a handshake started: the cheapest refusal there is.
-      socket.close(ec);
       if (options_.metrics != nullptr) {
         options_.metrics->ObserveConnectionRefused(*limit);
       }
+      // Closed before a byte is read or a handshake started: the cheapest refusal there is.
+      socket.close(ec);
       return;
     }
     if (options_.metrics != nullptr) {
@@ -479,8 +479,16 @@ void Session<kTls>::Start() {
 template <bool kTls>
 void Session<kTls>::Drain() {
   net::post(stream_.get_executor(), [self = this->shared_from_this()] {
-    if (self->idle_) {
-      // The pending read or handshake ends with operation_aborted, and its handler closes.
+    if (!self->idle_) {
+      return;
+    }
+    if (kTls && !self->handshake_done_) {
+      // A handshake is a chain of reads, and between two of them there may be nothing to
+      // cancel: an expired deadline also ends the next one.
+      self->Tcp().expires_after(std::chrono::seconds(0));
+    } else {
+      // The pending read ends with operation_aborted, and its handler closes. (A request that
+      // has just arrived is served and answered with Connection: close.)
       self->Tcp().cancel();
     }
   });
@@ -516,6 +524,11 @@ void Session<kTls>::OnFirstTlsByte(beast::error_code ec) {
       Close();
       return;
     }
+    if (server_->draining()) {
+      idle_ = false;
+      Close();
+      return;
+    }
     if (static_cast<const uint8_t*>(buffer_.data().data())[0] != kTlsHandshakeRecord) {
       idle_ = false;
       RefusePlainHttp();
@@ -537,7 +550,7 @@ void Session<kTls>::OnHandshake(beast::error_code ec) {
     idle_ = false;
     Metrics* metrics = server_->metrics();
     if (ec || buffer_.size() != 0) {
-      if (metrics != nullptr && ec != net::error::operation_aborted) {
+      if (metrics != nullptr && ec != net::error::operation_aborted && !server_->draining()) {
         metrics->ObserveTlsHandshake(ec == beast::error::timeout ? "timeout" : "failed");
       }
       Close();

@@ -101,6 +101,17 @@ class ServerFixture : public ::testing::Test {
     return std::stod(text.substr(at + name_and_labels.size() + 2));
   }
 
+  // Series() once it equals `value`, or what it is after two seconds: the server counts some
+  // events (a timeout, a close) after the client has seen them.
+  double SeriesBecomes(const std::string& name_and_labels, double value) {
+    double now = Series(name_and_labels);
+    for (int i = 0; i < 100 && now != value; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      now = Series(name_and_labels);
+    }
+    return now;
+  }
+
   net::io_context ioc_;
   Metrics metrics_;
   std::unique_ptr<HttpServer> server_;
