@@ -150,14 +150,13 @@ std::string Metrics::Render(const audit::Stats* audit, const kms::ServiceStats* 
              "failed (refused protocol or cipher, not TLS) or timeout.\n"
              "# TYPE scytale_tls_handshakes_total counter\n";
       for (const auto& [outcome, n] : tls_handshakes_) {
-        out << "scytale_tls_handshakes_total{outcome=\"" << Label(outcome) << "\"} " << n
-            << "\n";
+        out << "scytale_tls_handshakes_total{outcome=\"" << Label(outcome) << "\"} " << n << "\n";
       }
       out << "# HELP scytale_tls_reloads_total Certificate reloads (SIGHUP), by outcome.\n"
              "# TYPE scytale_tls_reloads_total counter\n";
       for (const auto& [ok, n] : tls_reloads_) {
-        out << "scytale_tls_reloads_total{outcome=\"" << (ok ? "success" : "failure") << "\"} "
-            << n << "\n";
+        out << "scytale_tls_reloads_total{outcome=\"" << (ok ? "success" : "failure") << "\"} " << n
+            << "\n";
       }
     }
   }

@@ -111,8 +111,8 @@ class TlsServerTest : public testing::ServerFixture {
     files_ = {dir_ / "cert.pem", dir_ / "key.pem"};
     WriteFile(files_.cert_file, CertificatePem(ServerKey(), 1));
     WriteFile(files_.key_file, PemOf(ServerKey()));
-    std::filesystem::permissions(files_.key_file, std::filesystem::perms::owner_read |
-                                                      std::filesystem::perms::owner_write);
+    std::filesystem::permissions(
+        files_.key_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   }
   void TearDown() override {
     ServerFixture::TearDown();
@@ -187,10 +187,10 @@ TEST_F(TlsServerTest, Tls11AndTls10AreRefusedByTheServer) {
 
 TEST_F(TlsServerTest, Tls12SuitesWithoutEcdheOrWithoutAnAeadAreRefused) {
   StartTlsServer();
-  for (const char* weak : {"AES128-GCM-SHA256",            // RSA key exchange: no forward secrecy
-                           "DHE-RSA-AES128-GCM-SHA256",    // finite-field DH
-                           "ECDHE-RSA-AES128-SHA",         // CBC with SHA-1 HMAC
-                           "ECDHE-RSA-AES256-SHA384",      // CBC
+  for (const char* weak : {"AES128-GCM-SHA256",          // RSA key exchange: no forward secrecy
+                           "DHE-RSA-AES128-GCM-SHA256",  // finite-field DH
+                           "ECDHE-RSA-AES128-SHA",       // CBC with SHA-1 HMAC
+                           "ECDHE-RSA-AES256-SHA384",    // CBC
                            "AES128-SHA"}) {
     auto c = ConnectTls(TLS1_2_VERSION, TLS1_2_VERSION, weak);
     ASSERT_TRUE(c->handshake_error) << weak << " was accepted";
@@ -269,8 +269,8 @@ TEST_F(TlsServerTest, ReloadOfBadFilesFailsAndKeepsTheCurrentCertificate) {
 
 TEST_F(TlsServerTest, EncryptedKeyIsRefusedWithoutPrompting) {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
-  ASSERT_EQ(PEM_write_bio_PrivateKey(bio.get(), ServerKey(), EVP_aes_128_cbc(), nullptr, 0,
-                                     nullptr, const_cast<char*>("passphrase")),
+  ASSERT_EQ(PEM_write_bio_PrivateKey(bio.get(), ServerKey(), EVP_aes_128_cbc(), nullptr, 0, nullptr,
+                                     const_cast<char*>("passphrase")),
             1);
   char* data = nullptr;
   long n = BIO_get_mem_data(bio.get(), &data);

@@ -83,8 +83,8 @@ Result<LoadedTls> LoadServerTls(const TlsOptions& files) {
   }
   // Compression invites CRIME-style attacks; renegotiation (TLS 1.2) is a CPU lever for a
   // client and has no use here. The server's order of suites wins.
-  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                               SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(
+      ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1 ||
       SSL_CTX_set_ciphersuites(ctx, kTls13Ciphersuites) != 1) {
     return failed("cannot set the TLS cipher suites");
@@ -111,8 +111,7 @@ Result<LoadedTls> LoadServerTls(const TlsOptions& files) {
                                                  " does not match the certificate " +
                                                  files.cert_file.string());
   };
-  const int key_loaded =
-      SSL_CTX_use_PrivateKey_file(ctx, files.key_file.c_str(), SSL_FILETYPE_PEM);
+  const int key_loaded = SSL_CTX_use_PrivateKey_file(ctx, files.key_file.c_str(), SSL_FILETYPE_PEM);
   if (key_loaded != 1) {
     if (*passphrase_asked) {
       ERR_clear_error();
@@ -143,7 +142,7 @@ Result<LoadedTls> LoadServerTls(const TlsOptions& files) {
     out.warnings.push_back("the TLS certificate " + files.cert_file.string() +
                            " is not valid yet: clients will refuse it");
   }
-  struct stat st{};
+  struct stat st {};
   if (::stat(files.key_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
     out.warnings.push_back("the TLS key " + files.key_file.string() +
                            " can be read by other users: chmod 600 it");

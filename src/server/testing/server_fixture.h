@@ -3,9 +3,8 @@
 // and blocking clients for it.
 #pragma once
 
-#include <poll.h>
-
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
