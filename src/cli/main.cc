@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <iostream>
 #include <regex>
@@ -81,6 +82,12 @@ struct ServeFlags {
   int header_timeout_seconds = 10;
   int idle_timeout_seconds = 60;
   int drain_timeout_seconds = 15;
+  std::string tls_cert;
+  std::string tls_key;
+  int tls_handshake_timeout_seconds = 10;
+  bool insecure_listen = false;
+  size_t max_connections = 4096;
+  size_t max_connections_per_ip = 256;
   std::string seed_file;
   int maintenance_interval_seconds = 60;
   std::string testing_clock_file;  // hidden: end-to-end tests only
@@ -115,6 +122,29 @@ void KeepSecretsOutOfCoreDumps() {
   const struct rlimit no_core = {0, 0};
   if (::setrlimit(RLIMIT_CORE, &no_core) != 0) {
     std::cerr << "scytale: warning: setrlimit(RLIMIT_CORE, 0) failed: " << std::strerror(errno)
+              << std::endl;
+  }
+}
+
+// Every connection is a descriptor. The soft limit is often 1024, below --max-connections; the
+// hard limit is what the administrator allows, so take it all (as Go's runtime does), and say
+// so when even that is too low: past it accept() fails and clients see resets.
+void RaiseOpenFileLimit(size_t max_connections) {
+  constexpr rlim_t kReserve = 256;  // store, audit files, PKCS#11, the listener
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return;
+  }
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &limit);
+    (void)::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < max_connections + kReserve) {
+    std::cerr << "scytale: warning: the open-file limit (" << limit.rlim_cur
+              << ") is below --max-connections (" << max_connections << ") plus " << kReserve
+              << " for the store and logs: raise it (ulimit -n, LimitNOFILE=) or lower "
+                 "--max-connections"
               << std::endl;
   }
 }
@@ -312,6 +342,21 @@ Result<std::vector<kms::CloudHsmCluster>> CloudHsmClustersFrom(const ServeFlags&
   return out;
 }
 
+// SIGHUP: new handshakes get the files as they are now; connections already open keep theirs.
+void ReloadTls(server::HttpServer& http) {
+  if (http.TlsDescription().empty()) {
+    std::cout << "received SIGHUP: nothing to reload (no --tls-cert)" << std::endl;
+    return;
+  }
+  auto reloaded = http.ReloadTls();
+  if (!reloaded) {
+    std::cerr << "scytale: tls: reload failed, still serving " << http.TlsDescription() << ": "
+              << reloaded.error().message << std::endl;
+    return;
+  }
+  std::cout << "tls: reloaded, serving the certificate " << *reloaded << std::endl;
+}
+
 int Serve(const ServeFlags& flags) {
   KeepSecretsOutOfCoreDumps();  // before the root key, or any other secret, is loaded
   if (!crypto::InitLockedMemory(1 << 16)) {
@@ -338,6 +383,21 @@ int Serve(const ServeFlags& flags) {
   options.read_timeout = std::chrono::seconds(flags.header_timeout_seconds);
   options.idle_timeout = std::chrono::seconds(flags.idle_timeout_seconds);
   options.drain_timeout = std::chrono::seconds(flags.drain_timeout_seconds);
+  if (flags.tls_cert.empty() != flags.tls_key.empty()) {
+    return Fail("give both --tls-cert and --tls-key, or neither");
+  }
+  if (!flags.tls_cert.empty()) {
+    options.tls = server::TlsOptions{flags.tls_cert, flags.tls_key};
+  }
+  options.handshake_timeout = std::chrono::seconds(flags.tls_handshake_timeout_seconds);
+  options.insecure_listen = flags.insecure_listen;
+  options.max_connections = flags.max_connections;
+  options.max_connections_per_ip = flags.max_connections_per_ip;
+  // Before anything is opened or created: a refused address or a bad certificate changes nothing.
+  if (Status checked = server::CheckServerOptions(options); !checked) {
+    return Fail(checked.error().message);
+  }
+  RaiseOpenFileLimit(flags.max_connections);
 
   std::filesystem::path dir = flags.data_dir;
   std::error_code ec;
@@ -497,6 +557,7 @@ int Serve(const ServeFlags& flags) {
     return Fail(kms_api.error().message);
   }
   server::Metrics metrics;
+  options.metrics = &metrics;  // connections and TLS handshakes
   server::AppOptions app_options{audit_log->get(), flags.account_id, &metrics};
   app_options.key_service = key_service.get();  // cache and key-state series of /metrics
   app_options.request_log = true;
@@ -533,15 +594,25 @@ int Serve(const ServeFlags& flags) {
     return Fail(http.error().message);
   }
 
-  // Signals are handled on a thread of their own, so that Stop() runs as ordinary code.
+  // Signals are handled on a thread of their own, so that Stop() runs as ordinary code. SIGHUP
+  // reloads the TLS certificate and key (certbot and the like renew files in place).
   boost::asio::io_context signal_ioc;
-  boost::asio::signal_set signals(signal_ioc, SIGTERM, SIGINT);
-  signals.async_wait([&](const boost::system::error_code& wait_ec, int signo) {
-    if (!wait_ec) {
-      std::cout << "received signal " << signo << ", draining" << std::endl;
-      (*http)->Stop();
-    }
-  });
+  boost::asio::signal_set signals(signal_ioc, SIGTERM, SIGINT, SIGHUP);
+  std::function<void()> wait_for_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& wait_ec, int signo) {
+      if (wait_ec) {
+        return;
+      }
+      if (signo == SIGHUP) {
+        ReloadTls(**http);
+      } else {
+        std::cout << "received signal " << signo << ", draining" << std::endl;
+        (*http)->Stop();
+      }
+      wait_for_signal();
+    });
+  };
+  wait_for_signal();
   std::thread signal_thread([&] { signal_ioc.run(); });
 
   // Background maintenance: deletions whose window has passed, rotations that are due.
@@ -582,6 +653,9 @@ int Serve(const ServeFlags& flags) {
   std::cout << "keystore " << (*root)->Describe() << ", store " << opened->description
             << ", account " << flags.account_id << std::endl;
   std::cout << "audit log " << audit_options.dir.string() << std::endl;
+  if (options.tls) {
+    std::cout << "tls: serving the certificate " << (*http)->TlsDescription() << std::endl;
+  }
   std::cout << "listening on " << options.host << ":" << (*http)->port() << std::endl;
   (*http)->Run();
   {
@@ -821,6 +895,26 @@ int main(int argc, char** argv) {
   serve->add_option("--drain-timeout-seconds", flags.drain_timeout_seconds,
                     "time in-flight requests get on SIGTERM")
       ->capture_default_str();
+  serve->add_option("--tls-cert", flags.tls_cert,
+                    "PEM certificate chain (the server's first): serve HTTPS only (TLS 1.2 and "
+                    "1.3); reloaded on SIGHUP");
+  serve->add_option("--tls-key", flags.tls_key,
+                    "PEM private key of --tls-cert, unencrypted, readable only by the server");
+  serve->add_option("--tls-handshake-timeout-seconds", flags.tls_handshake_timeout_seconds,
+                    "time a TLS client has to finish its handshake")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  serve->add_flag("--insecure-listen", flags.insecure_listen,
+                  "serve plain HTTP on an address other than loopback (only behind a proxy "
+                  "that terminates TLS)");
+  serve->add_option("--max-connections", flags.max_connections,
+                    "open connections at most; more are closed as soon as accepted")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  serve->add_option("--max-connections-per-ip", flags.max_connections_per_ip,
+                    "open connections from one client address at most")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
   serve->add_option("--seed", flags.seed_file,
                     "JSON file of keys (fixed ids), aliases and tags to create where absent");
   serve->add_option("--maintenance-interval-seconds", flags.maintenance_interval_seconds,

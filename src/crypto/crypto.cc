@@ -43,6 +43,8 @@ Error OsslError(std::string_view what) {
 }
 }  // namespace
 
+std::string DrainOpenSslErrors() { return DrainErrors(); }
+
 bool InitLockedMemory(size_t bytes) {
   if (CRYPTO_secure_malloc_initialized()) {
     g_locked_memory = true;

@@ -61,6 +61,10 @@ class SecretBytes {
 // to ordinary memory) when the process may not lock that much memory.
 bool InitLockedMemory(size_t bytes);
 
+// The reasons OpenSSL has queued on this thread ("error:0480006C:PEM routines::no start line"),
+// oldest first and joined by "; ", for the message of an error; empties the queue.
+std::string DrainOpenSslErrors();
+
 // Constant-time comparison of equal-length buffers; false when lengths differ.
 bool ConstantTimeEquals(std::span<const uint8_t> a, std::span<const uint8_t> b);
 

@@ -481,7 +481,7 @@ HttpResponse App::HandleCall(const HttpRequest& request, const std::string& requ
     return FromJson(api::ErrorResponse(error));
   }
   kms::CallContext ctx{identity->account_id, identity->region, identity->principal_arn,
-                       request_id, request.remote_address, /*secure_transport=*/false};
+                       request_id, request.remote_address, request.secure};
   api::JsonResponse r = kms_api_->Handle(ctx, HeaderOr(request, "x-amz-target", ""), request.body);
   if (r.audit) {
     event->event_name = std::move(r.audit->event_name);

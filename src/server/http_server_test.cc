@@ -8,50 +8,16 @@
 #include <vector>
 
 #include "server/server.h"
+#include "server/testing/server_fixture.h"
 
 namespace scytale::server {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
-
-class HttpServerTest : public ::testing::Test {
- protected:
-  void StartServer(ServerOptions options) {
-    options.port = 0;
-    auto server = HttpServer::Create(options, [](const HttpRequest& r, const std::string&) {
-      return HttpResponse{200, "text/plain", r.method + " " + r.target + " " + r.body};
-    });
-    ASSERT_TRUE(server.has_value()) << server.error().message;
-    server_ = std::move(*server);
-    thread_ = std::thread([this] { server_->Run(); });
-  }
-  void TearDown() override {
-    if (server_) {
-      server_->Stop();
-      thread_.join();
-    }
-  }
-  tcp::socket Connect() {
-    tcp::socket s(ioc_);
-    s.connect({net::ip::make_address("127.0.0.1"), server_->port()});
-    return s;
-  }
-  http::response<http::string_body> RoundTrip(tcp::socket& s, http::request<http::string_body> r) {
-    r.prepare_payload();
-    http::write(s, r);
-    beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(s, buf, res);
-    return res;
-  }
-
-  net::io_context ioc_;
-  std::unique_ptr<HttpServer> server_;
-  std::thread thread_;
-};
+using HttpServerTest = testing::ServerFixture;
+namespace beast = testing::beast;
+namespace http = testing::http;
+namespace net = testing::net;
+using testing::tcp;
 
 TEST_F(HttpServerTest, ServesSeveralRequestsOnOneKeepAliveConnection) {
   StartServer({});
@@ -161,6 +127,101 @@ TEST_F(HttpServerTest, StopClosesIdleConnectionsAndReturns) {
   beast::error_code ec;
   idle.read_some(net::buffer(&c, 1), ec);
   EXPECT_TRUE(ec) << "the idle connection was closed by the drain";
+}
+
+TEST_F(HttpServerTest, ClientTricklingOneByteAtATimeIsCutAtTheReadTimeout) {
+  // Slowloris: each byte comes well within any per-read timeout, but the whole request must
+  // arrive within read_timeout of its first byte.
+  ServerOptions o;
+  o.read_timeout = std::chrono::seconds(1);
+  StartServer(o);
+  tcp::socket s = Connect();
+  const std::string request = "POST / HTTP/1.1\r\nHost: x\r\nX-Padding: " + std::string(200, 'p');
+  auto start = std::chrono::steady_clock::now();
+  beast::error_code ec;
+  for (char c : request) {
+    net::write(s, net::buffer(&c, 1), ec);
+    if (ec) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(ec) << "the server was still reading after " << request.size() << " bytes";
+  EXPECT_LT(elapsed, std::chrono::seconds(4));
+  EXPECT_GE(elapsed, std::chrono::milliseconds(900));
+}
+
+TEST_F(HttpServerTest, ConnectionsPastTheGlobalLimitAreClosedAtOnce) {
+  ServerOptions o;
+  o.max_connections = 2;
+  StartServer(o);
+  tcp::socket a = Connect();
+  tcp::socket b = Connect();
+  http::request<http::string_body> req{http::verb::post, "/", 11};
+  EXPECT_EQ(RoundTrip(a, req).result_int(), 200);
+  EXPECT_EQ(RoundTrip(b, req).result_int(), 200);
+  tcp::socket c = Connect();
+  EXPECT_LT(WaitForClose(c, std::chrono::seconds(5)), std::chrono::seconds(2));
+  EXPECT_EQ(Series(R"(scytale_connections_refused_total{limit="max_connections"})"), 1);
+  EXPECT_EQ(SeriesBecomes("scytale_connections_open", 2), 2);
+  // The two served are untouched, and a closed one frees its place.
+  EXPECT_EQ(RoundTrip(a, req).result_int(), 200);
+  b.close();
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    tcp::socket d = Connect();
+    beast::error_code ec;
+    req.prepare_payload();
+    http::write(d, req, ec);
+    beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    http::read(d, buf, res, ec);
+    served = !ec && res.result_int() == 200;
+  }
+  EXPECT_TRUE(served) << "the place of a closed connection was not given back";
+}
+
+TEST_F(HttpServerTest, ConnectionsPastThePerIpLimitAreClosedButOtherClientsAreServed) {
+  ServerOptions o;
+  o.max_connections_per_ip = 1;
+  StartServer(o);
+  tcp::socket first = Connect("127.0.0.1");
+  http::request<http::string_body> req{http::verb::post, "/", 11};
+  EXPECT_EQ(RoundTrip(first, req).result_int(), 200);
+  tcp::socket second = Connect("127.0.0.1");
+  EXPECT_LT(WaitForClose(second, std::chrono::seconds(5)), std::chrono::seconds(2));
+  tcp::socket other = Connect("127.0.0.2");
+  EXPECT_EQ(RoundTrip(other, req).result_int(), 200);
+  EXPECT_EQ(Series(R"(scytale_connections_refused_total{limit="max_connections_per_ip"})"), 1);
+  EXPECT_EQ(Series(R"(scytale_connections_refused_total{limit="max_connections"})"), 0);
+  EXPECT_EQ(Series("scytale_connections_accepted_total"), 2);
+}
+
+TEST(ServerOptionsTest, PlainHttpIsServedOnlyOnLoopbackUnlessInsecureListen) {
+  for (const char* host : {"127.0.0.1", "127.0.0.2", "::1", "localhost", "::ffff:127.0.0.1"}) {
+    ServerOptions o;
+    o.host = host;
+    EXPECT_TRUE(CheckServerOptions(o).has_value()) << host;
+  }
+  for (const char* host : {"0.0.0.0", "::", "192.0.2.10", "::ffff:192.0.2.10"}) {
+    ServerOptions o;
+    o.host = host;
+    Status refused = CheckServerOptions(o);
+    ASSERT_FALSE(refused.has_value()) << host;
+    EXPECT_NE(refused.error().message.find("not a loopback address"), std::string::npos)
+        << refused.error().message;
+    EXPECT_NE(refused.error().message.find("--insecure-listen"), std::string::npos);
+    o.insecure_listen = true;
+    EXPECT_TRUE(CheckServerOptions(o).has_value()) << host;
+  }
+  ServerOptions bad;
+  bad.host = "example.com";
+  EXPECT_FALSE(CheckServerOptions(bad).has_value());
+  ServerOptions zero;
+  zero.max_connections_per_ip = 0;
+  EXPECT_FALSE(CheckServerOptions(zero).has_value());
 }
 
 }  // namespace

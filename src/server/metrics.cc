@@ -48,6 +48,15 @@ void Histogram(std::ostringstream& out, const std::string& name, const std::stri
   out << name << "_count" << braces << " " << count << "\n";
 }
 
+// Label values here are fixed words chosen by the server, so the series stay few.
+void Increment(std::map<std::string, uint64_t, std::less<>>& counters, std::string_view label) {
+  auto it = counters.find(label);
+  if (it == counters.end()) {
+    it = counters.emplace(std::string(label), 0).first;
+  }
+  ++it->second;
+}
+
 }  // namespace
 
 void Metrics::ObserveRequest(const std::string& operation, const std::string& outcome,
@@ -73,6 +82,32 @@ void Metrics::ObserveRejection(int status) {
   ++rejections_[status];
 }
 
+void Metrics::ObserveConnectionOpened() {
+  std::lock_guard lock(mu_);
+  ++connections_open_;
+  ++connections_accepted_;
+}
+
+void Metrics::ObserveConnectionClosed() {
+  std::lock_guard lock(mu_);
+  --connections_open_;
+}
+
+void Metrics::ObserveConnectionRefused(std::string_view limit) {
+  std::lock_guard lock(mu_);
+  Increment(connections_refused_, limit);
+}
+
+void Metrics::ObserveTlsHandshake(std::string_view outcome) {
+  std::lock_guard lock(mu_);
+  Increment(tls_handshakes_, outcome);
+}
+
+void Metrics::ObserveTlsReload(bool ok) {
+  std::lock_guard lock(mu_);
+  ++tls_reloads_[ok];
+}
+
 std::string Metrics::Render(const audit::Stats* audit, const kms::ServiceStats* service) const {
   std::ostringstream out;
   {
@@ -94,6 +129,35 @@ std::string Metrics::Render(const audit::Stats* audit, const kms::ServiceStats* 
            "# TYPE scytale_http_rejections_total counter\n";
     for (const auto& [status, n] : rejections_) {
       out << "scytale_http_rejections_total{status=\"" << status << "\"} " << n << "\n";
+    }
+    out << "# HELP scytale_connections_open Connections open now.\n"
+           "# TYPE scytale_connections_open gauge\n"
+        << "scytale_connections_open " << connections_open_ << "\n"
+        << "# HELP scytale_connections_accepted_total Connections accepted and served.\n"
+           "# TYPE scytale_connections_accepted_total counter\n"
+        << "scytale_connections_accepted_total " << connections_accepted_ << "\n"
+        << "# HELP scytale_connections_refused_total Connections closed as soon as accepted, "
+           "by the limit reached (--max-connections, --max-connections-per-ip).\n"
+           "# TYPE scytale_connections_refused_total counter\n";
+    // Both series are always present, so that an alert on them has something to read.
+    for (std::string_view limit : {"max_connections", "max_connections_per_ip"}) {
+      auto it = connections_refused_.find(limit);
+      out << "scytale_connections_refused_total{limit=\"" << limit << "\"} "
+          << (it == connections_refused_.end() ? 0 : it->second) << "\n";
+    }
+    if (!tls_handshakes_.empty() || !tls_reloads_.empty()) {
+      out << "# HELP scytale_tls_handshakes_total TLS handshakes, by the version negotiated, or "
+             "failed (refused protocol or cipher, not TLS) or timeout.\n"
+             "# TYPE scytale_tls_handshakes_total counter\n";
+      for (const auto& [outcome, n] : tls_handshakes_) {
+        out << "scytale_tls_handshakes_total{outcome=\"" << Label(outcome) << "\"} " << n << "\n";
+      }
+      out << "# HELP scytale_tls_reloads_total Certificate reloads (SIGHUP), by outcome.\n"
+             "# TYPE scytale_tls_reloads_total counter\n";
+      for (const auto& [ok, n] : tls_reloads_) {
+        out << "scytale_tls_reloads_total{outcome=\"" << (ok ? "success" : "failure") << "\"} " << n
+            << "\n";
+      }
     }
   }
   if (audit != nullptr) {

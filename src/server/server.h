@@ -7,11 +7,14 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/api.h"
@@ -29,6 +32,7 @@ struct HttpRequest {
   std::multimap<std::string, std::string> headers;  // lowercase names
   std::string body;
   std::string remote_address;
+  bool secure = false;  // it came over TLS (aws:SecureTransport)
 };
 
 struct HttpResponse {
@@ -50,7 +54,18 @@ struct Rejection {
   std::string request_id;  // the x-amzn-RequestId answered
 };
 
+class Metrics;
+
+// The server's certificate chain and private key, PEM files (the chain: the leaf first, then
+// the intermediates). Read at Create and again at each HttpServer::ReloadTls.
+struct TlsOptions {
+  std::filesystem::path cert_file;
+  std::filesystem::path key_file;
+};
+
 struct ServerOptions {
+  // An IP address, or "localhost" (127.0.0.1). Without tls only loopback addresses are
+  // accepted unless insecure_listen: requests carry signed calls and plaintexts in the clear.
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0 picks a free port
   int threads = 2;
@@ -62,14 +77,32 @@ struct ServerOptions {
   std::chrono::seconds read_timeout{10};
   // On Stop, in-flight requests get this long to finish before connections are cut.
   std::chrono::seconds drain_timeout{15};
+  // When set, the server speaks only HTTPS: TLS 1.2 (ECDHE with AES-GCM or ChaCha20-Poly1305)
+  // and TLS 1.3, no compression, no renegotiation.
+  std::optional<TlsOptions> tls{};
+  // A TLS client must finish its handshake within this time of connecting.
+  std::chrono::seconds handshake_timeout{10};
+  // Plain HTTP beyond loopback (e.g. behind a proxy that terminates TLS).
+  bool insecure_listen = false;
+  // Connections past either limit are closed as soon as they are accepted (counted in metrics).
+  size_t max_connections = 4096;
+  size_t max_connections_per_ip = 256;
+  // Optional: counts connections (open, refused) and TLS handshakes. Must outlive the server.
+  Metrics* metrics = nullptr;
   // Optional: told of every Rejection before it is answered, on the connection's thread (it
   // may block, as the Handler may). The App records them in the audit log.
   std::function<void(const Rejection&)> on_rejected{};
 };
 
+// What HttpServer::Create checks before it binds: the listen address (loopback only without
+// TLS, unless insecure_listen) and, with TLS, that the certificate and key load and match.
+// Lets a caller refuse bad options before it opens anything else.
+Status CheckServerOptions(const ServerOptions& options);
+
 class HttpServer {
  public:
-  // Binds and listens (so port() is known), but serves nothing until Run().
+  // Binds and listens (so port() is known), but serves nothing until Run(). Fails with
+  // CheckServerOptions's errors, or when the address cannot be bound.
   static Result<std::unique_ptr<HttpServer>> Create(const ServerOptions& options,
                                                     Handler handler);
   virtual ~HttpServer() = default;
@@ -79,6 +112,13 @@ class HttpServer {
   // Stops accepting, lets in-flight requests finish, closes idle connections. Thread-safe and
   // async-signal-unsafe: call from a normal thread (main uses an asio::signal_set).
   virtual void Stop() = 0;
+  // With TLS: reads the certificate and key files again; handshakes that start afterwards use
+  // them, established connections keep theirs. When the files do not load (or do not match),
+  // the error is returned and the current certificate stays. Answers the certificate now served
+  // (as TlsDescription). Without TLS: kInvalidState. Thread-safe.
+  virtual Result<std::string> ReloadTls() = 0;
+  // The certificate served: subject, serial (hex) and expiry; "" without TLS. Thread-safe.
+  virtual std::string TlsDescription() const = 0;
 };
 
 // Prometheus counters and histograms of the requests served. Thread-safe.
@@ -93,6 +133,15 @@ class Metrics {
   void ObserveRequest(const std::string& operation, const std::string& outcome, double seconds);
   // A request refused by the HTTP layer (413, 431, 400), counted by status.
   void ObserveRejection(int status);
+  // Connections: accepted and served, closed (every accepted one ends so), or closed at once
+  // because a limit was reached ("max_connections", "max_connections_per_ip").
+  void ObserveConnectionOpened();
+  void ObserveConnectionClosed();
+  void ObserveConnectionRefused(std::string_view limit);
+  // TLS handshakes by outcome: the version negotiated ("TLSv1.3"), or "failed", "timeout".
+  void ObserveTlsHandshake(std::string_view outcome);
+  // Certificate reloads (SIGHUP), "success" or "failure".
+  void ObserveTlsReload(bool ok);
   // The text exposition format (version 0.0.4) of the request series and, when given, the
   // audit log's (records, fsyncs and their latency, batch sizes, failures, digests) and the key
   // service's (backing-key cache hits and misses, keys by state).
@@ -108,6 +157,11 @@ class Metrics {
   std::map<std::pair<std::string, std::string>, uint64_t> requests_;
   std::map<std::string, Latency> latency_;
   std::map<int, uint64_t> rejections_;
+  int64_t connections_open_ = 0;
+  uint64_t connections_accepted_ = 0;
+  std::map<std::string, uint64_t, std::less<>> connections_refused_;
+  std::map<std::string, uint64_t, std::less<>> tls_handshakes_;
+  std::map<bool, uint64_t> tls_reloads_;
 };
 
 enum class LogLevel { kDebug, kInfo, kWarn, kError };

@@ -418,7 +418,7 @@ class ScytaleServer:
         status = None
         for _ in range(50):
             try:
-                status, _, _ = http_get(self.host, self.port, "/healthz", timeout=5)
+                status, _, _ = self.healthz()
                 if status == 200:
                     break
             except OSError:
@@ -532,12 +532,33 @@ class ScytaleServer:
     @property
     def endpoint(self) -> str:
         assert self.port is not None, "server not started"
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls_ca else 'http'}://{self.host}:{self.port}"
+
+    # A server started with --tls-cert/--tls-key (in args) is reached over HTTPS, its
+    # certificate verified with this CA bundle (set it before start()); None: plain HTTP.
+    tls_ca: Optional[str] = None
+
+    def healthz(self, timeout: float = 5):
+        """(status, headers, body) of GET /healthz, over HTTPS when tls_ca is set; a server
+        listening on every address is asked on 127.0.0.1."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        if not self.tls_ca:
+            return http_get(host, self.port, "/healthz", timeout=timeout)
+        import ssl
+        conn = http.client.HTTPSConnection(host, self.port, timeout=timeout,
+                                           context=ssl.create_default_context(cafile=self.tls_ca))
+        try:
+            conn.request("GET", "/healthz")
+            r = _to_raw(conn.getresponse())
+            return r.status, r.headers, r.body
+        finally:
+            conn.close()
 
     def client(self, region: str = DEFAULT_REGION, access_key: Optional[str] = None,
                secret_key: Optional[str] = None, **config: Any):
         return kms_client(self.endpoint, region,
-                          access_key or self.access_key, secret_key or self.secret_key, **config)
+                          access_key or self.access_key, secret_key or self.secret_key,
+                          verify=self.tls_ca, **config)
 
 
 # --------------------------------------------------------------------------------------
@@ -545,8 +566,10 @@ class ScytaleServer:
 # --------------------------------------------------------------------------------------
 
 def kms_client(endpoint: str, region: str = DEFAULT_REGION, access_key: str = ADMIN_ACCESS_KEY,
-               secret_key: str = ADMIN_SECRET_KEY, session_token: Optional[str] = None, **config: Any):
-    """A boto3 KMS client pointed at `endpoint` with retries disabled.
+               secret_key: str = ADMIN_SECRET_KEY, session_token: Optional[str] = None,
+               verify: Optional[str] = None, **config: Any):
+    """A boto3 KMS client pointed at `endpoint` with retries disabled; `verify`: the CA bundle
+    of an https endpoint.
 
     (`retries={'max_attempts': 1}` in botocore means *one retry*; `total_max_attempts: 1`
     is the setting that really disables retries.)"""
@@ -555,7 +578,8 @@ def kms_client(endpoint: str, region: str = DEFAULT_REGION, access_key: str = AD
     cfg.update(config)
     session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key,
                                     aws_session_token=session_token, region_name=region)
-    return session.client("kms", endpoint_url=endpoint, config=botocore.config.Config(**cfg))
+    return session.client("kms", endpoint_url=endpoint, verify=verify,
+                          config=botocore.config.Config(**cfg))
 
 
 def error_code(exc: botocore.exceptions.ClientError) -> str:

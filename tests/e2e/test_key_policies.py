@@ -17,7 +17,7 @@ What is covered:
 - explicit Deny (Decrypt; ReEncryptFrom / ReEncryptTo);
 - condition keys: kms:EncryptionContext:<key>, kms:EncryptionContextKeys, kms:RequestAlias,
   aws:ResourceTag/<key>, kms:CallerAccount, kms:ViaService (never present), aws:SecureTransport
-  (false: no TLS yet);
+  (false over plain HTTP, as these servers serve; HTTPS is in test_tls.py);
 - key-user-only and key-administrator-only policies (the console's statements);
 - a policy change takes effect on the next request, and survives a restart;
 - the AWS CLI v1 and v2: put-key-policy --policy file://..., get-key-policy --output text,
