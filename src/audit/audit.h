@@ -25,6 +25,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -176,6 +177,12 @@ class AuditLog {
   // of the log and the caller must not answer the call as if it had succeeded; later calls try
   // again on a fresh file. Thread-safe.
   virtual Status Append(const Event& event) = 0;
+  // Append without waiting: the record is serialized and queued, and `done` is called with
+  // what Append would have returned once the batch that carries it is on disk (or failed) —
+  // on the log's committer thread, in record order, or at once when the log is closed. `done`
+  // must be quick (e.g. post the answer to the connection's thread) and must not call back
+  // into the log. A caller answers its call only from `done`. Thread-safe.
+  virtual void AppendAsync(const Event& event, std::function<void(Status)> done) = 0;
   // Writes a signed digest now if records were added since the last one. Thread-safe.
   virtual Status WriteDigest() = 0;
   // Writes a final digest. No Append may run concurrently or later.

@@ -1,16 +1,18 @@
 // The audit log writer: group commit (LevelDB's writer queue), the hash chain, rotation by
 // size and day, and signed digests.
 //
-// Append queues its record and waits. The writer at the front of the queue becomes the leader:
-// it takes every queued record (up to max_batch_records), links them into the chain, writes
-// them with one write and one fdatasync, then wakes the followers it committed for. While the
-// leader is in I/O, new callers queue behind it and form the next batch, so under load one
-// fsync carries many records.
+// Append and AppendAsync serialize their record on the caller's thread and queue it. The log's
+// committer thread takes every queued record (up to max_batch_records), links them into the
+// chain, writes them with one write and one fdatasync, then wakes the callers of Append and
+// calls the callbacks of AppendAsync. While it is in I/O, new records queue and form the next
+// batch, so under load one fsync carries many records, and a server answering through
+// AppendAsync keeps no thread waiting on the disk.
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -106,57 +108,36 @@ class AuditLogImpl : public AuditLog {
     if (options_.digest_interval.count() > 0) {
       digester_ = std::thread([this] { DigestLoop(); });
     }
+    committer_ = std::thread([this] { CommitLoop(); });
     return Ok();
   }
 
   Status Append(const Event& event) override {
     Writer w;
-    w.body = EventToJson(event, NewUuid()).dump(-1, ' ', false, json::error_handler_t::replace);
+    w.body = Serialize(event);
     std::unique_lock lock(mu_);
+    if (stopping_) {
+      return MakeError(ErrorCode::kInternal, "the audit log is closed");
+    }
     queue_.push_back(&w);
-    w.cv.wait(lock, [&] { return w.done || queue_.front() == &w; });
-    if (w.done) {
-      return std::move(w.status);
-    }
-    // Leader: commit everything queued so far, in order.
-    std::vector<Writer*> batch;
-    for (Writer* q : queue_) {
-      if (batch.size() == options_.max_batch_records) {
-        break;
-      }
-      batch.push_back(q);
-    }
-    lock.unlock();
-    auto started = std::chrono::steady_clock::now();
-    Status s = WriteBatch(batch);
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    lock.lock();
+    work_cv_.notify_one();
+    w.cv.wait(lock, [&] { return w.done; });
+    return std::move(w.status);
+  }
+
+  void AppendAsync(const Event& event, std::function<void(Status)> done) override {
+    auto w = std::make_unique<Writer>();
+    w->body = Serialize(event);
+    w->callback = std::move(done);
     {
-      std::lock_guard stats_lock(stats_mu_);
-      if (s) {
-        stats_.records += batch.size();
-        ++stats_.batches;
-        stats_.sync_seconds_sum += seconds;
-        Observe(Stats::kSyncSecondsBounds, stats_.sync_seconds_buckets, seconds);
-        Observe(Stats::kBatchSizeBounds, stats_.batch_size_buckets,
-                static_cast<double>(batch.size()));
-      } else {
-        stats_.failures += batch.size();
+      std::lock_guard lock(mu_);
+      if (!stopping_) {
+        queue_.push_back(w.release());
+        work_cv_.notify_one();
+        return;
       }
     }
-    for (Writer* q : batch) {
-      queue_.pop_front();
-      if (q != &w) {
-        q->status = s;
-        q->done = true;
-        q->cv.notify_one();
-      }
-    }
-    if (!queue_.empty()) {
-      queue_.front()->cv.notify_one();
-    }
-    return s;
+    w->callback(MakeError(ErrorCode::kInternal, "the audit log is closed"));
   }
 
   Status WriteDigest() override {
@@ -165,6 +146,15 @@ class AuditLogImpl : public AuditLog {
   }
 
   Status Close() override {
+    {
+      // The committer writes what is queued, then ends.
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    work_cv_.notify_all();
+    if (committer_.joinable()) {
+      committer_.join();
+    }
     {
       std::lock_guard lock(digest_mu_);
       closed_ = true;
@@ -187,12 +177,68 @@ class AuditLogImpl : public AuditLog {
   const std::vector<TornTail>& TornTailsCutAtOpen() const override { return torn_tails_; }
 
  private:
+  // A queued record: an Append waiting on `cv` for `done`, or an AppendAsync's `callback`.
   struct Writer {
     std::string body;
     Status status;
     bool done = false;
     std::condition_variable cv;
+    std::function<void(Status)> callback;
   };
+
+  static std::string Serialize(const Event& event) {
+    return EventToJson(event, NewUuid()).dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
+  void CommitLoop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      work_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) {
+        return;  // stopping, and everything queued is written
+      }
+      size_t n = std::min(queue_.size(), options_.max_batch_records);
+      std::vector<Writer*> batch(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
+      lock.unlock();
+      auto started = std::chrono::steady_clock::now();
+      Status s = WriteBatch(batch);
+      double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      {
+        std::lock_guard stats_lock(stats_mu_);
+        if (s) {
+          stats_.records += batch.size();
+          ++stats_.batches;
+          stats_.sync_seconds_sum += seconds;
+          Observe(Stats::kSyncSecondsBounds, stats_.sync_seconds_buckets, seconds);
+          Observe(Stats::kBatchSizeBounds, stats_.batch_size_buckets,
+                  static_cast<double>(batch.size()));
+        } else {
+          stats_.failures += batch.size();
+        }
+      }
+      // Waiting Appends own their Writer and may leave as soon as they see `done`: it is set
+      // under mu_ and they are not touched afterwards.
+      std::vector<std::unique_ptr<Writer>> async;
+      lock.lock();
+      for (Writer* q : batch) {
+        if (q->callback) {
+          async.emplace_back(q);
+        } else {
+          q->status = s;
+          q->done = true;
+          q->cv.notify_one();
+        }
+      }
+      lock.unlock();
+      for (auto& q : async) {
+        q->callback(s);
+      }
+      async.clear();
+      lock.lock();
+    }
+  }
 
   void DigestLoop() {
     std::unique_lock lock(digest_mu_);
@@ -316,9 +362,12 @@ class AuditLogImpl : public AuditLog {
   const std::unique_ptr<internal::Signer> signer_;
   std::vector<TornTail> torn_tails_;  // set by Recover
 
-  // Queue of waiting Appends; the front one is the leader.
+  // Records waiting for the committer (a waiting Append's, or an AppendAsync's owned here).
   std::mutex mu_;
+  std::condition_variable work_cv_;
   std::deque<Writer*> queue_;
+  bool stopping_ = false;
+  std::thread committer_;
 
   // Held by the leader (or a digest writer) during I/O; guards everything below.
   std::mutex io_mu_;
@@ -355,8 +404,8 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(LogOptions options) {
   }
   Env* env = options.env.get();
   SCY_RETURN_IF_ERROR(env->CreateDir(options.dir));
-  SCY_ASSIGN_OR_RETURN(auto signer, internal::Signer::LoadOrCreate(options.signing_key_path,
-                                                                  options.root, env));
+  SCY_ASSIGN_OR_RETURN(auto signer,
+                       internal::Signer::LoadOrCreate(options.signing_key_path, options.root, env));
   fs::path pem_path = options.dir / internal::kPublicKeyFile;
   Result<std::string> pem = env->ReadFile(pem_path);
   if (!pem) {

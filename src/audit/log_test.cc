@@ -1,5 +1,8 @@
 #include <chrono>
+#include <condition_variable>
+#include <future>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "audit/internal/files.h"
@@ -85,8 +88,8 @@ TEST_F(AuditLogTest, ServiceEventsAreRecordedAsCloudTrailDoes) {
   auto log = OpenLog();
   ASSERT_THAT(log->Append(MakeEvent("Encrypt", 1)), IsOk());
   ASSERT_THAT(log->Append(KmsServiceEvent("RotateKey", arn, t)), IsOk());
-  auto found = QueryLog(dir_ / "audit",
-                        {.key = "k9", .principal = "444455556666", .event = "RotateKey"});
+  auto found =
+      QueryLog(dir_ / "audit", {.key = "k9", .principal = "444455556666", .event = "RotateKey"});
   ASSERT_THAT(found, IsOk());
   ASSERT_EQ(found->size(), 1u);
   EXPECT_EQ((*found)[0]["scytaleChain"]["seq"], 2);
@@ -252,8 +255,8 @@ TEST_F(AuditLogTest, DigestsAreSignedWithTheKeyWrappedByTheRoot) {
   ASSERT_THAT(log->WriteDigest(), IsOk());
   std::string pem = PosixEnv()->ReadFile(dir_ / "audit" / "audit-public-key.pem").value();
   EXPECT_THAT(pem, ::testing::StartsWith("-----BEGIN PUBLIC KEY-----"));
-  json digest = json::parse(
-      PosixEnv()->ReadFile(dir_ / "audit" / "digest-0000000000000001.json").value());
+  json digest =
+      json::parse(PosixEnv()->ReadFile(dir_ / "audit" / "digest-0000000000000001.json").value());
   EXPECT_EQ(digest["lastSequence"], 1);
   EXPECT_EQ(digest["signatureAlgorithm"], "Ed25519");
   Bytes sig = Base64Decode(digest["signature"].get<std::string>()).value();
@@ -325,15 +328,14 @@ TEST_F(AuditLogTest, ConcurrentAppendsShareFsyncs) {
   for (auto& th : threads) {
     th.join();
   }
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_EQ(failures.load(), 0);
   Stats stats = log->GetStats();
   EXPECT_EQ(stats.records, uint64_t{kThreads * kPerThread});
   EXPECT_LT(stats.batches, stats.records / 4) << "group commit did not batch";
   std::cout << "[ figures  ] " << kThreads << " concurrent Append callers: " << stats.records
-            << " records in " << seconds << " s = " << stats.records / seconds
-            << " records/s; " << stats.batches << " fsyncs, mean batch "
+            << " records in " << seconds << " s = " << stats.records / seconds << " records/s; "
+            << stats.batches << " fsyncs, mean batch "
             << static_cast<double>(stats.records) / static_cast<double>(stats.batches)
             << " records, mean write+fsync " << 1000 * stats.sync_seconds_sum / stats.batches
             << " ms" << std::endl;
@@ -344,14 +346,105 @@ TEST_F(AuditLogTest, ConcurrentAppendsShareFsyncs) {
   EXPECT_EQ(report->records, uint64_t{kThreads * kPerThread});
 }
 
+// AppendAsync: the caller does not wait; each callback runs once, after its record is on disk,
+// in record order, and many records share an fsync.
+TEST_F(AuditLogTest, AppendAsyncCallsBackInOrderOnceDurable) {
+  auto log = OpenLog();
+  constexpr int kRecords = 2000;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<int> order;
+  int failures = 0;
+  for (int i = 0; i < kRecords; ++i) {
+    log->AppendAsync(MakeEvent("Encrypt", i), [&, i](Status s) {
+      // Durable already: the record's line is in the file when its callback runs.
+      std::lock_guard lock(mu);
+      if (!s) {
+        ++failures;
+      }
+      order.push_back(i);
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60),
+                            [&] { return order.size() == static_cast<size_t>(kRecords); }));
+  }
+  EXPECT_EQ(failures, 0);
+  for (int i = 0; i < kRecords; ++i) {
+    ASSERT_EQ(order[static_cast<size_t>(i)], i);
+  }
+  Stats stats = log->GetStats();
+  EXPECT_EQ(stats.records, uint64_t{kRecords});
+  EXPECT_LT(stats.batches, stats.records / 4) << "queued records did not share fsyncs";
+  ASSERT_THAT(log->Close(), IsOk());
+  auto report = VerifyLog(dir_ / "audit");
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->ok) << report->message;
+  EXPECT_EQ(report->records, uint64_t{kRecords});
+}
+
+TEST_F(AuditLogTest, AppendAsyncCallbackSeesTheRecordOnDisk) {
+  auto log = OpenLog();
+  std::promise<size_t> lines;
+  log->AppendAsync(MakeEvent("Encrypt", 1), [&](Status s) {
+    EXPECT_THAT(s, IsOk());
+    size_t n = 0;
+    for (const auto& f : LogFiles()) {
+      n += ReadLines(f).size();
+    }
+    lines.set_value(n);
+  });
+  EXPECT_EQ(lines.get_future().get(), 1u);
+}
+
+TEST_F(AuditLogTest, AppendAsyncFailsClosedAndAfterClose) {
+  auto log = OpenLog();
+  env_->fail_syncs = true;
+  std::promise<Status> failed;
+  log->AppendAsync(MakeEvent("Encrypt", 1), [&](Status s) { failed.set_value(std::move(s)); });
+  EXPECT_THAT(failed.get_future().get(), HasError(ErrorCode::kInternal));
+  env_->fail_syncs = false;
+  ASSERT_THAT(log->Close(), IsOk());
+  // After Close: answered at once, on the caller's thread, with an error.
+  bool called = false;
+  log->AppendAsync(MakeEvent("Encrypt", 2), [&](Status s) {
+    EXPECT_THAT(s, HasError(ErrorCode::kInternal));
+    called = true;
+  });
+  EXPECT_TRUE(called);
+  EXPECT_THAT(log->Append(MakeEvent("Encrypt", 3)), HasError(ErrorCode::kInternal));
+  EXPECT_EQ(log->GetStats().records, 0u);
+}
+
+// Close writes what is queued before it returns: no callback is lost.
+TEST_F(AuditLogTest, CloseWritesQueuedRecordsFirst) {
+  auto log = OpenLog();
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 500; ++i) {
+    log->AppendAsync(MakeEvent("Encrypt", i), [&](Status s) {
+      if (s) {
+        ++ok;
+      }
+    });
+  }
+  ASSERT_THAT(log->Close(), IsOk());
+  EXPECT_EQ(ok.load(), 500);
+  auto report = VerifyLog(dir_ / "audit");
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->ok) << report->message;
+  EXPECT_EQ(report->records, 500u);
+  EXPECT_EQ(report->records_after_last_digest, 0u);
+}
+
 TEST_F(AuditLogTest, SequentialAppendsEachSync) {
   auto log = OpenLog();
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 200; ++i) {
     ASSERT_THAT(log->Append(MakeEvent("Encrypt", i)), IsOk());
   }
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(log->GetStats().batches, 200u);
   std::cout << "[ figures  ] 1 Append caller: " << 200 / seconds << " records/s" << std::endl;
 }

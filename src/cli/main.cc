@@ -10,18 +10,20 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <chrono>
+#include <boost/asio/thread_pool.hpp>
 #include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <cstdlib>
+#include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <mutex>
 #include <iostream>
+#include <mutex>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -33,8 +35,8 @@
 #include "iam/iam.h"
 #include "keystore/keystore.h"
 #include "kms/kms.h"
-#include "server/server.h"
 #include "server/quotas.h"
+#include "server/server.h"
 #include "storage/caching_store.h"
 #include "storage/migrate.h"
 #include "storage/storage.h"
@@ -77,6 +79,7 @@ struct ServeFlags {
   std::string account_id = "111122223333";
   std::string regions;
   int threads = 0;
+  int blocking_threads = 0;
   size_t max_body_bytes = 1024 * 1024;
   size_t max_header_bytes = 16 * 1024;
   int header_timeout_seconds = 10;
@@ -96,7 +99,7 @@ struct ServeFlags {
   uint64_t audit_max_file_bytes = 64 << 20;
   std::string log_level = "info";
   std::string store;  // default: SCYTALE_STORE_URL, else SQLite in the data directory
-  std::string request_quotas = "off";  // off | aws
+  std::string request_quotas = "off";      // off | aws
   std::vector<std::string> request_quota;  // NAME=RPS, each overriding (or adding) one quota
   size_t store_pool_size = 8;
   // --cloudhsm-cluster CLUSTER_ID=MODULE_PATH:TOKEN_LABEL[:TRUST_ANCHOR_PEM], repeatable.
@@ -178,10 +181,9 @@ Status WriteCredentialsFile(const std::filesystem::path& path, const iam::RootCr
     return MakeError(ErrorCode::kInternal, "cannot write " + path.string());
   }
   ::fchmod(fd, 0600);
-  std::string text = "[default]\naws_access_key_id = " + c.access_key_id +
-                     "\naws_secret_access_key = " +
-                     std::string(AsString(c.secret_access_key.Reveal(crypto::KeyAccess::Grant()))) +
-                     "\n";
+  std::string text =
+      "[default]\naws_access_key_id = " + c.access_key_id + "\naws_secret_access_key = " +
+      std::string(AsString(c.secret_access_key.Reveal(crypto::KeyAccess::Grant()))) + "\n";
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   ok = ::fsync(fd) == 0 && ok;
   ::close(fd);
@@ -259,8 +261,9 @@ Result<std::unique_ptr<keystore::RootKeystore>> OpenRootKeystore(const KeystoreF
 int InitKeystore(const KeystoreFlags& k) {
   KeepSecretsOutOfCoreDumps();  // the token PIN is read below
   if (k.kind != "pkcs11") {
-    return Fail("init creates a root key in a PKCS#11 token (--keystore pkcs11); the soft root "
-                "key is created by `scytale serve` on its first start");
+    return Fail(
+        "init creates a root key in a PKCS#11 token (--keystore pkcs11); the soft root "
+        "key is created by `scytale serve` on its first start");
   }
   auto o = Pkcs11OptionsFrom(k);
   if (!o) {
@@ -275,7 +278,8 @@ int InitKeystore(const KeystoreFlags& k) {
   }
   crypto::SecretBytes probe(AsBytes("scytale init: the token wraps and unwraps"));
   auto wrapped = (*root)->Wrap(probe, {});
-  auto back = wrapped ? (*root)->Unwrap(*wrapped, {}) : Result<crypto::SecretBytes>(wrapped.error());
+  auto back =
+      wrapped ? (*root)->Unwrap(*wrapped, {}) : Result<crypto::SecretBytes>(wrapped.error());
   if (!back || !(*back == probe)) {
     return Fail("the root key was created, but the token cannot wrap and unwrap with it: " +
                 (back ? std::string("round trip mismatch") : back.error().message));
@@ -371,13 +375,12 @@ int Serve(const ServeFlags& flags) {
   if (!SplitHostPort(flags.listen, &options.host, &options.port)) {
     return Fail("--listen must be HOST:PORT, e.g. 127.0.0.1:8080");
   }
-  // A worker spends most of a call waiting for the audit group commit (an fsync), not on a
-  // core; enough workers must wait at once for one fsync to carry many records. With one worker
-  // per core (2 here) Encrypt ran at ~460 calls/s, with 32 at ~3800 calls/s.
-  options.threads =
-      flags.threads > 0
-          ? flags.threads
-          : static_cast<int>(std::max(32u, 4 * std::thread::hardware_concurrency()));
+  // No I/O thread waits for an audit fsync (calls are answered from the audit log's committer)
+  // or for the store (calls that may are served by the blocking pool below): one per core
+  // serves the data plane. More only add context switches: with 32, Encrypt cost twice the CPU
+  // per call (bench/results/load-2026-11-29.md).
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.threads = flags.threads > 0 ? flags.threads : std::max(2, cores);
   options.max_body_bytes = flags.max_body_bytes;
   options.max_header_bytes = flags.max_header_bytes;
   options.read_timeout = std::chrono::seconds(flags.header_timeout_seconds);
@@ -417,7 +420,8 @@ int Serve(const ServeFlags& flags) {
   }
   // The audit log opens before anything can be called: no call is served unrecorded.
   audit::LogOptions audit_options;
-  audit_options.dir = flags.audit_dir.empty() ? dir / "audit" : std::filesystem::path(flags.audit_dir);
+  audit_options.dir =
+      flags.audit_dir.empty() ? dir / "audit" : std::filesystem::path(flags.audit_dir);
   audit_options.signing_key_path = dir / "audit-signing.key";
   audit_options.root = root->get();
   audit_options.digest_interval = std::chrono::seconds(flags.audit_digest_interval_seconds);
@@ -436,7 +440,8 @@ int Serve(const ServeFlags& flags) {
               << std::endl;
   }
   // The URL may hold a password: from the environment it stays out of `ps`.
-  std::string store_spec = flags.store.empty() ? Env("SCYTALE_STORE_URL").value_or("") : flags.store;
+  std::string store_spec =
+      flags.store.empty() ? Env("SCYTALE_STORE_URL").value_or("") : flags.store;
   auto opened = OpenStore(store_spec, dir, flags.store_pool_size);
   if (!opened) {
     return Fail("cannot open the store: " + opened.error().message);
@@ -464,8 +469,9 @@ int Serve(const ServeFlags& flags) {
   auto env_id = Env("SCYTALE_ADMIN_ACCESS_KEY_ID");
   auto env_secret = Env("SCYTALE_ADMIN_SECRET_ACCESS_KEY");
   if (env_id.has_value() != env_secret.has_value()) {
-    return Fail("set both SCYTALE_ADMIN_ACCESS_KEY_ID and SCYTALE_ADMIN_SECRET_ACCESS_KEY, or "
-                "neither");
+    return Fail(
+        "set both SCYTALE_ADMIN_ACCESS_KEY_ID and SCYTALE_ADMIN_SECRET_ACCESS_KEY, or "
+        "neither");
   }
   if (env_id) {
     given = iam::RootCredentials{*env_id, crypto::SecretBytes(AsBytes(*env_secret)), false};
@@ -549,8 +555,7 @@ int Serve(const ServeFlags& flags) {
       return Fail(seeded.error().message);
     }
     std::cout << "seed: " << seeded->keys_created << " keys created, " << seeded->keys_present
-              << " already present, " << seeded->aliases_created << " aliases created"
-              << std::endl;
+              << " already present, " << seeded->aliases_created << " aliases created" << std::endl;
   }
   auto kms_api = api::KmsApi::Create(key_service.get());
   if (!kms_api) {
@@ -561,8 +566,8 @@ int Serve(const ServeFlags& flags) {
   server::AppOptions app_options{audit_log->get(), flags.account_id, &metrics};
   app_options.key_service = key_service.get();  // cache and key-state series of /metrics
   app_options.request_log = true;
-  app_options.log_level = flags.log_level == "debug"  ? server::LogLevel::kDebug
-                          : flags.log_level == "warn" ? server::LogLevel::kWarn
+  app_options.log_level = flags.log_level == "debug"   ? server::LogLevel::kDebug
+                          : flags.log_level == "warn"  ? server::LogLevel::kWarn
                           : flags.log_level == "error" ? server::LogLevel::kError
                                                        : server::LogLevel::kInfo;
   app_options.health_check = [store] { return store->Ping(); };
@@ -583,13 +588,23 @@ int Serve(const ServeFlags& flags) {
     quotas.emplace(std::move(quota_table));
     app_options.quotas = &*quotas;
   }
+  // Calls that may wait (store writes and uncached reads, HSMs, IAM) run here, so that they
+  // neither hold up the I/O threads nor queue behind each other: concurrent SQLite and
+  // PostgreSQL commits share fsyncs.
+  boost::asio::thread_pool blocking_pool(static_cast<size_t>(
+      flags.blocking_threads > 0 ? flags.blocking_threads : std::max(32, 4 * cores)));
+  app_options.run_blocking = [&blocking_pool](std::move_only_function<void()> task) {
+    boost::asio::post(blocking_pool, std::move(task));
+  };
   server::App app(verifier.get(), kms_api->get(), query_api.get(), std::move(app_options));
   // Requests refused before reaching the App (413, 431, 400) are audited too.
   options.on_rejected = [&app](const server::Rejection& r) { app.RecordRejection(r); };
+  // Calls are answered from the audit log's committer once their record is durable: no server
+  // thread waits on an fsync.
   auto http = server::HttpServer::Create(
-      options, [&app](const server::HttpRequest& r, const std::string& id) {
-        return app.Handle(r, id);
-      });
+      options, server::AsyncHandler(
+                   [&app](const server::HttpRequest& r, const std::string& id,
+                          server::Reply reply) { app.HandleAsync(r, id, std::move(reply)); }));
   if (!http) {
     return Fail(http.error().message);
   }
@@ -626,8 +641,8 @@ int Serve(const ServeFlags& flags) {
       // Once per cluster, not once per node: on PostgreSQL a node that finds another running
       // the pass skips it.
       Result<kms::MaintenanceReport> report = kms::MaintenanceReport{};
-      auto ran = store->RunExclusively("maintenance",
-                                       [&] { report = key_service->RunMaintenance(); });
+      auto ran =
+          store->RunExclusively("maintenance", [&] { report = key_service->RunMaintenance(); });
       if (!ran) {
         report = ran.error();
       }
@@ -658,6 +673,8 @@ int Serve(const ServeFlags& flags) {
   }
   std::cout << "listening on " << options.host << ":" << (*http)->port() << std::endl;
   (*http)->Run();
+  // Calls still being served finish (their records queue in the audit log, which Close writes).
+  blocking_pool.join();
   {
     std::lock_guard lock(maintenance_mu);
     stopping = true;
@@ -667,8 +684,8 @@ int Serve(const ServeFlags& flags) {
   signal_ioc.stop();
   signal_thread.join();
   if (Status closed = (*audit_log)->Close(); !closed) {
-    std::cerr << "scytale: the final audit digest could not be written: "
-              << closed.error().message << std::endl;
+    std::cerr << "scytale: the final audit digest could not be written: " << closed.error().message
+              << std::endl;
   }
   std::cout << "stopped" << std::endl;
   return 0;
@@ -692,8 +709,9 @@ int Migrate(const MigrateFlags& flags) {
   std::string from = flags.from.empty() ? Env("SCYTALE_MIGRATE_FROM_URL").value_or("") : flags.from;
   std::string to = flags.to.empty() ? Env("SCYTALE_MIGRATE_TO_URL").value_or("") : flags.to;
   if (from.empty() || to.empty()) {
-    return Fail("migrate needs --from and --to (or SCYTALE_MIGRATE_FROM_URL and "
-                "SCYTALE_MIGRATE_TO_URL): sqlite:DIR or postgres://...");
+    return Fail(
+        "migrate needs --from and --to (or SCYTALE_MIGRATE_FROM_URL and "
+        "SCYTALE_MIGRATE_TO_URL): sqlite:DIR or postgres://...");
   }
   if (from == to) {
     return Fail("--from and --to name the same store");
@@ -741,8 +759,7 @@ int Migrate(const MigrateFlags& flags) {
   if (!report) {
     return Fail("migrate: " + report.error().message);
   }
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (report->root_checks.empty()) {
     std::cout << "root keystore: the source holds no wrapped value to check it with" << std::endl;
   }
@@ -753,18 +770,18 @@ int Migrate(const MigrateFlags& flags) {
   int64_t rows = 0;
   for (const storage::TableReport& t : report->tables) {
     rows += t.source_rows;
-    std::string digest = t.Matches() ? t.source_digest + " (equal)"
-                                     : "source " + t.source_digest + ", target " +
-                                           t.target_digest + " (read back " +
-                                           std::to_string(t.target_read) + ") DIFFERENT";
-    std::printf("%-18s %10lld %10lld  %s\n", t.table.c_str(),
-                static_cast<long long>(t.source_rows), static_cast<long long>(t.target_rows),
-                digest.c_str());
+    std::string digest = t.Matches()
+                             ? t.source_digest + " (equal)"
+                             : "source " + t.source_digest + ", target " + t.target_digest +
+                                   " (read back " + std::to_string(t.target_read) + ") DIFFERENT";
+    std::printf("%-18s %10lld %10lld  %s\n", t.table.c_str(), static_cast<long long>(t.source_rows),
+                static_cast<long long>(t.target_rows), digest.c_str());
   }
   std::fflush(stdout);
   if (!report->Verified()) {
-    return Fail("migrate: the target does not read back as the source was copied (see the "
-                "tables marked DIFFERENT); do not serve from it");
+    return Fail(
+        "migrate: the target does not read back as the source was copied (see the "
+        "tables marked DIFFERENT); do not serve from it");
   }
   std::cout << "migrated " << rows << " rows in " << seconds << " s; the target reads back "
             << "equal to the source" << std::endl;
@@ -875,65 +892,77 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--data-dir", flags.data_dir, "directory for the database and root key")
       ->capture_default_str();
-  serve->add_option("--account-id", flags.account_id, "the default account")
-      ->capture_default_str();
+  serve->add_option("--account-id", flags.account_id, "the default account")->capture_default_str();
   serve->add_option("--regions", flags.regions,
                     "comma-separated regions to serve (default: any valid region name)");
   serve->add_option("--threads", flags.threads,
-                    "worker threads (default: 4 per core, at least 32: calls wait on the audit "
-                    "group commit)");
+                    "I/O threads, which also serve the cached data-plane calls (default: one per "
+                    "core, at least 2)");
+  serve->add_option("--blocking-threads", flags.blocking_threads,
+                    "threads serving the calls that may wait on the store or an HSM (default: 4 "
+                    "per core, at least 32: concurrent commits share fsyncs)");
   serve->add_option("--max-body-bytes", flags.max_body_bytes, "largest request body")
       ->capture_default_str();
   serve->add_option("--max-header-bytes", flags.max_header_bytes, "largest request header")
       ->capture_default_str();
-  serve->add_option("--header-timeout-seconds", flags.header_timeout_seconds,
-                    "time for a whole request to arrive once it has started")
+  serve
+      ->add_option("--header-timeout-seconds", flags.header_timeout_seconds,
+                   "time for a whole request to arrive once it has started")
       ->capture_default_str();
-  serve->add_option("--idle-timeout-seconds", flags.idle_timeout_seconds,
-                    "time a keep-alive connection may wait for its next request")
+  serve
+      ->add_option("--idle-timeout-seconds", flags.idle_timeout_seconds,
+                   "time a keep-alive connection may wait for its next request")
       ->capture_default_str();
-  serve->add_option("--drain-timeout-seconds", flags.drain_timeout_seconds,
-                    "time in-flight requests get on SIGTERM")
+  serve
+      ->add_option("--drain-timeout-seconds", flags.drain_timeout_seconds,
+                   "time in-flight requests get on SIGTERM")
       ->capture_default_str();
   serve->add_option("--tls-cert", flags.tls_cert,
                     "PEM certificate chain (the server's first): serve HTTPS only (TLS 1.2 and "
                     "1.3); reloaded on SIGHUP");
   serve->add_option("--tls-key", flags.tls_key,
                     "PEM private key of --tls-cert, unencrypted, readable only by the server");
-  serve->add_option("--tls-handshake-timeout-seconds", flags.tls_handshake_timeout_seconds,
-                    "time a TLS client has to finish its handshake")
+  serve
+      ->add_option("--tls-handshake-timeout-seconds", flags.tls_handshake_timeout_seconds,
+                   "time a TLS client has to finish its handshake")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
   serve->add_flag("--insecure-listen", flags.insecure_listen,
                   "serve plain HTTP on an address other than loopback (only behind a proxy "
                   "that terminates TLS)");
-  serve->add_option("--max-connections", flags.max_connections,
-                    "open connections at most; more are closed as soon as accepted")
+  serve
+      ->add_option("--max-connections", flags.max_connections,
+                   "open connections at most; more are closed as soon as accepted")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1} << 20));
-  serve->add_option("--max-connections-per-ip", flags.max_connections_per_ip,
-                    "open connections from one client address at most")
+  serve
+      ->add_option("--max-connections-per-ip", flags.max_connections_per_ip,
+                   "open connections from one client address at most")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1} << 20));
   serve->add_option("--seed", flags.seed_file,
                     "JSON file of keys (fixed ids), aliases and tags to create where absent");
-  serve->add_option("--maintenance-interval-seconds", flags.maintenance_interval_seconds,
-                    "how often due deletions and rotations are carried out")
+  serve
+      ->add_option("--maintenance-interval-seconds", flags.maintenance_interval_seconds,
+                   "how often due deletions and rotations are carried out")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
   serve->add_option("--audit-dir", flags.audit_dir,
                     "directory of the audit log (default: DATA_DIR/audit)");
-  serve->add_option("--audit-digest-interval-seconds", flags.audit_digest_interval_seconds,
-                    "how often new audit records are sealed by a signed digest")
+  serve
+      ->add_option("--audit-digest-interval-seconds", flags.audit_digest_interval_seconds,
+                   "how often new audit records are sealed by a signed digest")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
-  serve->add_option("--audit-max-file-bytes", flags.audit_max_file_bytes,
-                    "an audit file is rotated before it grows past this size")
+  serve
+      ->add_option("--audit-max-file-bytes", flags.audit_max_file_bytes,
+                   "an audit file is rotated before it grows past this size")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 40));
-  serve->add_option("--log-level", flags.log_level,
-                    "level of the JSON request log on stderr (one line per request; 5xx at "
-                    "error, others at info)")
+  serve
+      ->add_option("--log-level", flags.log_level,
+                   "level of the JSON request log on stderr (one line per request; 5xx at "
+                   "error, others at info)")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   serve->add_option("--store", flags.store,
@@ -941,17 +970,19 @@ int main(int argc, char** argv) {
                     "(several nodes on one database; put a password in SCYTALE_STORE_URL or "
                     "PGPASSWORD, not here, where `ps` shows it) or sqlite:DIR (default: "
                     "SCYTALE_STORE_URL, else SQLite in the data directory)");
-  serve->add_option("--request-quotas", flags.request_quotas,
-                    "per-account request quotas: off, or aws (AWS's default quotas, e.g. "
-                    "50000/s shared by the symmetric cryptographic operations, CreateKey 5/s)")
+  serve
+      ->add_option("--request-quotas", flags.request_quotas,
+                   "per-account request quotas: off, or aws (AWS's default quotas, e.g. "
+                   "50000/s shared by the symmetric cryptographic operations, CreateKey 5/s)")
       ->capture_default_str()
       ->check(CLI::IsMember({"off", "aws"}));
   serve->add_option("--request-quota", flags.request_quota,
                     "one quota, NAME=REQUESTS_PER_SECOND (a family: SymmetricCryptographic, "
                     "AsymmetricCryptographic, GenerateDataKeyPair; or an operation such as "
                     "CreateKey); repeatable, and overrides --request-quotas aws");
-  serve->add_option("--store-pool-size", flags.store_pool_size,
-                    "PostgreSQL connections this node keeps open")
+  serve
+      ->add_option("--store-pool-size", flags.store_pool_size,
+                   "PostgreSQL connections this node keeps open")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1000}));
   // Hidden (empty group): shifts the key service's clock for end-to-end tests.
@@ -975,9 +1006,10 @@ int main(int argc, char** argv) {
                       "PGPASSWORD, not here, where `ps` shows it)");
   migrate->add_option("--to", migrate_flags.to,
                       "the empty store to fill, as --from (default: SCYTALE_MIGRATE_TO_URL)");
-  migrate->add_option("--data-dir", migrate_flags.data_dir,
-                      "the data directory the source was served with: its root key (soft "
-                      "keystore) must unwrap the source's keys")
+  migrate
+      ->add_option("--data-dir", migrate_flags.data_dir,
+                   "the data directory the source was served with: its root key (soft "
+                   "keystore) must unwrap the source's keys")
       ->capture_default_str();
   scytale::cli::AddKeystoreOptions(migrate, &migrate_flags.keystore);
   auto* version = app.add_subcommand("version", "print the version");

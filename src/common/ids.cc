@@ -11,15 +11,32 @@
 namespace scytale {
 
 std::string NewUuid() {
-  std::array<uint8_t, 16> b{};
-  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) {
-    throw std::runtime_error("RAND_bytes failed");  // the RNG failing is not recoverable
+  // Request and event ids are drawn 64 at a time from the DRBG: one RAND_bytes per id was a
+  // lock and a DRBG round per id, twice per request. The ids are unique and unpredictable, not
+  // secret.
+  thread_local std::array<uint8_t, 16 * 64> pool{};
+  thread_local size_t used = pool.size();
+  if (used == pool.size()) {
+    if (RAND_bytes(pool.data(), static_cast<int>(pool.size())) != 1) {
+      throw std::runtime_error("RAND_bytes failed");  // the RNG failing is not recoverable
+    }
+    used = 0;
   }
+  uint8_t* b = pool.data() + used;
+  used += 16;
   b[6] = (b[6] & 0x0f) | 0x40;  // version 4
   b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
-  std::string hex = HexEncode(b);
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
-         hex.substr(16, 4) + "-" + hex.substr(20, 12);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  size_t o = 0;
+  for (size_t i = 0; i < 16; ++i) {
+    if (o == 8 || o == 13 || o == 18 || o == 23) {
+      ++o;
+    }
+    out[o++] = kHex[b[i] >> 4];
+    out[o++] = kHex[b[i] & 0x0f];
+  }
+  return out;
 }
 
 bool IsUuid(std::string_view s) {

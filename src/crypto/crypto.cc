@@ -142,10 +142,38 @@ Result<Bytes> RandomBytes(size_t size) {
   return out;
 }
 
+namespace {
+// SHA-256 and HMAC-SHA256 fetched once: EVP_sha256() and HMAC() fetch their algorithm on every
+// call in OpenSSL 3 (a global lock and a lookup by name), which cost more than hashing a short
+// input (SigV4 runs several per request, the audit chain one per record).
+const EVP_MD* Sha256Md() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+// An HMAC context with its digest set, duplicated for each MAC.
+const EVP_MAC_CTX* HmacSha256Template() {
+  static EVP_MAC_CTX* const tmpl = [] {
+    EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    EVP_MAC_CTX* ctx = mac != nullptr ? EVP_MAC_CTX_new(mac) : nullptr;
+    EVP_MAC_free(mac);  // the context holds its own reference
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>("SHA256"), 0),
+        OSSL_PARAM_construct_end()};
+    if (ctx != nullptr && EVP_MAC_CTX_set_params(ctx, params) != 1) {
+      EVP_MAC_CTX_free(ctx);
+      ctx = nullptr;
+    }
+    return ctx;
+  }();
+  return tmpl;
+}
+}  // namespace
+
 std::array<uint8_t, 32> Sha256(std::span<const uint8_t> data) {
   std::array<uint8_t, 32> out{};
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1) {
+  if (EVP_Digest(data.data(), data.size(), out.data(), &len, Sha256Md(), nullptr) != 1) {
     throw std::runtime_error("EVP_Digest(SHA-256) failed: " + DrainErrors());
   }
   return out;
@@ -153,12 +181,15 @@ std::array<uint8_t, 32> Sha256(std::span<const uint8_t> data) {
 
 std::array<uint8_t, 32> HmacSha256(std::span<const uint8_t> key, std::span<const uint8_t> data) {
   std::array<uint8_t, 32> out{};
-  unsigned int len = 0;
+  size_t len = 0;
   // OpenSSL 3.0 refuses a null key pointer even with length 0; an empty key is a valid HMAC key.
   static const uint8_t kEmpty = 0;
   const uint8_t* key_ptr = key.empty() ? &kEmpty : key.data();
-  if (HMAC(EVP_sha256(), key_ptr, static_cast<int>(key.size()), data.data(), data.size(),
-           out.data(), &len) == nullptr) {
+  const EVP_MAC_CTX* tmpl = HmacSha256Template();
+  OsslPtr<EVP_MAC_CTX> ctx(tmpl != nullptr ? EVP_MAC_CTX_dup(tmpl) : nullptr);
+  if (!ctx || EVP_MAC_init(ctx.get(), key_ptr, key.size(), nullptr) != 1 ||
+      EVP_MAC_update(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_MAC_final(ctx.get(), out.data(), &len, out.size()) != 1 || len != out.size()) {
     throw std::runtime_error("HMAC-SHA256 failed: " + DrainErrors());
   }
   return out;
@@ -314,8 +345,8 @@ Result<Bytes> AesKeyWrapPad(const SecretBytes& kek, const SecretBytes& plaintext
     return MakeError(ErrorCode::kInternal, "AES key wrap of nothing");
   }
   Bytes out(plaintext.size() + 16);
-  SCY_ASSIGN_OR_RETURN(int len, AesWrapPadRun(kek, /*wrap=*/true,
-                                              plaintext.Reveal(KeyAccess::Grant()), out.data()));
+  SCY_ASSIGN_OR_RETURN(
+      int len, AesWrapPadRun(kek, /*wrap=*/true, plaintext.Reveal(KeyAccess::Grant()), out.data()));
   if (len < 0) {
     return OsslError("AES key wrap");
   }
@@ -340,7 +371,8 @@ Result<SecretBytes> AesKeyUnwrapPad(const SecretBytes& kek, std::span<const uint
 
 Result<SecretBytes> HkdfSha256(const SecretBytes& ikm, std::span<const uint8_t> salt,
                                std::span<const uint8_t> info, size_t out_len) {
-  // Fetched once: a fetch per call costs more than the derivation itself (bench/).
+  // Fetched once: a fetch per call costs more than the derivation itself (bench/). (OpenSSL 3.0
+  // cannot duplicate an HKDF context, so the digest is still named, and looked up, per call.)
   static EVP_KDF* const kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
   OsslPtr<EVP_KDF_CTX> ctx(kdf != nullptr ? EVP_KDF_CTX_new(kdf) : nullptr);
   if (!ctx) {
@@ -353,15 +385,15 @@ Result<SecretBytes> HkdfSha256(const SecretBytes& ikm, std::span<const uint8_t> 
   size_t n = 0;
   params[n++] =
       OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>("SHA256"), 0);
-  params[n++] = OSSL_PARAM_construct_octet_string(
-      OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(key.data()), key.size());
+  params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+                                                  const_cast<uint8_t*>(key.data()), key.size());
   if (!salt.empty()) {
-    params[n++] = OSSL_PARAM_construct_octet_string(
-        OSSL_KDF_PARAM_SALT, const_cast<uint8_t*>(salt.data()), salt.size());
+    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+                                                    const_cast<uint8_t*>(salt.data()), salt.size());
   }
   if (!info.empty()) {
-    params[n++] = OSSL_PARAM_construct_octet_string(
-        OSSL_KDF_PARAM_INFO, const_cast<uint8_t*>(info.data()), info.size());
+    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+                                                    const_cast<uint8_t*>(info.data()), info.size());
   }
   params[n] = OSSL_PARAM_construct_end();
   SecretBytes out(out_len);

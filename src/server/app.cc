@@ -4,14 +4,15 @@
 #include <cctype>
 #include <cstdio>
 #include <ctime>
+#include <future>
 #include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 
-#include "server/server.h"
 #include "server/quotas.h"
+#include "server/server.h"
 
 namespace scytale::server {
 namespace {
@@ -27,6 +28,33 @@ std::string_view HeaderOr(const HttpRequest& request, const std::string& name,
                           std::string_view fallback) {
   auto it = request.headers.find(name);
   return it == request.headers.end() ? fallback : std::string_view(it->second);
+}
+
+// Whether the request is a KMS data-plane call, which a node serves from the keys it caches
+// (AppOptions::run_blocking).
+bool ServedFromCache(const HttpRequest& request) {
+  static const std::set<std::string, std::less<>> kOperations = {
+      "TrentService.Encrypt",
+      "TrentService.Decrypt",
+      "TrentService.ReEncrypt",
+      "TrentService.GenerateDataKey",
+      "TrentService.GenerateDataKeyWithoutPlaintext",
+      "TrentService.GenerateMac",
+      "TrentService.VerifyMac",
+      "TrentService.Sign",
+      "TrentService.Verify",
+      "TrentService.DescribeKey",
+      "TrentService.GetPublicKey",
+      "TrentService.GenerateRandom",
+      "TrentService.DeriveSharedSecret",
+  };
+  auto it = request.headers.find("x-amz-target");
+  return it != request.headers.end() && kOperations.contains(it->second);
+}
+
+// An answer known already.
+Answer Ready(HttpResponse response) {
+  return [response = std::move(response)]() mutable { return std::move(response); };
 }
 
 HttpResponse FromQuery(const api::QueryResponse& r) {
@@ -155,11 +183,25 @@ std::map<std::string, std::string> FormParams(std::string_view query, std::strin
 // secret keys, MFA codes and external ids are not among them.
 nlohmann::json QueryRequestParameters(const std::map<std::string, std::string>& params) {
   static const std::set<std::string, std::less<>> kRecorded = {
-      "AccessKeyId",   "AssumeRolePolicyDocument", "Description",     "DurationSeconds",
-      "Marker",        "MaxItems",                 "MaxSessionDuration", "NewPath",
-      "NewUserName",   "Path",                     "PathPrefix",      "PolicyArn",
-      "PolicyDocument", "PolicyName",              "RoleArn",         "RoleName",
-      "RoleSessionName", "Status",                 "UserName",
+      "AccessKeyId",
+      "AssumeRolePolicyDocument",
+      "Description",
+      "DurationSeconds",
+      "Marker",
+      "MaxItems",
+      "MaxSessionDuration",
+      "NewPath",
+      "NewUserName",
+      "Path",
+      "PathPrefix",
+      "PolicyArn",
+      "PolicyDocument",
+      "PolicyName",
+      "RoleArn",
+      "RoleName",
+      "RoleSessionName",
+      "Status",
+      "UserName",
   };
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [k, v] : params) {
@@ -281,14 +323,42 @@ App::App(auth::SigV4Verifier* verifier, api::KmsApi* kms_api, api::QueryApi* que
     : verifier_(verifier), kms_api_(kms_api), query_api_(query_api), options_(std::move(options)) {}
 
 HttpResponse App::Handle(const HttpRequest& request, const std::string& request_id) const {
+  std::promise<HttpResponse> answered;
+  std::future<HttpResponse> answer = answered.get_future();
+  HandleAsync(request, request_id, [&answered](Answer answer) { answered.set_value(answer()); });
+  return answer.get();
+}
+
+// A call between its service work and its answer: what Finish needs once the audit record is
+// durable (or failed).
+struct App::Pending {
+  audit::Event event;
+  HttpResponse response;
+  std::string remote_address;
+  std::chrono::steady_clock::time_point started;
+  Reply reply;
+};
+
+void App::HandleAsync(const HttpRequest& request, const std::string& request_id,
+                      Reply reply) const {
   std::string_view path = std::string_view(request.target).substr(0, request.target.find('?'));
   if (request.method == "GET" && path == "/healthz") {
-    if (options_.health_check && !options_.health_check()) {
-      // No detail: /healthz is unauthenticated, and the store's message names hosts.
-      return HttpResponse{503, "application/json",
-                          R"({"status":"unavailable","database":"down"})"};
+    auto check = [this](Reply answer) {
+      if (options_.health_check && !options_.health_check()) {
+        // No detail: /healthz is unauthenticated, and the store's message names hosts.
+        answer(Ready({503, "application/json", R"({"status":"unavailable","database":"down"})"}));
+        return;
+      }
+      answer(Ready({200, "application/json", R"({"status":"ok"})"}));
+    };
+    if (options_.health_check && options_.run_blocking) {
+      // The check may wait for the store to give up (about a second).
+      options_.run_blocking(
+          [check, reply = std::move(reply)]() mutable { check(std::move(reply)); });
+    } else {
+      check(std::move(reply));
     }
-    return HttpResponse{200, "application/json", R"({"status":"ok"})"};
+    return;
   }
   if (request.method == "GET" && path == "/metrics" && options_.metrics != nullptr) {
     std::optional<audit::Stats> stats;
@@ -299,39 +369,75 @@ HttpResponse App::Handle(const HttpRequest& request, const std::string& request_
     if (options_.key_service != nullptr) {
       service = options_.key_service->Stats();
     }
-    return HttpResponse{
-        200, "text/plain; version=0.0.4",
-        options_.metrics->Render(stats ? &*stats : nullptr, service ? &*service : nullptr)};
+    reply(Ready(
+        {200, "text/plain; version=0.0.4",
+         options_.metrics->Render(stats ? &*stats : nullptr, service ? &*service : nullptr)}));
+    return;
   }
-  const auto started = std::chrono::steady_clock::now();
-  audit::Event event;
+  if (options_.run_blocking && !ServedFromCache(request)) {
+    // The request is copied for the task (the caller's copy is gone when this returns); the
+    // task wipes the body, which may carry a plaintext, once the call is served.
+    auto copy = std::make_shared<HttpRequest>(request);
+    options_.run_blocking(
+        [this, copy = std::move(copy), request_id, reply = std::move(reply)]() mutable {
+          Serve(*copy, request_id, std::move(reply));
+          OPENSSL_cleanse(copy->body.data(), copy->body.size());
+        });
+    return;
+  }
+  Serve(request, request_id, std::move(reply));
+}
+
+void App::Serve(const HttpRequest& request, const std::string& request_id, Reply reply) const {
+  auto pending = std::make_shared<Pending>();
+  pending->started = std::chrono::steady_clock::now();
+  pending->remote_address = request.remote_address;
+  pending->reply = std::move(reply);
+  audit::Event& event = pending->event;
   event.time = std::chrono::system_clock::now();
   event.source_ip = request.remote_address;
   event.user_agent = Printable(HeaderOr(request, "user-agent", ""), 1024);
   event.request_id = request_id;
   event.recipient_account_id = options_.account_id;
-  HttpResponse response = HandleCall(request, request_id, &event);
-  if (options_.audit != nullptr) {
-    if (Status recorded = options_.audit->Append(event); !recorded) {
-      // Fail closed: no answer (and no plaintext) leaves without its durable record.
-      LogLine(LogLevel::kError, {{"msg", "call refused: its audit record could not be written"},
-                                 {"requestId", request_id},
-                                 {"operation", event.event_name},
-                                 {"error", recorded.error().message}});
-      OPENSSL_cleanse(response.body.data(), response.body.size());
-      Error internal = MakeError(ErrorCode::kInternal, "the audit record could not be written");
-      if (event.event_source != "kms.amazonaws.com") {
-        std::string service = event.event_source.substr(0, event.event_source.find('.'));
-        response = FromQuery(api::QueryErrorResponse(service, internal, request_id));
-        event.error_code = XmlElement(response.body, "Code");
-      } else {
-        response = FromJson(api::ErrorResponse(internal));
-        event.error_code = "KMSInternalException";
-      }
+  pending->response = HandleCall(request, request_id, &event);
+  if (options_.audit == nullptr) {
+    Reply answer_now = std::move(pending->reply);
+    answer_now([this, pending] { return Finish(*pending, Ok()); });
+    return;
+  }
+  // The record is serialized before AppendAsync returns; `event` stays readable by Finish. The
+  // committer only hands the call back: Finish runs on the connection's thread.
+  options_.audit->AppendAsync(event, [this, pending](Status recorded) {
+    Reply answer_later = std::move(pending->reply);
+    answer_later([this, pending, recorded = std::move(recorded)]() mutable {
+      return Finish(*pending, std::move(recorded));
+    });
+  });
+}
+
+HttpResponse App::Finish(Pending& call, Status recorded) const {
+  audit::Event& event = call.event;
+  HttpResponse& response = call.response;
+  const std::string& request_id = event.request_id;
+  if (!recorded) {
+    // Fail closed: no answer (and no plaintext) leaves without its durable record.
+    LogLine(LogLevel::kError, {{"msg", "call refused: its audit record could not be written"},
+                               {"requestId", request_id},
+                               {"operation", event.event_name},
+                               {"error", recorded.error().message}});
+    OPENSSL_cleanse(response.body.data(), response.body.size());
+    Error internal = MakeError(ErrorCode::kInternal, "the audit record could not be written");
+    if (event.event_source != "kms.amazonaws.com") {
+      std::string service = event.event_source.substr(0, event.event_source.find('.'));
+      response = FromQuery(api::QueryErrorResponse(service, internal, request_id));
+      event.error_code = XmlElement(response.body, "Code");
+    } else {
+      response = FromJson(api::ErrorResponse(internal));
+      event.error_code = "KMSInternalException";
     }
   }
   const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - call.started).count();
   const std::string outcome = audit::OutcomeOfErrorCode(event.error_code);
   if (options_.metrics != nullptr) {
     options_.metrics->ObserveRequest(event.event_name, outcome, seconds);
@@ -345,7 +451,7 @@ HttpResponse App::Handle(const HttpRequest& request, const std::string& request_
                            {"status", response.status},
                            {"outcome", outcome},
                            {"durationMs", seconds * 1000},
-                           {"remoteAddress", request.remote_address}};
+                           {"remoteAddress", call.remote_address}};
     if (!event.error_code.empty()) {
       line["errorCode"] = event.error_code;
     }
@@ -355,7 +461,7 @@ HttpResponse App::Handle(const HttpRequest& request, const std::string& request_
     }
     LogLine(level, std::move(line));
   }
-  return response;
+  return std::move(response);
 }
 
 Status App::RecordMaintenance(const kms::MaintenanceReport& report) const {
@@ -454,8 +560,7 @@ HttpResponse App::HandleCall(const HttpRequest& request, const std::string& requ
     event->user_identity =
         audit::UserIdentity{"Unknown", "", "", "", Printable(scope.access_key_id, 128)};
     if (query_protocol) {
-      api::QueryResponse r =
-          api::QueryErrorResponse(scope.service, identity.error(), request_id);
+      api::QueryResponse r = api::QueryErrorResponse(scope.service, identity.error(), request_id);
       DescribeQueryAnswer(r, event);
       return FromQuery(r);
     }
@@ -471,17 +576,16 @@ HttpResponse App::HandleCall(const HttpRequest& request, const std::string& requ
     DescribeQueryAnswer(r, event);
     return FromQuery(r);
   }
-  if (options_.quotas != nullptr &&
-      !options_.quotas->Admit(identity->account_id, event->event_name,
-                              std::chrono::steady_clock::now())) {
+  if (options_.quotas != nullptr && !options_.quotas->Admit(identity->account_id, event->event_name,
+                                                            std::chrono::steady_clock::now())) {
     Error error = MakeError(ErrorCode::kThrottling,
                             "You have exceeded the rate at which you may call KMS. Reduce the "
                             "frequency of your calls.");
     DescribeError(error, event);
     return FromJson(api::ErrorResponse(error));
   }
-  kms::CallContext ctx{identity->account_id, identity->region, identity->principal_arn,
-                       request_id, request.remote_address, request.secure};
+  kms::CallContext ctx{identity->account_id, identity->region,       identity->principal_arn,
+                       request_id,           request.remote_address, request.secure};
   api::JsonResponse r = kms_api_->Handle(ctx, HeaderOr(request, "x-amz-target", ""), request.body);
   if (r.audit) {
     event->event_name = std::move(r.audit->event_name);

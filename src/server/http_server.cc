@@ -4,16 +4,15 @@
 // A TLS session first reads one byte: a TLS handshake starts with 0x16 (a handshake record),
 // anything else is a client speaking plain HTTP to the HTTPS port, which gets a plain 400.
 
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
+
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/core/flat_stream.hpp>
 #include <boost/beast/http.hpp>
-
-#include <openssl/crypto.h>
-#include <openssl/ssl.h>
-
-#include <atomic>
 #include <cctype>
 #include <ctime>
 #include <iostream>
@@ -114,6 +113,15 @@ http::response<http::string_body> ErrorResponse(int status, std::string_view typ
 
 Status CheckAddressAndLimits(const ServerOptions& options);
 
+// What a handler that threw answers. A bug: logged with the request id; the client learns
+// nothing more than that.
+HttpResponse InternalError(const std::string& request_id, const std::exception& e) {
+  std::cerr << "scytale: internal error in request " << request_id << ": " << e.what() << std::endl;
+  return HttpResponse{500, "application/x-amz-json-1.1",
+                      R"({"__type":"KMSInternalException","message":"The request could not be )"
+                      R"(processed because of an internal error. Try again later."})"};
+}
+
 class Server;
 
 // What the server holds of a connection, whatever its transport.
@@ -186,7 +194,10 @@ class Session : public Connection, public std::enable_shared_from_this<Session<k
   void OnHeader(beast::error_code ec);
   void ReadBody();
   void OnRequest(beast::error_code ec);
-  void Reply(http::response<http::string_body> response, bool keep_alive);
+  // Sends the handler's answer to the request read last (on the strand).
+  void SendAnswer(HttpResponse out, const std::string& request_id, unsigned version,
+                  bool keep_alive);
+  void Send(http::response<http::string_body> response, bool keep_alive);
   // Tells the server's on_rejected of a request it refuses; returns the request id answered.
   std::string ReportRejection(int status, std::string_view type, std::string_view message);
   void ReplyError(int status, std::string_view type, std::string_view message);
@@ -207,7 +218,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<k
 
 class Server : public HttpServer {
  public:
-  Server(const ServerOptions& options, Handler handler)
+  Server(const ServerOptions& options, AsyncHandler handler)
       : options_(options),
         handler_(std::move(handler)),
         acceptor_(net::make_strand(ioc_)),
@@ -315,7 +326,7 @@ class Server : public HttpServer {
 
   bool draining() const { return draining_.load(); }
   const ServerOptions& options() const { return options_; }
-  const Handler& handler() const { return handler_; }
+  const AsyncHandler& handler() const { return handler_; }
   Metrics* metrics() const { return options_.metrics; }
 
   void Unregister(Connection* s) {
@@ -427,28 +438,29 @@ class Server : public HttpServer {
   }
 
   void Accept() {
-    acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec,
-                                                          tcp::socket socket) {
-      if (ec == net::error::operation_aborted || draining_) {
-        return;
-      }
-      if (ec) {
-        // Out of descriptors and similar: the peer sees a reset; try again shortly.
-        accept_retry_timer_.expires_after(kAcceptRetryDelay);
-        accept_retry_timer_.async_wait([this](beast::error_code wait_ec) {
-          if (!wait_ec && !draining_) {
-            Accept();
-          }
-        });
-        return;
-      }
-      Serve(std::move(socket));
-      Accept();
-    });
+    acceptor_.async_accept(net::make_strand(ioc_),
+                           [this](beast::error_code ec, tcp::socket socket) {
+                             if (ec == net::error::operation_aborted || draining_) {
+                               return;
+                             }
+                             if (ec) {
+                               // Out of descriptors and similar: the peer sees a reset; try again
+                               // shortly.
+                               accept_retry_timer_.expires_after(kAcceptRetryDelay);
+                               accept_retry_timer_.async_wait([this](beast::error_code wait_ec) {
+                                 if (!wait_ec && !draining_) {
+                                   Accept();
+                                 }
+                               });
+                               return;
+                             }
+                             Serve(std::move(socket));
+                             Accept();
+                           });
   }
 
   ServerOptions options_;
-  Handler handler_;
+  AsyncHandler handler_;
   // Declared before ioc_: sessions still queued in it when it is destroyed give their slots
   // back to these.
   std::mutex limits_mu_;
@@ -632,10 +644,8 @@ void Session<kTls>::OnFirstBytes(beast::error_code ec) {
   // time (slowloris) is cut when it passes, however steadily it sends.
   Tcp().expires_after(server_->options().read_timeout);
   http::async_read_header(stream_, buffer_, *parser_,
-                          [self = this->shared_from_this()](beast::error_code read_ec,
-                                                            std::size_t) {
-                            self->OnHeader(read_ec);
-                          });
+                          [self = this->shared_from_this()](
+                              beast::error_code read_ec, std::size_t) { self->OnHeader(read_ec); });
 }
 
 template <bool kTls>
@@ -647,19 +657,18 @@ void Session<kTls>::OnHeader(beast::error_code ec) {
   // RFC 9110 §10.1.1: a client that sent "Expect: 100-continue" waits for an interim answer
   // before sending its body (curl and some SDKs do). A body over the limit was already refused
   // when the header named its length.
-  if (beast::iequals(parser_->get()[http::field::expect], "100-continue") &&
-      !parser_->is_done()) {
-    auto interim = std::make_shared<http::response<http::empty_body>>(
-        http::status::continue_, parser_->get().version());
-    http::async_write(stream_, *interim,
-                      [self = this->shared_from_this(), interim](beast::error_code write_ec,
-                                                                 std::size_t) {
-                        if (write_ec) {
-                          self->Close();
-                          return;
-                        }
-                        self->ReadBody();
-                      });
+  if (beast::iequals(parser_->get()[http::field::expect], "100-continue") && !parser_->is_done()) {
+    auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
+                                                                      parser_->get().version());
+    http::async_write(
+        stream_, *interim,
+        [self = this->shared_from_this(), interim](beast::error_code write_ec, std::size_t) {
+          if (write_ec) {
+            self->Close();
+            return;
+          }
+          self->ReadBody();
+        });
     return;
   }
   ReadBody();
@@ -712,27 +721,46 @@ void Session<kTls>::OnRequest(beast::error_code ec) {
   request.secure = kTls;
 
   std::string request_id = NewUuid();
-  HttpResponse out;
+  const unsigned version = req.version();
+  const bool keep_alive = req.keep_alive();
+  // The answer may come from another thread (the audit log's): it is computed and sent on the
+  // strand.
+  Reply reply = [self = this->shared_from_this(), request_id, version,
+                 keep_alive](Answer answer) mutable {
+    auto* session = self.get();
+    net::post(session->stream_.get_executor(), [self = std::move(self), answer = std::move(answer),
+                                                request_id, version, keep_alive]() mutable {
+      HttpResponse out;
+      try {
+        out = answer();
+      } catch (const std::exception& e) {
+        out = InternalError(request_id, e);
+      }
+      self->SendAnswer(std::move(out), request_id, version, keep_alive);
+    });
+  };
   try {
-    out = server_->handler()(request, request_id);
+    server_->handler()(request, request_id, std::move(reply));
   } catch (const std::exception& e) {
-    // A bug: log it with the request id; the client learns nothing more than that.
-    std::cerr << "scytale: internal error in request " << request_id << ": " << e.what()
-              << std::endl;
-    out = HttpResponse{500, "application/x-amz-json-1.1",
-                       R"({"__type":"KMSInternalException","message":"The request could not be )"
-                       R"(processed because of an internal error. Try again later."})"};
+    // The handler has not replied (its contract): answer here.
+    SendAnswer(InternalError(request_id, e), request_id, version, keep_alive);
   }
-  // Bodies may carry plaintexts and data keys (base64): wipe our copies once used.
+  // Bodies may carry plaintexts and data keys (base64): wipe our copy once used (the handler
+  // keeps no reference to the request).
   OPENSSL_cleanse(request.body.data(), request.body.size());
-  http::response<http::string_body> res{static_cast<http::status>(out.status), req.version()};
+}
+
+template <bool kTls>
+void Session<kTls>::SendAnswer(HttpResponse out, const std::string& request_id, unsigned version,
+                               bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(out.status), version};
   res.set(http::field::server, "scytale");
   res.set("x-amzn-RequestId", request_id);
   res.set(http::field::date, HttpDate());
   res.set(http::field::content_type, out.content_type);
   res.body() = std::move(out.body);
   res.prepare_payload();
-  Reply(std::move(res), req.keep_alive() && !server_->draining());
+  Send(std::move(res), keep_alive && !server_->draining());
 }
 
 template <bool kTls>
@@ -741,8 +769,8 @@ std::string Session<kTls>::ReportRejection(int status, std::string_view type,
   std::string request_id = NewUuid();
   if (server_->options().on_rejected) {
     try {
-      server_->options().on_rejected(Rejection{status, std::string(type), std::string(message),
-                                               slot_.ip(), request_id});
+      server_->options().on_rejected(
+          Rejection{status, std::string(type), std::string(message), slot_.ip(), request_id});
     } catch (const std::exception& e) {
       std::cerr << "scytale: internal error recording rejected request " << request_id << ": "
                 << e.what() << std::endl;
@@ -755,24 +783,24 @@ template <bool kTls>
 void Session<kTls>::ReplyError(int status, std::string_view type, std::string_view message) {
   std::string request_id = ReportRejection(status, type, message);
   // The rest of the request was not read: the connection cannot be reused.
-  Reply(ErrorResponse(status, type, message, request_id), false);
+  Send(ErrorResponse(status, type, message, request_id), false);
 }
 
 template <bool kTls>
-void Session<kTls>::Reply(http::response<http::string_body> response, bool keep_alive) {
+void Session<kTls>::Send(http::response<http::string_body> response, bool keep_alive) {
   response.keep_alive(keep_alive);
   auto res = std::make_shared<http::response<http::string_body>>(std::move(response));
   Tcp().expires_after(server_->options().read_timeout);
-  http::async_write(stream_, *res,
-                    [self = this->shared_from_this(), res, keep_alive](beast::error_code ec,
-                                                                       std::size_t) {
-                      OPENSSL_cleanse(res->body().data(), res->body().size());
-                      if (ec || !keep_alive) {
-                        self->Close();
-                        return;
-                      }
-                      self->ReadFirstBytes();
-                    });
+  http::async_write(
+      stream_, *res,
+      [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+        OPENSSL_cleanse(res->body().data(), res->body().size());
+        if (ec || !keep_alive) {
+          self->Close();
+          return;
+        }
+        self->ReadFirstBytes();
+      });
 }
 
 template <bool kTls>
@@ -830,6 +858,16 @@ Status CheckServerOptions(const ServerOptions& options) {
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Create(const ServerOptions& options,
                                                        Handler handler) {
+  return Create(options, AsyncHandler([handler = std::move(handler)](const HttpRequest& request,
+                                                                     const std::string& request_id,
+                                                                     Reply reply) {
+                  HttpResponse response = handler(request, request_id);
+                  reply([response = std::move(response)]() mutable { return std::move(response); });
+                }));
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Create(const ServerOptions& options,
+                                                       AsyncHandler handler) {
   auto server = std::make_unique<Server>(options, std::move(handler));
   SCY_RETURN_IF_ERROR(server->Listen());
   return std::unique_ptr<HttpServer>(std::move(server));

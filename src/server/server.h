@@ -21,8 +21,8 @@
 #include "api/iam_query.h"
 #include "audit/audit.h"
 #include "auth/auth.h"
-#include "kms/kms.h"
 #include "common/result.h"
+#include "kms/kms.h"
 
 namespace scytale::server {
 
@@ -43,6 +43,19 @@ struct HttpResponse {
 
 // The request handler: never throws for bad input; thread-safe.
 using Handler = std::function<HttpResponse(const HttpRequest&, const std::string& request_id)>;
+
+// An answer the connection computes on its own thread once the handler's work is done (e.g.
+// metrics and the request log of a call whose audit record is now durable).
+using Answer = std::move_only_function<HttpResponse()>;
+// How an asynchronous handler answers: called exactly once, from any thread, at once or later;
+// it only hands `answer` to the connection's thread, so it is cheap where it is called.
+using Reply = std::move_only_function<void(Answer answer)>;
+// The asynchronous request handler: answers through `reply` (e.g. once the call's audit record
+// is durable), so that no server thread waits for it. It must not keep a reference to the
+// request after it returns. Never throws for bad input (if it throws, it has not replied);
+// thread-safe.
+using AsyncHandler =
+    std::function<void(const HttpRequest&, const std::string& request_id, Reply reply)>;
 
 // A request the server answered itself, before (or instead of) the Handler: the request was not
 // HTTP/1.1 (400), its header was too large (431) or its body (413).
@@ -104,7 +117,9 @@ class HttpServer {
   // Binds and listens (so port() is known), but serves nothing until Run(). Fails with
   // CheckServerOptions's errors, or when the address cannot be bound.
   static Result<std::unique_ptr<HttpServer>> Create(const ServerOptions& options,
-                                                    Handler handler);
+                                                    AsyncHandler handler);
+  // A handler that answers before it returns.
+  static Result<std::unique_ptr<HttpServer>> Create(const ServerOptions& options, Handler handler);
   virtual ~HttpServer() = default;
   virtual uint16_t port() const = 0;
   // Serves on options.threads threads until Stop() and the drain finish. Call once.
@@ -124,8 +139,8 @@ class HttpServer {
 // Prometheus counters and histograms of the requests served. Thread-safe.
 class Metrics {
  public:
-  static constexpr std::array<double, 12> kLatencyBounds = {
-      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
+  static constexpr std::array<double, 12> kLatencyBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                            0.1,   0.25,   0.5,   1,    2.5,   10};
   // Operation names come from requests; past this many distinct ones, new names count as
   // "other", so a client cannot grow the series without bound.
   static constexpr size_t kMaxOperations = 256;
@@ -187,18 +202,30 @@ struct AppOptions {
   // before they reach the service (they are still audited, as CloudTrail records throttled
   // calls). Must outlive the App.
   RequestQuotas* quotas = nullptr;
+  // When set, every call but the data-plane operations a node serves from its cache (Encrypt,
+  // Decrypt, ReEncrypt, GenerateDataKey*, GenerateMac, VerifyMac, Sign, Verify, DescribeKey,
+  // GetPublicKey, GenerateRandom, DeriveSharedSecret) is served by a task given to it, e.g. a
+  // thread pool's: those may wait on the store (a commit) or on an HSM, and the server's few
+  // I/O threads must not. Unset: every call is served on the calling thread.
+  std::function<void(std::move_only_function<void()>)> run_blocking{};
 };
 
-// The application: /healthz (200 {"status":"ok"}, or 503 while AppOptions::health_check fails), SigV4 verification, then the API of the service the request was
-// signed for: KMS (AWS JSON 1.1), or IAM and STS (query protocol, XML). Every call but /healthz
-// is recorded in the audit log, allowed, denied, failed or unauthenticated, and answered only
-// once its record is durable; when the record cannot be written the call answers
-// KMSInternalException (500) (InternalFailure for IAM and STS) instead.
+// The application: /healthz (200 {"status":"ok"}, or 503 while AppOptions::health_check fails),
+// SigV4 verification, then the API of the service the request was signed for: KMS (AWS JSON 1.1),
+// or IAM and STS (query protocol, XML). Every call but /healthz is recorded in the audit log,
+// allowed, denied, failed or unauthenticated, and answered only once its record is durable; when
+// the record cannot be written the call answers KMSInternalException (500) (InternalFailure for IAM
+// and STS) instead.
 class App {
  public:
   // All must outlive the App.
   App(auth::SigV4Verifier* verifier, api::KmsApi* kms_api, api::QueryApi* query_api,
       AppOptions options = {});
+  // Does the call's work before it returns, then answers through `reply` once the call's audit
+  // record is durable: from the audit log's committer thread (AuditLog::AppendAsync), or before
+  // returning when there is no audit log or the request is /healthz or /metrics.
+  void HandleAsync(const HttpRequest& request, const std::string& request_id, Reply reply) const;
+  // HandleAsync, waiting for the answer.
   HttpResponse Handle(const HttpRequest& request, const std::string& request_id) const;
   // Records, as CloudTrail does, what background maintenance did by itself: an AwsServiceEvent
   // DeleteKey per key destroyed after its waiting period and RotateKey per automatic rotation.
@@ -210,6 +237,12 @@ class App {
   void RecordRejection(const Rejection& rejection) const;
 
  private:
+  struct Pending;
+  // HandleAsync past /healthz and /metrics, on the thread that serves the call.
+  void Serve(const HttpRequest& request, const std::string& request_id, Reply reply) const;
+  // The answer of a call whose record is written (or failed: the call then answers an
+  // internal error instead); counts it in the metrics and logs it.
+  HttpResponse Finish(Pending& call, Status recorded) const;
   // Serves one call and describes it in `event` (everything but the time, source and ids).
   HttpResponse HandleCall(const HttpRequest& request, const std::string& request_id,
                           audit::Event* event) const;
