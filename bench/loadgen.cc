@@ -263,8 +263,22 @@ class BlockingClient {
   // The response's JSON on 200; otherwise an error naming the status and __type.
   Result<json> Call(Op op, const json& request) { return Call(OpName(op), request.dump()); }
 
-  // `operation`: any KMS operation ("GetPublicKey"), `body` its JSON.
+  // `operation`: any KMS operation ("GetPublicKey"), `body` its JSON. A ThrottlingException
+  // (a server with --request-quotas: CreateKey is 5 a second there) is retried, as the SDKs
+  // do, for up to a minute.
   Result<json> Call(std::string_view operation, const std::string& body) {
+    for (int attempt = 0;; ++attempt) {
+      bool throttled = false;
+      Result<json> out = CallOnce(operation, body, &throttled);
+      if (!throttled || attempt == 240) {
+        return out;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
+
+ private:
+  Result<json> CallOnce(std::string_view operation, const std::string& body, bool* out_throttled) {
     const std::string bytes = signer_->SignedKmsRequestBytes(
         endpoint_.host_header, "TrentService." + std::string(operation), body, WallSeconds());
     beast::error_code ec;
@@ -290,6 +304,8 @@ class BlockingClient {
         socket_.close(ec);
       }
       json body = json::parse(res.body(), nullptr, /*allow_exceptions=*/false);
+      *out_throttled = res.result_int() == 400 && body.is_object() &&
+                       body.value("__type", "").ends_with("ThrottlingException");
       if (res.result_int() != 200) {
         return MakeError(ErrorCode::kInternal, std::string(operation) + " answered " +
                                                    std::to_string(res.result_int()) + ": " +
@@ -305,7 +321,6 @@ class BlockingClient {
                      std::string(operation) + " to " + endpoint_.url + " failed: " + ec.message());
   }
 
- private:
   const Endpoint& endpoint_;
   RequestSigner* signer_;
   asio::io_context io_;
