@@ -9,6 +9,8 @@ ScytaleServer on a free port in a temporary data directory) gets, for --duration
     of Encrypt, Decrypt, GenerateDataKey(WithoutPlaintext), ReEncrypt, Sign, GenerateMac,
     DescribeKey and CreateKey back to back; every 200 is checked (plaintexts, keys, signatures,
     MACs) and a sample of ciphertexts and created keys is decrypted or described afterwards;
+  * twice a second, an Encrypt and a Decrypt of its answer on a new connection from 127.0.0.4:
+    legitimate clients that have to be accepted while the floods below go on;
   * hostile input from 127.0.0.2 (and floods from 127.0.0.3), on several threads: bodies over the
     limit (by Content-Length, streamed, chunked), HTTP garbage, truncated requests, huge headers,
     invalid JSON and wrong types, bad, tampered, replayed and expired signatures, pipelined
@@ -16,8 +18,9 @@ ScytaleServer on a free port in a temporary data directory) gets, for --duration
     Each answer is classified and must be the expected 4xx or a close, never a 5xx.
 
 The verdict (exit status 0 only if all hold):
-  1. legitimate requests: every one answered 200, or ThrottlingException with --request-quotas
-     aws; no transport error or timeout; no wrong answer; every sample checks out afterwards;
+  1. legitimate requests (the load generator's and those on new connections): every one
+     answered 200, or ThrottlingException with --request-quotas aws; no transport error or
+     timeout (10 s); no wrong answer; every sample checks out afterwards;
   2. hostile requests: every answer the expected one for its kind (no 5xx, no connection left
      open past the server's timeouts);
   3. memory: VmRSS is bounded. After the warm-up (--warmup, default min(10 s, duration/3)) the
@@ -37,6 +40,7 @@ A Markdown report goes to --report (default bench/results/soak-<date>.md; "-" pr
 Usage: bench/soak.py [--duration S] [--warmup S] [--connections N] [--mix M] [--keys N]
                      [--hostile-threads N] [--slow-connections N] [--request-quotas off|aws]
                      [--max-connections-per-ip N] [--rss-limit-mib M] [--bin-dir DIR]
+                     [--server-bin PATH]
                      [--report PATH|-] [--server-args "..."]
 bench/soak.sh builds the binaries first and passes its arguments on.
 """
@@ -70,6 +74,7 @@ import harness  # noqa: E402  (tests/e2e: starts servers, signs requests)
 MiB = 1024 * 1024
 HOSTILE_IP = "127.0.0.2"
 FLOOD_IP = "127.0.0.3"
+FRESH_IP = "127.0.0.4"
 DEFAULT_MIX = ("Encrypt=3,Decrypt=3,GenerateDataKey=2,GenerateDataKeyWithoutPlaintext=1,"
                "ReEncrypt=1,Sign=1,GenerateMac=1,DescribeKey=2,CreateKey=1")
 
@@ -605,6 +610,77 @@ class Hostile:
             t.join(30)
 
 
+class FreshConnections(threading.Thread):
+    """Legitimate requests on new connections, from FRESH_IP, twice a second: an Encrypt of a
+    random plaintext and a Decrypt of its answer on the same connection. The load generator
+    keeps its connections open, so it does not see how long a new client waits to be accepted
+    (behind floods, say); these do. Latency is from connect() to the Encrypt's answer; 10 s
+    without an answer (the load generator's timeout) is a failure."""
+
+    def __init__(self, hostile: "Hostile"):
+        super().__init__(daemon=True)
+        self.h = hostile
+        self.latencies: list[float] = []
+        self.failures: Counter = Counter()
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.5):
+            try:
+                self.once()
+            except Exception as e:
+                self.failures[f"{e!r}"[:100]] += 1
+
+    def once(self) -> None:
+        plaintext = os.urandom(32)
+        body = json.dumps({"KeyId": self.h.key_id,
+                           "Plaintext": base64.b64encode(plaintext).decode()}).encode()
+        start = time.monotonic()
+        with socket.create_connection((self.h.host, self.h.port), timeout=10,
+                                      source_address=(FRESH_IP, 0)) as s:
+            s.sendall(self.h.signed("Encrypt", body) + body)
+            status, answer, rest = read_json_response(s, start + 10)
+            self.latencies.append(time.monotonic() - start)
+            if status != 200 or "CiphertextBlob" not in answer:
+                self.failures[f"Encrypt answered {status} {answer.get('__type', '')}"] += 1
+                return
+            body = json.dumps({"CiphertextBlob": answer["CiphertextBlob"]}).encode()
+            s.sendall(self.h.signed("Decrypt", body) + body)
+            status, answer, _ = read_json_response(s, time.monotonic() + 10, rest)
+            if status != 200 or base64.b64decode(answer.get("Plaintext", "")) != plaintext:
+                self.failures[f"Decrypt answered {status} {answer.get('__type', '')}"
+                              + (" with another plaintext" if status == 200 else "")] += 1
+
+
+def read_json_response(sock: socket.socket, deadline: float,
+                       data: bytes = b"") -> tuple[int, dict, bytes]:
+    """(status, JSON body, bytes after the response) of one response; status 0 when the
+    connection ended or the deadline passed first."""
+    while True:
+        end = data.find(b"\r\n\r\n")
+        if end >= 0:
+            head = data[:end].decode("latin-1").split("\r\n")
+            length = next((int(line.split(":", 1)[1]) for line in head[1:]
+                           if line.lower().startswith("content-length:")), 0)
+            if len(data) >= end + 4 + length:
+                try:
+                    answer = json.loads(data[end + 4:end + 4 + length])
+                except ValueError:
+                    answer = {}
+                return int(head[0].split()[1]), answer, data[end + 4 + length:]
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return 0, {"__type": "(timeout)"}, b""
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(65536)
+        except OSError as e:
+            return 0, {"__type": f"({e.__class__.__name__})"}, b""
+        if not chunk:
+            return 0, {"__type": "(closed)"}, b""
+        data += chunk
+
+
 def read_response_from_bytes(data: bytes) -> str:
     m = re.match(rb"HTTP/1\.[01] (\d{3})", data)
     return m.group(1).decode() if m else "bytes"
@@ -845,7 +921,10 @@ def main() -> int:
     p.add_argument("--max-connections-per-ip", type=int, default=256)
     p.add_argument("--header-timeout-seconds", type=int, default=10)
     p.add_argument("--rss-limit-mib", type=float, default=512)
-    p.add_argument("--bin-dir", default=str(REPO / "build" / "bin"))
+    p.add_argument("--bin-dir", default=str(REPO / "build" / "bin"),
+                   help="where scytale and scytale-loadgen are")
+    p.add_argument("--server-bin", default=None,
+                   help="another scytale to soak, e.g. one built with -DSCY_SANITIZE=address")
     p.add_argument("--report", default=None,
                    help="Markdown report path (default bench/results/soak-<date>.md; - = stdout)")
     p.add_argument("--server-args", default="", help="more flags for scytale serve")
@@ -856,7 +935,7 @@ def main() -> int:
     report = a.report or str(REPO / "bench" / "results" / f"soak-{date}.md")
     wall0 = time.monotonic()
 
-    harness.SCYTALE_BIN = Path(a.bin_dir) / "scytale"
+    harness.SCYTALE_BIN = Path(a.server_bin or Path(a.bin_dir) / "scytale")
     loadgen_bin = Path(a.bin_dir) / "scytale-loadgen"
     server_args = ["--request-quotas", a.request_quotas,
                    "--max-connections-per-ip", str(a.max_connections_per_ip),
@@ -887,12 +966,16 @@ def main() -> int:
                           slow_connections=a.slow_connections,
                           throttling=a.request_quotas != "off")
         hostile.start()
+        fresh = FreshConnections(hostile)
+        fresh.start()
         print(f"soak: {a.duration:g} s of load and hostile input against {server.endpoint} "
               f"(pid {pid}); server log {server.log_path}", flush=True)
         lg_proc = subprocess.run(cmd, capture_output=True, text=True,
                                  timeout=a.duration + 180)
         hostile_s = time.monotonic() - t0
         hostile.finish()
+        fresh.stop.set()
+        fresh.join(40)
         print(lg_proc.stdout, end="", flush=True)
         if lg_proc.stderr:
             print(lg_proc.stderr, end="", file=sys.stderr)
@@ -949,6 +1032,14 @@ def main() -> int:
                            f"{v.get('wrong_answers')} wrong 200s; "
                            f"{sum(s['checked'] for s in v.get('samples', {}).values())} samples "
                            f"checked after the load, {v.get('samples_failed')} failed"))
+        lat = sorted(fresh.latencies)
+        fresh_summary = (f"{len(lat)} Encrypt+Decrypt pairs, first answer p50 "
+                         f"{1000 * lat[len(lat) // 2]:.0f} ms, p99 "
+                         f"{1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))]:.0f} ms, max "
+                         f"{1000 * lat[-1]:.0f} ms" if lat else "none")
+        checks.append(("legitimate requests on new connections (from " + FRESH_IP + ")",
+                       bool(lat) and not fresh.failures,
+                       f"{fresh_summary}; failures: {dict(fresh.failures) or 'none'}"))
         unexpected = {f"{k}: {o}": n for k, c in hostile.unexpected.items() for o, n in c.items()}
         n_hostile = sum(sum(c.values()) for k, c in hostile.outcomes.items()
                         if not k.startswith("connection flood: "))
