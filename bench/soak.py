@@ -557,9 +557,8 @@ class Hostile:
             held = n - len(closed)
             ok = held <= self.per_ip_limit and len(closed) >= n - self.per_ip_limit
             self.record(f"connection flood ({n} at once, limit {self.per_ip_limit})",
-                        "held {} / closed at once {}".format(
-                            "<= limit" if held <= self.per_ip_limit else "> limit",
-                            ">= excess" if ok else "< excess"), ok)
+                        "at most the limit held, the rest closed at once" if ok
+                        else f"{held} held, {len(closed)} closed at once", ok)
             with self.lock:
                 self.outcomes["connection flood: connections"]["held by the server"] += held
                 self.outcomes["connection flood: connections"]["closed at once"] += len(closed)
@@ -785,7 +784,7 @@ def write_report(path: str, ctx: dict) -> str:
     w(f"# Scytale soak: {a.duration:g} s of load and hostile input at once")
     w("")
     w(f"{ctx['date']}, commit {ctx['commit']}, {platform.machine()} with {os.cpu_count()} cores "
-      f"({platform.platform()}); server `{ctx['server_cmd']}` (RelWithDebInfo/Release build, "
+      f"({platform.platform()}); server `{ctx['server_cmd']}` ({ctx['build_type']} build, "
       f"SQLite, auditing on, request log at info). Load average before/after: "
       f"{ctx['load_before']} / {ctx['load_after']}. Run by `bench/soak.py "
       f"{' '.join(shlex.quote(x) for x in sys.argv[1:])}` in {ctx['wall']:.0f} s wall time.")
@@ -890,7 +889,7 @@ def write_report(path: str, ctx: dict) -> str:
     w("")
     w(f"Statuses logged for 127.0.0.1 (load generator and checks): "
       + ", ".join(f"{k}: {v}" for k, v in sorted(legit.items()))
-      + f". For the hostile addresses: "
+      + f". For the other addresses (hostile input, and the pairs on new connections): "
       + ", ".join(f"{k}: {v}" for k, v in sorted(hostile.items()))
       + f" (connections closed before a request was read are not logged). Lines at level "
         f"error: {error_lines}.")
@@ -1072,7 +1071,7 @@ def main() -> int:
                    log=log_counts, checks=checks, ok=ok, load_before=load_before,
                    load_after=load_after, wall=time.monotonic() - wall0,
                    server_cmd=" ".join(["scytale serve", *server_args]),
-                   commit=commit_of(REPO))
+                   commit=commit_of(REPO), build_type=build_type_of(harness.SCYTALE_BIN))
         text = write_report(report, ctx)
         print(text)
         if report != "-":
@@ -1084,6 +1083,18 @@ def main() -> int:
     finally:
         server.cleanup()
         subprocess.run(["rm", "-rf", tmp], check=False)
+
+
+def build_type_of(binary: Path) -> str:
+    """CMAKE_BUILD_TYPE (and sanitizers) of the tree that built binary, from its CMakeCache."""
+    try:
+        cache = (Path(binary).resolve().parents[1] / "CMakeCache.txt").read_text()
+    except OSError:
+        return "unknown"
+    kind = re.search(r"^CMAKE_BUILD_TYPE:STRING=(.*)$", cache, re.M)
+    sanitize = re.search(r"^SCY_SANITIZE:STRING=(.+)$", cache, re.M)
+    return ((kind.group(1) if kind else "unknown")
+            + (f", -fsanitize={sanitize.group(1)}" if sanitize else ""))
 
 
 def commit_of(repo: Path) -> str:
