@@ -14,6 +14,12 @@
 // keys bench/preload_keys.cc wrote). --skip-setup signs requests with placeholder keys instead:
 // for a baseline server (nginx answering a fixed 200) that does not look at them.
 //
+// --verify also checks what each 200 holds (bench/loadgen_check.h): the plaintext Decrypt gives
+// back, the key each answer names, Sign's signature (with the key's public key), GenerateMac's
+// tag (against one asked for at set-up); and keeps a uniform sample of ciphertexts and created
+// keys, decrypted and described after the load. A wrong answer is an error of its operation
+// ("200 wrong answer: ..."); with any, the exit status is 3.
+//
 // Output: a text table, and with --json FILE ("-": stdout) the same figures as JSON.
 #include <openssl/crypto.h>
 #include <sys/resource.h>
@@ -46,7 +52,9 @@
 
 #include "common/encoding.h"
 #include "common/result.h"
+#include "crypto/asymmetric.h"
 #include "crypto/crypto.h"
+#include "loadgen_check.h"
 #include "loadgen_signer.h"
 
 namespace scytale::loadgen {
@@ -253,9 +261,26 @@ class BlockingClient {
       : endpoint_(endpoint), signer_(signer), socket_(io_) {}
 
   // The response's JSON on 200; otherwise an error naming the status and __type.
-  Result<json> Call(Op op, const json& request) {
-    const std::string bytes = signer_->SignedKmsRequestBytes(endpoint_.host_header, Target(op),
-                                                             request.dump(), WallSeconds());
+  Result<json> Call(Op op, const json& request) { return Call(OpName(op), request.dump()); }
+
+  // `operation`: any KMS operation ("GetPublicKey"), `body` its JSON. A ThrottlingException
+  // (a server with --request-quotas: CreateKey is 5 a second there) is retried, as the SDKs
+  // do, for up to a minute.
+  Result<json> Call(std::string_view operation, const std::string& body) {
+    for (int attempt = 0;; ++attempt) {
+      bool throttled = false;
+      Result<json> out = CallOnce(operation, body, &throttled);
+      if (!throttled || attempt == 240) {
+        return out;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
+
+ private:
+  Result<json> CallOnce(std::string_view operation, const std::string& body, bool* out_throttled) {
+    const std::string bytes = signer_->SignedKmsRequestBytes(
+        endpoint_.host_header, "TrentService." + std::string(operation), body, WallSeconds());
     beast::error_code ec;
     for (int attempt = 0; attempt < 2; ++attempt) {  // once more on a closed keep-alive
       if (!socket_.is_open()) {
@@ -279,22 +304,23 @@ class BlockingClient {
         socket_.close(ec);
       }
       json body = json::parse(res.body(), nullptr, /*allow_exceptions=*/false);
+      *out_throttled = res.result_int() == 400 && body.is_object() &&
+                       body.value("__type", "").ends_with("ThrottlingException");
       if (res.result_int() != 200) {
-        return MakeError(ErrorCode::kInternal, std::string(OpName(op)) + " answered " +
+        return MakeError(ErrorCode::kInternal, std::string(operation) + " answered " +
                                                    std::to_string(res.result_int()) + ": " +
                                                    res.body());
       }
       if (body.is_discarded()) {
         return MakeError(ErrorCode::kInternal,
-                         std::string(OpName(op)) + " answered 200 without JSON: " + res.body());
+                         std::string(operation) + " answered 200 without JSON: " + res.body());
       }
       return body;
     }
     return MakeError(ErrorCode::kInternal,
-                     std::string(OpName(op)) + " to " + endpoint_.url + " failed: " + ec.message());
+                     std::string(operation) + " to " + endpoint_.url + " failed: " + ec.message());
   }
 
- private:
   const Endpoint& endpoint_;
   RequestSigner* signer_;
   asio::io_context io_;
@@ -309,7 +335,13 @@ struct Fixtures {
   std::vector<std::string> mac_keys;
   std::vector<std::string> ciphertexts;  // base64; ciphertexts[k] is under symmetric_keys[k]
   std::vector<std::string> payloads;     // base64, random
+  // --verify only: sign_public_keys[k] is sign_keys[k]'s; macs[i] is the tag of GenerateMac
+  // request i of the pool (RequestBody).
+  std::vector<crypto::PublicKey> sign_public_keys;
+  std::vector<Bytes> macs;
 };
+
+json RequestBody(Op op, const Fixtures& f, size_t i);
 
 Result<std::vector<std::string>> CreateKeys(BlockingClient& client, int count,
                                             std::string_view key_spec, std::string_view usage) {
@@ -333,9 +365,10 @@ Result<std::vector<std::string>> RandomPayloads(size_t count, size_t bytes) {
 }
 
 // `existing_keys`: symmetric keys to use instead of creating `keys` of them (may be empty).
+// `verify`: also fetches what --verify checks answers against.
 Result<Fixtures> SetUp(BlockingClient& client, const std::vector<MixEntry>& mix, int keys,
                        const std::vector<std::string>& existing_keys, size_t payloads,
-                       size_t payload_bytes) {
+                       size_t payload_bytes, bool verify) {
   Fixtures f;
   SCY_ASSIGN_OR_RETURN(f.payloads, RandomPayloads(payloads, payload_bytes));
   if (MixHas(mix, {Op::kEncrypt, Op::kDecrypt, Op::kGenerateDataKey,
@@ -361,6 +394,28 @@ Result<Fixtures> SetUp(BlockingClient& client, const std::vector<MixEntry>& mix,
       f.ciphertexts.push_back(out.at("CiphertextBlob").get<std::string>());
     }
   }
+  if (verify) {
+    for (const std::string& key : f.sign_keys) {
+      SCY_ASSIGN_OR_RETURN(json out, client.Call("GetPublicKey", json{{"KeyId", key}}.dump()));
+      std::optional<Bytes> der = Base64Decode(out.value("PublicKey", ""));
+      if (!der) {
+        return MakeError(ErrorCode::kInternal, "GetPublicKey answered no base64 PublicKey");
+      }
+      SCY_ASSIGN_OR_RETURN(crypto::PublicKey pk, crypto::PublicKey::FromDer(*der));
+      f.sign_public_keys.push_back(std::move(pk));
+    }
+    if (MixHas(mix, {Op::kGenerateMac})) {
+      for (size_t i = 0; i < payloads; ++i) {
+        SCY_ASSIGN_OR_RETURN(json out,
+                             client.Call(Op::kGenerateMac, RequestBody(Op::kGenerateMac, f, i)));
+        std::optional<Bytes> mac = Base64Decode(out.value("Mac", ""));
+        if (!mac) {
+          return MakeError(ErrorCode::kInternal, "GenerateMac answered no base64 Mac");
+        }
+        f.macs.push_back(std::move(*mac));
+      }
+    }
+  }
   return f;
 }
 
@@ -383,6 +438,8 @@ Result<Fixtures> PlaceholderFixtures(int keys, size_t payloads, size_t payload_b
   }
   return f;
 }
+
+constexpr char kCreateKeyDescription[] = "scytale-loadgen CreateKey";
 
 // The body of request number i of an operation: keys and payloads taken in turn.
 json RequestBody(Op op, const Fixtures& f, size_t i) {
@@ -410,17 +467,69 @@ json RequestBody(Op op, const Fixtures& f, size_t i) {
     case Op::kCreateKey:
       return {{"KeySpec", "SYMMETRIC_DEFAULT"},
               {"KeyUsage", "ENCRYPT_DECRYPT"},
-              {"Description", "scytale-loadgen CreateKey"}};
+              {"Description", kCreateKeyDescription}};
     case Op::kDescribeKey:
       return {{"KeyId", key(f.symmetric_keys)}};
   }
   return json::object();
 }
 
+// What the answer to RequestBody(op, f, i) must hold (--verify): the same choices of key and
+// payload, in the same order.
+Expectation ExpectationFor(Op op, const Fixtures& f, size_t i) {
+  auto key = [i](const std::vector<std::string>& keys) { return keys[i % keys.size()]; };
+  auto payload = [&f](size_t j) {
+    return Base64Decode(f.payloads[j % f.payloads.size()]).value_or(Bytes{});
+  };
+  Expectation e;
+  switch (op) {
+    case Op::kEncrypt:
+      e.key_id = key(f.symmetric_keys);
+      e.plaintext = payload(i);
+      break;
+    case Op::kDecrypt:
+      // ciphertexts[k] is payloads[k] under symmetric_keys[k] (SetUp).
+      e.key_id = key(f.symmetric_keys);
+      e.plaintext = payload(i % f.ciphertexts.size());
+      break;
+    case Op::kGenerateDataKey:
+    case Op::kGenerateDataKeyWithoutPlaintext:
+    case Op::kDescribeKey:
+      e.key_id = key(f.symmetric_keys);
+      break;
+    case Op::kReEncrypt:
+      e.source_key_id = key(f.symmetric_keys);
+      e.key_id = f.symmetric_keys[(i + 1) % f.symmetric_keys.size()];
+      e.plaintext = payload(i % f.ciphertexts.size());
+      break;
+    case Op::kSign:
+      e.key_id = key(f.sign_keys);
+      if (!f.sign_public_keys.empty()) {
+        e.public_key = f.sign_public_keys[i % f.sign_public_keys.size()];
+      }
+      e.message = payload(i);
+      break;
+    case Op::kGenerateMac:
+      e.key_id = key(f.mac_keys);
+      if (!f.macs.empty()) {
+        e.mac = f.macs[i % f.macs.size()];
+      }
+      break;
+    case Op::kCreateKey:
+      e.description = kCreateKeyDescription;
+      break;
+  }
+  return e;
+}
+
 // Signed requests, ready to send. Immutable once built, shared by the threads.
 struct RequestPool {
   // requests[endpoint][op]: HTTP/1.1 request bytes; empty for operations not in the mix.
   std::vector<std::array<std::vector<std::string>, kNumOps>> requests;
+
+  size_t Size(size_t endpoint, Op op) const {
+    return requests[endpoint][static_cast<size_t>(op)].size();
+  }
 
   const std::string& Get(size_t endpoint, Op op, size_t i) const {
     const std::vector<std::string>& v = requests[endpoint][static_cast<size_t>(op)];
@@ -462,6 +571,7 @@ struct OpStats {
   std::map<std::string, uint64_t> errors;  // in the window: "<status> <__type>" or transport
   uint64_t warmup_ok = 0;
   uint64_t warmup_errors = 0;
+  uint64_t warmup_wrong_answers = 0;  // --verify: of warmup_errors, 200s that did not hold
 };
 
 // AWS JSON errors name themselves in __type, sometimes prefixed with a namespace and '#'.
@@ -475,9 +585,16 @@ std::string ErrorType(std::string_view body) {
   return "(no __type)";
 }
 
+// --verify: expected[op][i] is what the answer to request i of the pool must hold.
+struct AnswerChecks {
+  std::array<std::vector<Expectation>, kNumOps> expected;
+  size_t samples_per_op = 0;  // kept by each worker, a uniform sample of the measured window
+};
+
 struct LoadOptions {
   std::vector<MixEntry> mix;
   std::chrono::seconds timeout{30};
+  const AnswerChecks* checks = nullptr;  // null: statuses only
 };
 
 class Worker;
@@ -510,6 +627,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::mt19937_64 rng_;
   std::shared_ptr<const RequestPool> pool_;  // kept alive while its bytes are being written
   std::optional<Op> in_flight_;
+  size_t index_ = 0;  // of the request in flight in its pool
   SteadyClock::time_point started_;
   bool finished_ = false;
 };
@@ -563,6 +681,9 @@ class Worker {
     OpStats& s = stats_[static_cast<size_t>(op)];
     if (end < phases_.measure_start) {
       ++(error ? s.warmup_errors : s.warmup_ok);
+      if (error && error->starts_with("200 ")) {
+        ++s.warmup_wrong_answers;
+      }
     } else if (end < phases_.measure_end) {
       if (error) {
         ++s.errors[*error];
@@ -570,6 +691,25 @@ class Worker {
         s.latencies_ns.push_back(
             std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count());
       }
+    }
+  }
+
+  // Reservoir sampling (Vitter's algorithm R): every answer of the window is equally likely
+  // to be among the samples kept.
+  void KeepSample(Op op, SteadyClock::time_point end, Sample sample) {
+    if (end < phases_.measure_start || end >= phases_.measure_end) {
+      return;
+    }
+    const size_t i = static_cast<size_t>(op);
+    const size_t capacity = options_->checks->samples_per_op;
+    const uint64_t seen = ++samples_seen_[i];
+    if (samples_[i].size() < capacity) {
+      samples_[i].push_back(std::move(sample));
+      return;
+    }
+    const uint64_t slot = sample_rng_() % seen;
+    if (slot < capacity) {
+      samples_[i][slot] = std::move(sample);
     }
   }
 
@@ -587,6 +727,7 @@ class Worker {
   const std::vector<double>& cumulative_weights() const { return cumulative_weights_; }
   std::array<OpStats, kNumOps>& stats() { return stats_; }
   std::map<std::string, uint64_t>& connect_errors() { return connect_errors_; }
+  const std::array<std::vector<Sample>, kNumOps>& samples() const { return samples_; }
 
  private:
   asio::io_context io_;
@@ -600,6 +741,9 @@ class Worker {
   std::shared_ptr<const RequestPool> pool_;
   std::array<OpStats, kNumOps> stats_;
   std::map<std::string, uint64_t> connect_errors_;
+  std::array<std::vector<Sample>, kNumOps> samples_;
+  std::array<uint64_t, kNumOps> samples_seen_{};
+  std::mt19937_64 sample_rng_{std::random_device{}()};
 };
 
 Connection::Connection(Worker* worker, size_t endpoint_index, uint64_t seed)
@@ -645,7 +789,8 @@ void Connection::Send() {
   // A request picked at random from the pool, so every key of a large key set is used from
   // the start (a walk in turn from a random offset would use only the keys near the offsets
   // of a short run). 64-bit draws make the modulo's bias negligible.
-  const std::string& bytes = pool_->Get(endpoint_index_, op, static_cast<size_t>(rng_()));
+  index_ = static_cast<size_t>(rng_() % pool_->Size(endpoint_index_, op));
+  const std::string& bytes = pool_->Get(endpoint_index_, op, index_);
   started_ = SteadyClock::now();
   stream_.expires_after(worker_->options().timeout);
   asio::async_write(stream_, asio::buffer(bytes),
@@ -677,6 +822,15 @@ void Connection::OnRead(beast::error_code ec) {
   std::optional<std::string> error;
   if (res.result_int() != 200) {
     error = std::to_string(res.result_int()) + " " + ErrorType(res.body());
+  } else if (const AnswerChecks* checks = worker_->options().checks; checks != nullptr) {
+    std::optional<Sample> sample;
+    const std::vector<Expectation>& expected = checks->expected[static_cast<size_t>(op)];
+    error = CheckAnswer(OpName(op), expected[index_ % expected.size()], res.body(), &sample);
+    if (error) {
+      *error = "200 wrong answer: " + *error;
+    } else if (sample) {
+      worker_->KeepSample(op, end, std::move(*sample));
+    }
   }
   worker_->Record(op, started_, end, std::move(error));
   if (!res.keep_alive()) {
@@ -772,7 +926,44 @@ struct Options {
   std::string key_ids_file;
   std::string json_path;
   std::string label;
+  bool verify = false;
+  size_t verify_samples = 64;
 };
+
+// --verify, after the load: each kept sample asked about again (Decrypt or DescribeKey).
+json CheckSamples(BlockingClient& client, const std::vector<MixEntry>& mix,
+                  const std::vector<Worker*>& workers) {
+  json by_op = json::object();
+  json failures = json::array();
+  uint64_t total_failed = 0;
+  for (const MixEntry& m : mix) {
+    const std::string name(OpName(m.op));
+    if (by_op.contains(name)) {
+      continue;
+    }
+    uint64_t checked = 0;
+    uint64_t failed = 0;
+    for (Worker* w : workers) {
+      for (const Sample& sample : w->samples()[static_cast<size_t>(m.op)]) {
+        ++checked;
+        Result<json> answer = client.Call(SampleOperation(sample), SampleRequestBody(sample));
+        std::optional<std::string> error =
+            answer ? CheckSampleAnswer(sample, answer->dump()) : answer.error().message;
+        if (error) {
+          ++failed;
+          if (failures.size() < 20) {
+            failures.push_back(*error);
+          }
+        }
+      }
+    }
+    if (checked > 0) {
+      by_op[name] = {{"checked", checked}, {"failed", failed}};
+    }
+    total_failed += failed;
+  }
+  return {{"samples", by_op}, {"samples_failed", total_failed}, {"sample_failures", failures}};
+}
 
 json Report(const Options& o, const std::vector<MixEntry>& mix, std::vector<Worker*> workers,
             double client_cpu_seconds) {
@@ -789,6 +980,7 @@ json Report(const Options& o, const std::vector<MixEntry>& mix, std::vector<Work
     std::map<std::string, uint64_t> errors;
     uint64_t warmup_ok = 0;
     uint64_t warmup_errors = 0;
+    uint64_t warmup_wrong_answers = 0;
     for (Worker* w : workers) {
       const OpStats& s = w->stats()[i];
       lat.insert(lat.end(), s.latencies_ns.begin(), s.latencies_ns.end());
@@ -797,6 +989,7 @@ json Report(const Options& o, const std::vector<MixEntry>& mix, std::vector<Work
       }
       warmup_ok += s.warmup_ok;
       warmup_errors += s.warmup_errors;
+      warmup_wrong_answers += s.warmup_wrong_answers;
     }
     std::sort(lat.begin(), lat.end());
     uint64_t error_count = 0;
@@ -814,6 +1007,7 @@ json Report(const Options& o, const std::vector<MixEntry>& mix, std::vector<Work
         {"errors_by_type", errors},
         {"warmup_ok", warmup_ok},
         {"warmup_errors", warmup_errors},
+        {"warmup_wrong_answers", warmup_wrong_answers},
     };
     total_ok += lat.size();
     total_errors += error_count;
@@ -896,6 +1090,18 @@ void PrintText(const json& r, std::ostream& out) {
   for (const auto& [type, n] : r["total"]["connect_errors"].items()) {
     out << "  error  (connect)  " << type << "  x" << n << "\n";
   }
+  if (r.contains("verify")) {
+    const json& v = r["verify"];
+    out << "verify: " << v["wrong_answers"] << " wrong 200 answer(s); samples checked after the "
+        << "load:";
+    for (const auto& [name, s] : v["samples"].items()) {
+      out << " " << name << " " << s["checked"] << " (" << s["failed"] << " failed)";
+    }
+    out << "\n";
+    for (const auto& failure : v["sample_failures"]) {
+      out << "  sample failed  " << failure.get<std::string>() << "\n";
+    }
+  }
 }
 
 int Main(int argc, char** argv) {
@@ -957,7 +1163,18 @@ int Main(int argc, char** argv) {
                "create nothing; sign requests naming placeholder keys (for a baseline server)");
   app.add_option("--json", o.json_path, "also write the results as JSON to this file (- = stdout)");
   app.add_option("--label", o.label, "a name for this run, copied into the output");
+  app.add_flag("--verify", o.verify,
+               "check what each 200 holds (plaintexts, keys, signatures, MACs), and decrypt or "
+               "describe a sample of the answers after the load; exit 3 on a wrong answer");
+  app.add_option("--verify-samples", o.verify_samples,
+                 "answers of each operation kept for the check after the load (per thread)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{0}, size_t{100000}));
   CLI11_PARSE(app, argc, argv);
+  if (o.verify && o.skip_setup) {
+    std::cerr << "scytale-loadgen: --verify needs the set-up (not --skip-setup)\n";
+    return 2;
+  }
 
   auto mix = ParseMix(o.mix);
   if (!mix) {
@@ -1031,7 +1248,7 @@ int Main(int argc, char** argv) {
       return PlaceholderFixtures(o.keys, o.pool_size, o.payload_bytes);
     }
     BlockingClient client(endpoints.front(), &signer);
-    return SetUp(client, *mix, o.keys, existing_keys, o.pool_size, o.payload_bytes);
+    return SetUp(client, *mix, o.keys, existing_keys, o.pool_size, o.payload_bytes, o.verify);
   }();
   if (!fixtures) {
     std::cerr << "scytale-loadgen: set-up failed: " << fixtures.error().message << "\n";
@@ -1039,6 +1256,18 @@ int Main(int argc, char** argv) {
   }
 
   LoadOptions load{*mix, std::chrono::seconds(o.timeout_seconds)};
+  AnswerChecks checks;
+  if (o.verify) {
+    for (const MixEntry& m : *mix) {
+      std::vector<Expectation>& expected = checks.expected[static_cast<size_t>(m.op)];
+      expected.clear();
+      for (size_t i = 0; i < o.pool_size; ++i) {
+        expected.push_back(ExpectationFor(m.op, *fixtures, i));
+      }
+    }
+    checks.samples_per_op = o.verify_samples;
+    load.checks = &checks;
+  }
   std::shared_ptr<const RequestPool> pool = BuildPool(signer, endpoints, *mix, *fixtures,
                                                       o.pool_size);
   const SteadyClock::time_point start = SteadyClock::now();
@@ -1090,7 +1319,23 @@ int Main(int argc, char** argv) {
   for (auto& w : workers) {
     worker_ptrs.push_back(w.get());
   }
-  const json report = Report(o, *mix, worker_ptrs, cpu_used);
+  json report = Report(o, *mix, worker_ptrs, cpu_used);
+  bool wrong_answers = false;
+  if (o.verify) {
+    BlockingClient client(endpoints.front(), &signer);
+    report["verify"] = CheckSamples(client, *mix, worker_ptrs);
+    uint64_t wrong = 0;
+    for (const auto& [name, op] : report["ops"].items()) {
+      for (const auto& [type, n] : op["errors_by_type"].items()) {
+        if (type.starts_with("200 wrong answer")) {
+          wrong += n.get<uint64_t>();
+        }
+      }
+      wrong += op["warmup_wrong_answers"].get<uint64_t>();
+    }
+    report["verify"]["wrong_answers"] = wrong;
+    wrong_answers = wrong > 0 || report["verify"]["samples_failed"].get<uint64_t>() > 0;
+  }
   PrintText(report, std::cout);
   if (o.json_path == "-") {
     std::cout << report.dump(2) << "\n";
@@ -1102,7 +1347,7 @@ int Main(int argc, char** argv) {
       return 1;
     }
   }
-  return 0;
+  return wrong_answers ? 3 : 0;
 }
 
 }  // namespace
