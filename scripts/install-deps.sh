@@ -13,6 +13,7 @@ PACKAGES=(
   libpq-dev              # libpq: the PostgreSQL store (several nodes on one database)
   postgresql             # PostgreSQL server binaries: tests start a private cluster (initdb)
   libpcre2-dev           # the service model's Java-style patterns (validation)
+  libjemalloc-dev        # the server's allocator: ~10 % less CPU per Encrypt than glibc's malloc
   libgtest-dev libgmock-dev libbenchmark-dev   # unit tests, microbenchmarks
   python3 python3-boto3 awscli                 # e2e clients (Debian's boto3, AWS CLI v2)
   python3-cryptography openssl                 # e2e: independent verifiers of signatures, OAEP, ECDH

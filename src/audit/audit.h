@@ -87,6 +87,9 @@ Event KmsServiceEvent(std::string_view event_name, const std::string& key_arn,
 
 // The CloudTrail event object of `event` (without the chain member). eventID is `event_id`.
 nlohmann::json EventToJson(const Event& event, const std::string& event_id);
+// EventToJson(event, event_id).dump() (no indent, invalid UTF-8 replaced), written directly:
+// the text of a record's line before its chain member.
+std::string EventToJsonText(const Event& event, const std::string& event_id);
 
 // ---------------------------------------------------------------------------------------
 // Files (injectable, as LevelDB's Env, so tests make writes fail)

@@ -187,7 +187,7 @@ class AuditLogImpl : public AuditLog {
   };
 
   static std::string Serialize(const Event& event) {
-    return EventToJson(event, NewUuid()).dump(-1, ' ', false, json::error_handler_t::replace);
+    return EventToJsonText(event, NewUuid());
   }
 
   void CommitLoop() {

@@ -438,6 +438,36 @@ TEST_F(AuditLogTest, CloseWritesQueuedRecordsFirst) {
   EXPECT_EQ(report->records_after_last_digest, 0u);
 }
 
+// The record text written directly is the dump of the record's JSON tree, whatever the event
+// holds: every member set or empty, escapes, invalid UTF-8, no identity, several resources.
+TEST_F(AuditLogTest, RecordTextIsTheDumpOfItsJson) {
+  std::vector<Event> events;
+  events.push_back(MakeEvent("Encrypt", 1));
+  Event failed = MakeEvent("Decrypt", 2);
+  failed.error_code = "AccessDeniedException";
+  failed.error_message = "User: \"x\" is not authorized\n\t\x01 caf\xc3\xa9 \xff";
+  failed.user_agent = "aws-cli/1.0 \xe2\x82\xac \xc3";
+  failed.response_elements = {{"keyId", "k"}, {"n", 3}, {"nested", {{"a", nullptr}}}};
+  events.push_back(failed);
+  Event bare;
+  bare.time = std::chrono::system_clock::from_time_t(0);
+  bare.event_name = "Unknown";
+  events.push_back(bare);  // no identity, region, source, parameters or resources
+  Event service = KmsServiceEvent("RotateKey", "arn:aws:kms:eu-west-1:444455556666:key/abc",
+                                  std::chrono::system_clock::from_time_t(1800000000));
+  service.resource_arns.push_back("not-an-arn");
+  events.push_back(service);
+  Event partial = MakeEvent("CreateKey", 3);
+  partial.user_identity = UserIdentity{"Unknown", "", "", "", "AKIA\"odd"};
+  partial.read_only = false;
+  partial.request_parameters = nlohmann::json::object();
+  events.push_back(partial);
+  for (const Event& e : events) {
+    EXPECT_EQ(EventToJsonText(e, "id-1"),
+              EventToJson(e, "id-1").dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+}
+
 TEST_F(AuditLogTest, SequentialAppendsEachSync) {
   auto log = OpenLog();
   auto start = std::chrono::steady_clock::now();

@@ -7,6 +7,7 @@
 
 #include "audit/audit.h"
 #include "audit/internal/files.h"
+#include "common/json_text.h"
 
 namespace scytale::audit {
 namespace internal {
@@ -54,8 +55,8 @@ std::string LogFileName(uint64_t first_sequence, const std::string& day, int att
   if (attempt == 0) {
     std::snprintf(buf, sizeof(buf), "audit-%016" PRIu64 "-%s.jsonl", first_sequence, day.c_str());
   } else {
-    std::snprintf(buf, sizeof(buf), "audit-%016" PRIu64 "-%s.%d.jsonl", first_sequence,
-                  day.c_str(), attempt);
+    std::snprintf(buf, sizeof(buf), "audit-%016" PRIu64 "-%s.%d.jsonl", first_sequence, day.c_str(),
+                  attempt);
   }
   return buf;
 }
@@ -90,8 +91,7 @@ std::optional<ChainLink> ChainOf(const nlohmann::json& record) {
   }
   auto seq = it->find("seq");
   auto prev = it->find("prev");
-  if (seq == it->end() || !seq->is_number_unsigned() || prev == it->end() ||
-      !prev->is_string()) {
+  if (seq == it->end() || !seq->is_number_unsigned() || prev == it->end() || !prev->is_string()) {
     return std::nullopt;
   }
   return ChainLink{seq->get<uint64_t>(), prev->get<std::string>()};
@@ -196,6 +196,75 @@ nlohmann::json EventToJson(const Event& event, const std::string& event_id) {
   return out;
 }
 
+std::string EventToJsonText(const Event& event, const std::string& event_id) {
+  const auto dump = [](const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  std::string out;
+  out.reserve(1024);
+  // The members in the order an nlohmann object (a std::map) keeps them: sorted by bytes.
+  JsonObjectWriter w(out);
+  w.Key("awsRegion").StringOrNull(event.aws_region);
+  if (!event.error_code.empty()) {
+    w.Key("errorCode").String(event.error_code);
+    w.Key("errorMessage").String(event.error_message);
+  }
+  w.Key("eventCategory").String("Management");
+  w.Key("eventID").String(event_id);
+  w.Key("eventName").String(event.event_name);
+  w.Key("eventSource").String(event.event_source);
+  w.Key("eventTime").String(internal::FormatTime(event.time));
+  w.Key("eventType").String(event.event_type);
+  w.Key("eventVersion").String("1.08");
+  w.Key("managementEvent").Bool(true);
+  w.Key("readOnly").Bool(event.read_only);
+  w.Key("recipientAccountId").StringOrNull(event.recipient_account_id);
+  if (!event.request_id.empty()) {
+    w.Key("requestID").String(event.request_id);
+  }
+  w.Key("requestParameters").Raw(dump(event.request_parameters));
+  if (!event.resource_arns.empty()) {
+    w.Key("resources").Raw("[");
+    bool first = true;
+    for (const std::string& arn : event.resource_arns) {
+      if (!first) {
+        out += ',';
+      }
+      first = false;
+      JsonObjectWriter r(out);
+      r.Key("ARN").String(arn);
+      std::string account = ArnField(arn, 4);
+      if (!account.empty()) {
+        r.Key("accountId").String(account);
+      }
+      r.Key("type").String("AWS::KMS::Key");
+      r.End();
+    }
+    out += ']';
+  }
+  w.Key("responseElements").Raw(dump(event.response_elements));
+  w.Key("sourceIPAddress").StringOrNull(event.source_ip);
+  w.Key("userAgent").StringOrNull(event.user_agent);
+  w.Key("userIdentity");
+  if (event.user_identity) {
+    const UserIdentity& u = *event.user_identity;
+    JsonObjectWriter id(out);
+    const std::pair<const char*, const std::string*> members[] = {
+        {"accessKeyId", &u.access_key_id}, {"accountId", &u.account_id},     {"arn", &u.arn},
+        {"invokedBy", &u.invoked_by},      {"principalId", &u.principal_id}, {"type", &u.type}};
+    for (const auto& [name, value] : members) {
+      if (!value->empty()) {
+        id.Key(name).String(*value);
+      }
+    }
+    id.End();
+  } else {
+    w.Null();
+  }
+  w.End();
+  return out;
+}
+
 Event KmsServiceEvent(std::string_view event_name, const std::string& key_arn,
                       std::chrono::system_clock::time_point time) {
   Event e;
@@ -221,12 +290,18 @@ std::string OutcomeOfErrorCode(std::string_view error_code) {
     return "success";
   }
   static const std::set<std::string, std::less<>> kDenied = {
-      "AccessDeniedException",       "AccessDenied",
-      "UnrecognizedClientException", "InvalidSignatureException",
-      "IncompleteSignatureException", "MissingAuthenticationTokenException",
-      "MissingAuthenticationToken",  "ExpiredTokenException",
-      "ExpiredToken",                "InvalidClientTokenId",
-      "SignatureDoesNotMatch",       "IncompleteSignature",
+      "AccessDeniedException",
+      "AccessDenied",
+      "UnrecognizedClientException",
+      "InvalidSignatureException",
+      "IncompleteSignatureException",
+      "MissingAuthenticationTokenException",
+      "MissingAuthenticationToken",
+      "ExpiredTokenException",
+      "ExpiredToken",
+      "InvalidClientTokenId",
+      "SignatureDoesNotMatch",
+      "IncompleteSignature",
   };
   return kDenied.contains(error_code) ? "denied" : "failure";
 }

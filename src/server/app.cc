@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 
+#include "common/json_text.h"
 #include "server/quotas.h"
 #include "server/server.h"
 
@@ -306,14 +307,17 @@ const char* LevelName(LogLevel level) {
 
 // One structured line on stderr. Lines are written whole under a lock, so concurrent requests
 // never interleave. Never given secrets: ids, names, codes and timings only.
-void LogLine(LogLevel level, nlohmann::json fields) {
+void WriteLogLine(std::string_view line) {
   static std::mutex mu;
-  fields["time"] = LogTime(std::chrono::system_clock::now());
-  fields["level"] = LevelName(level);
-  std::string line = fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::lock_guard lock(mu);
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
+}
+
+void LogLine(LogLevel level, nlohmann::json fields) {
+  fields["time"] = LogTime(std::chrono::system_clock::now());
+  fields["level"] = LevelName(level);
+  WriteLogLine(fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 }  // namespace
@@ -444,22 +448,34 @@ HttpResponse App::Finish(Pending& call, Status recorded) const {
   }
   const LogLevel level = response.status >= 500 ? LogLevel::kError : LogLevel::kInfo;
   if (options_.request_log && level >= options_.log_level) {
-    nlohmann::json line = {{"msg", "request"},
-                           {"requestId", request_id},
-                           {"service", event.event_source.substr(0, event.event_source.find('.'))},
-                           {"operation", event.event_name},
-                           {"status", response.status},
-                           {"outcome", outcome},
-                           {"durationMs", seconds * 1000},
-                           {"remoteAddress", call.remote_address}};
+    // Written directly (one per call): the members LogLine would write, in the same order.
+    std::string line;
+    line.reserve(384);
+    JsonObjectWriter w(line);
+    char duration[32];
+    std::snprintf(duration, sizeof(duration), "%.3f", seconds * 1000);
+    w.Key("durationMs").Raw(duration);
     if (!event.error_code.empty()) {
-      line["errorCode"] = event.error_code;
+      w.Key("errorCode").String(event.error_code);
     }
+    w.Key("level").String(LevelName(level));
+    w.Key("msg").String("request");
+    w.Key("operation").String(event.event_name);
+    w.Key("outcome").String(outcome);
     if (event.user_identity) {
-      line["principal"] = event.user_identity->arn.empty() ? event.user_identity->access_key_id
-                                                           : event.user_identity->arn;
+      w.Key("principal")
+          .String(event.user_identity->arn.empty() ? event.user_identity->access_key_id
+                                                   : event.user_identity->arn);
     }
-    LogLine(level, std::move(line));
+    w.Key("remoteAddress").String(call.remote_address);
+    w.Key("requestId").String(request_id);
+    w.Key("service").String(
+        std::string_view(event.event_source).substr(0, event.event_source.find('.')));
+    w.Key("status").Int(response.status);
+    w.Key("time").String(LogTime(std::chrono::system_clock::now()));
+    w.End();
+    line += '\n';
+    WriteLogLine(line);
   }
   return std::move(response);
 }
