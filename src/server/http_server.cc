@@ -14,7 +14,6 @@
 #include <openssl/ssl.h>
 
 #include <atomic>
-#include <cctype>
 #include <ctime>
 #include <iostream>
 #include <mutex>
@@ -25,6 +24,7 @@
 #include <variant>
 
 #include "common/ids.h"
+#include "server/internal/http_request.h"
 #include "server/internal/tls.h"
 #include "server/server.h"
 
@@ -52,14 +52,6 @@ std::string HttpDate() {
   char buf[64];
   std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
   return buf;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
 }
 
 // An IPv4 client of a dual-stack listener shows as ::ffff:a.b.c.d; it is the same client as
@@ -605,8 +597,7 @@ void Session<kTls>::ReadFirstBytes() {
     return;
   }
   parser_.emplace();
-  parser_->header_limit(static_cast<std::uint32_t>(server_->options().max_header_bytes));
-  parser_->body_limit(server_->options().max_body_bytes);
+  internal::ApplyRequestLimits(server_->options(), *parser_);
   idle_ = true;
   if (buffer_.size() > 0) {  // a pipelined request is already here
     OnFirstBytes({});
@@ -694,22 +685,7 @@ void Session<kTls>::OnRequest(beast::error_code ec) {
     return;
   }
   http::request<http::string_body>& req = parser_->get();
-  HttpRequest request;
-  request.method = std::string(req.method_string());
-  request.target = std::string(req.target());
-  for (const auto& field : req) {
-    std::string name = Lower(field.name_string());
-    auto existing = request.headers.find(name);
-    if (existing != request.headers.end()) {
-      existing->second += ",";
-      existing->second += std::string(field.value());
-    } else {
-      request.headers.emplace(std::move(name), std::string(field.value()));
-    }
-  }
-  request.body = std::move(req.body());
-  request.remote_address = slot_.ip();
-  request.secure = kTls;
+  HttpRequest request = internal::ToHttpRequest(req, slot_.ip(), kTls);
 
   std::string request_id = NewUuid();
   HttpResponse out;
