@@ -13,7 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-20}
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
-TARGETS=(fuzz_kms_api fuzz_sigv4 fuzz_ciphertext fuzz_policy fuzz_iam_query fuzz_audit_reader)
+TARGETS=(fuzz_kms_api fuzz_sigv4 fuzz_ciphertext fuzz_policy fuzz_iam_query fuzz_audit_reader
+  fuzz_http)
 
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSCY_FUZZ=ON \
   -DSCY_SANITIZE=address,undefined >/dev/null
