@@ -40,7 +40,7 @@ for t in "${TARGETS[@]}"; do
   fi
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 || true)
-  summary+=("$(printf '%-16s %-6s %10s execs  %s' "$t" "$result" "${execs:-?}" "$cov")")
+  summary+=("$(printf '%-18s %-6s %10s execs  %s' "$t" "$result" "${execs:-?}" "$cov")")
 done
 echo "== fuzz summary (${SECONDS_PER_TARGET}s per target)"
 printf '%s\n' "${summary[@]}"
