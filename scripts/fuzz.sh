@@ -13,7 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-20}
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
-TARGETS=(fuzz_kms_api fuzz_sigv4 fuzz_ciphertext fuzz_policy fuzz_iam_query)
+TARGETS=(fuzz_kms_api fuzz_sigv4 fuzz_ciphertext fuzz_policy fuzz_iam_query fuzz_audit_reader
+  fuzz_http)
 
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSCY_FUZZ=ON \
   -DSCY_SANITIZE=address,undefined >/dev/null
@@ -39,7 +40,7 @@ for t in "${TARGETS[@]}"; do
   fi
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 || true)
-  summary+=("$(printf '%-16s %-6s %10s execs  %s' "$t" "$result" "${execs:-?}" "$cov")")
+  summary+=("$(printf '%-18s %-6s %10s execs  %s' "$t" "$result" "${execs:-?}" "$cov")")
 done
 echo "== fuzz summary (${SECONDS_PER_TARGET}s per target)"
 printf '%s\n' "${summary[@]}"

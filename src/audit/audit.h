@@ -217,7 +217,8 @@ struct VerifyReport {
 // Checks the chain of every record and the signature and chain of every digest, with the
 // public key in `public_key_pem_path` (default: dir/audit-public-key.pem). Names the first
 // record that was modified, removed, reordered or inserted, a line without its newline anywhere
-// but at the very end of the log, and a tail cut off below a digest. A torn last line is
+// but at the very end of the log, a file whose name is not the seq of its first record, and a
+// tail cut off below a digest. A torn last line is
 // reported in `torn_tail` and does not fail. Errors (kInternal, kNotFound) only when the
 // directory or key cannot be read.
 Result<VerifyReport> VerifyLog(const std::filesystem::path& dir,

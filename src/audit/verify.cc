@@ -4,8 +4,8 @@
 // line whose chain member continues the previous record (seq + 1, prev = SHA-256 of the previous
 // line), then checks every digest: its Ed25519 signature, its link to the previous digest, and
 // that the record it seals is present with the hash it sealed. The chain names modified,
-// removed, reordered and inserted records and a torn last line; the digests name a tail that was
-// cut at a line boundary and a change to the last record.
+// removed, reordered and inserted records, a torn last line and a renamed file; the digests name
+// a tail that was cut at a line boundary and a change to the last record.
 
 #include <algorithm>
 #include <map>
@@ -155,6 +155,14 @@ std::optional<VerifyReport> CheckChain(const VerifyReport& base, const std::vect
       return Bad(base, l,
                  "record inserted or out of order: seq " + std::to_string(seq) +
                      " comes after seq " + std::to_string(expected - 1));
+    }
+    // The writer names a file after its first record and, once reopened, starts a new file
+    // named after the next: a file renamed to a later sequence would sort after that new file,
+    // and the records appended would come before older ones.
+    if (l.line_no == 1 && internal::LogFileSequence(*l.file) != seq) {
+      return Bad(base, l,
+                 "file name does not match its first record (seq " + std::to_string(seq) +
+                     "): the file was renamed");
     }
     prev_hash = l.hash;
     expected = seq + 1;

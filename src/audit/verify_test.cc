@@ -164,6 +164,15 @@ TEST_F(VerifyTest, ARemovedFileIsNamed) {
   EXPECT_THAT(r.message, ::testing::HasSubstr("removed"));
 }
 
+TEST_F(VerifyTest, ARenamedFileIsNamed) {
+  // Named as if it began at seq 20, it would sort after the file the server starts on its next
+  // start (seq 11), and records 1-10 would follow the ones appended then.
+  auto renamed = file_.parent_path() / internal::LogFileName(20, "20231114", 0);
+  std::filesystem::rename(file_, renamed);
+  file_ = renamed;
+  ExpectBadAt(1, 1, "file name does not match its first record (seq 1): the file was renamed");
+}
+
 TEST_F(VerifyTest, AForgedDigestFailsItsSignature) {
   auto path = dir_ / "audit" / "digest-0000000000000001.json";
   json d = json::parse(PosixEnv()->ReadFile(path).value());

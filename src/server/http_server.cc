@@ -1,6 +1,7 @@
 // One session per connection, shaped like Beast's advanced server examples (the "flex" one for
 // TLS): each connection runs on its own strand; a request is parsed with header and body
-// limits, handled synchronously by the Handler, and answered; keep-alive loops back to reading.
+// limits and given to the handler, which answers later (once the call's audit record is durable)
+// through a Reply that posts the answer back to the strand; keep-alive loops back to reading.
 // A TLS session first reads one byte: a TLS handshake starts with 0x16 (a handshake record),
 // anything else is a client speaking plain HTTP to the HTTPS port, which gets a plain 400.
 
@@ -13,7 +14,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/core/flat_stream.hpp>
 #include <boost/beast/http.hpp>
-#include <cctype>
 #include <ctime>
 #include <iostream>
 #include <mutex>
@@ -24,6 +24,7 @@
 #include <variant>
 
 #include "common/ids.h"
+#include "server/internal/http_request.h"
 #include "server/internal/tls.h"
 #include "server/server.h"
 
@@ -51,14 +52,6 @@ std::string HttpDate() {
   char buf[64];
   std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
   return buf;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
 }
 
 // An IPv4 client of a dual-stack listener shows as ::ffff:a.b.c.d; it is the same client as
@@ -617,8 +610,7 @@ void Session<kTls>::ReadFirstBytes() {
     return;
   }
   parser_.emplace();
-  parser_->header_limit(static_cast<std::uint32_t>(server_->options().max_header_bytes));
-  parser_->body_limit(server_->options().max_body_bytes);
+  internal::ApplyRequestLimits(server_->options(), *parser_);
   idle_ = true;
   if (buffer_.size() > 0) {  // a pipelined request is already here
     OnFirstBytes({});
@@ -703,22 +695,7 @@ void Session<kTls>::OnRequest(beast::error_code ec) {
     return;
   }
   http::request<http::string_body>& req = parser_->get();
-  HttpRequest request;
-  request.method = std::string(req.method_string());
-  request.target = std::string(req.target());
-  for (const auto& field : req) {
-    std::string name = Lower(field.name_string());
-    auto existing = request.headers.find(name);
-    if (existing != request.headers.end()) {
-      existing->second += ",";
-      existing->second += std::string(field.value());
-    } else {
-      request.headers.emplace(std::move(name), std::string(field.value()));
-    }
-  }
-  request.body = std::move(req.body());
-  request.remote_address = slot_.ip();
-  request.secure = kTls;
+  HttpRequest request = internal::ToHttpRequest(req, slot_.ip(), kTls);
 
   std::string request_id = NewUuid();
   const unsigned version = req.version();
