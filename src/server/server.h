@@ -233,7 +233,8 @@ class App {
   // first such failure returned; the others are still tried. Thread-safe.
   Status RecordMaintenance(const kms::MaintenanceReport& report) const;
   // Records a request the HTTP layer refused (ServerOptions::on_rejected): eventName Unknown,
-  // its error code and message, no identity. Failures are logged. Thread-safe.
+  // its error code and message, no identity. Returns without waiting for the record to be
+  // durable (the refusal is answered at once); failures are logged. Thread-safe.
   void RecordRejection(const Rejection& rejection) const;
 
  private:

@@ -490,7 +490,13 @@ class AuditBackgroundTest(ScytaleTestCase):
             self.assertIsNotNone(m, data[:300])
             request_ids[status] = m.group(1).decode()
 
-        got = {r["requestID"]: r for r in records(audit_dir(server))}
+        # A refusal is answered at once, its record written just after (not waited for).
+        deadline = time.monotonic() + 5
+        while True:
+            got = {r["requestID"]: r for r in records(audit_dir(server))}
+            if len(got) >= 3 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         self.assertEqual(3, len(got))
         for status, (_, code) in refused.items():
             with self.subTest(status=status):
