@@ -118,3 +118,44 @@ TEST(AppHealth, HealthzFollowsTheHealthCheck) {
 
 }  // namespace
 }  // namespace scytale::server
+
+namespace scytale::server {
+namespace {
+
+// A verifier that fails as a bug would: by throwing.
+class ThrowingVerifier : public auth::SigV4Verifier {
+ public:
+  Result<auth::Identity> Verify(const auth::RequestView&) override {
+    throw std::runtime_error("boom");
+  }
+};
+
+TEST_F(AppRecordsTest, ACallThatThrowsIsAnsweredAndRecordedAsAnInternalError) {
+  ThrowingVerifier verifier;
+  AppOptions o;
+  o.audit = log_.get();
+  o.account_id = "111122223333";
+  App app(&verifier, nullptr, nullptr, o);
+  // An IAM call (the query protocol needs no KMS API to be named and recorded).
+  HttpRequest request{"POST",
+                      "/",
+                      {{"authorization",
+                        "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20261129/us-east-1/iam/"
+                        "aws4_request, SignedHeaders=host, Signature=00"}},
+                      "Action=ListUsers&Version=2010-05-08",
+                      "10.0.0.9"};
+  HttpResponse response = app.Handle(request, "rid-9");
+  EXPECT_EQ(response.status, 500);
+  EXPECT_EQ(response.content_type, "text/xml");
+  EXPECT_THAT(response.body, ::testing::Not(HasSubstr("boom")));
+  ASSERT_THAT(log_->Close(), IsOk());
+  auto records = Records();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["eventSource"], "iam.amazonaws.com");
+  EXPECT_EQ(records[0]["eventName"], "ListUsers");
+  EXPECT_EQ(records[0]["errorCode"], "ServiceFailure");  // IAM's internal error
+  EXPECT_EQ(records[0]["requestID"], "rid-9");
+}
+
+}  // namespace
+}  // namespace scytale::server
