@@ -135,6 +135,10 @@ struct LogOptions {
   uint64_t max_file_bytes = 64 << 20;      // rotate when a file would grow past this
   std::chrono::seconds digest_interval{60};  // 0: digests only on rotation and Close
   size_t max_batch_records = 1024;
+  // Group commit: when the batch before held more than one record (calls are arriving together),
+  // the committer waits this long before taking the next one, so that one write and fdatasync
+  // serve more calls. A lone caller (batches of one) is never delayed. 0: never wait.
+  std::chrono::microseconds commit_delay{0};
 };
 
 // Counters for /metrics. Bucket i counts observations <= the bound i; the last is +Inf.

@@ -152,6 +152,7 @@ class AuditLogImpl : public AuditLog {
       stopping_ = true;
     }
     work_cv_.notify_all();
+    stop_cv_.notify_all();
     if (committer_.joinable()) {
       committer_.join();
     }
@@ -192,12 +193,20 @@ class AuditLogImpl : public AuditLog {
 
   void CommitLoop() {
     std::unique_lock lock(mu_);
+    size_t last_batch = 0;
     for (;;) {
       work_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
       if (queue_.empty()) {
         return;  // stopping, and everything queued is written
       }
+      if (last_batch > 1 && options_.commit_delay.count() > 0 && !stopping_ &&
+          queue_.size() < options_.max_batch_records) {
+        // Calls are arriving together: let more of them join this write and fdatasync. Appends
+        // do not wake this wait (they notify work_cv_); Close does.
+        stop_cv_.wait_for(lock, options_.commit_delay, [&] { return stopping_; });
+      }
       size_t n = std::min(queue_.size(), options_.max_batch_records);
+      last_batch = n;
       std::vector<Writer*> batch(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
       lock.unlock();
@@ -365,6 +374,7 @@ class AuditLogImpl : public AuditLog {
   // Records waiting for the committer (a waiting Append's, or an AppendAsync's owned here).
   std::mutex mu_;
   std::condition_variable work_cv_;
+  std::condition_variable stop_cv_;  // Close ends a group-commit wait early
   std::deque<Writer*> queue_;
   bool stopping_ = false;
   std::thread committer_;

@@ -97,6 +97,7 @@ struct ServeFlags {
   std::string audit_dir;           // default <data-dir>/audit
   int audit_digest_interval_seconds = 60;
   uint64_t audit_max_file_bytes = 64 << 20;
+  int audit_commit_delay_us = 200;
   std::string log_level = "info";
   std::string store;  // default: SCYTALE_STORE_URL, else SQLite in the data directory
   std::string request_quotas = "off";      // off | aws
@@ -426,6 +427,7 @@ int Serve(const ServeFlags& flags) {
   audit_options.root = root->get();
   audit_options.digest_interval = std::chrono::seconds(flags.audit_digest_interval_seconds);
   audit_options.max_file_bytes = flags.audit_max_file_bytes;
+  audit_options.commit_delay = std::chrono::microseconds(flags.audit_commit_delay_us);
   auto audit_log = audit::AuditLog::Open(audit_options);
   if (!audit_log) {
     return Fail("cannot open the audit log in " + audit_options.dir.string() + ": " +
@@ -959,6 +961,13 @@ int main(int argc, char** argv) {
                    "an audit file is rotated before it grows past this size")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 40));
+  serve
+      ->add_option("--audit-commit-delay-us", flags.audit_commit_delay_us,
+                   "group commit: while calls arrive together, the audit log waits this long "
+                   "before each write and fdatasync so that more records share it (a lone call "
+                   "is never delayed; 0: off)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
   serve
       ->add_option("--log-level", flags.log_level,
                    "level of the JSON request log on stderr (one line per request; 5xx at "
