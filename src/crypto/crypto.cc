@@ -196,22 +196,34 @@ std::array<uint8_t, 32> HmacSha256(std::span<const uint8_t> key, std::span<const
 }
 
 namespace {
-// Fetched once per key size: implicit fetching (EVP_aes_256_gcm()) costs a lookup per call in
-// OpenSSL 3.
-const EVP_CIPHER* AesGcmFor(size_t key_size) {
-  static EVP_CIPHER* const k128 = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
-  static EVP_CIPHER* const k192 = EVP_CIPHER_fetch(nullptr, "AES-192-GCM", nullptr);
-  static EVP_CIPHER* const k256 = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
-  switch (key_size) {
-    case 16:
-      return k128;
-    case 24:
-      return k192;
-    case 32:
-      return k256;
-    default:
-      return nullptr;
+// The AES cipher of `mode` ("GCM", "WRAP-PAD") for a 16, 24 or 32-byte key, fetched once per key
+// size: implicit fetching (EVP_aes_256_gcm()) costs a lookup per call in OpenSSL 3. Null for any
+// other key size.
+struct AesByKeySize {
+  EVP_CIPHER* k128;
+  EVP_CIPHER* k192;
+  EVP_CIPHER* k256;
+  explicit AesByKeySize(const std::string& mode)
+      : k128(EVP_CIPHER_fetch(nullptr, ("AES-128-" + mode).c_str(), nullptr)),
+        k192(EVP_CIPHER_fetch(nullptr, ("AES-192-" + mode).c_str(), nullptr)),
+        k256(EVP_CIPHER_fetch(nullptr, ("AES-256-" + mode).c_str(), nullptr)) {}
+  const EVP_CIPHER* For(size_t key_size) const {
+    switch (key_size) {
+      case 16:
+        return k128;
+      case 24:
+        return k192;
+      case 32:
+        return k256;
+      default:
+        return nullptr;
+    }
   }
+};
+
+const EVP_CIPHER* AesGcmFor(size_t key_size) {
+  static const AesByKeySize kGcm("GCM");
+  return kGcm.For(key_size);
 }
 
 // Sets up `ctx` for GCM with the key's size and the IV's length.
@@ -296,19 +308,8 @@ Result<SecretBytes> AesGcmOpen(const SecretBytes& key, std::span<const uint8_t> 
 namespace {
 
 const EVP_CIPHER* AesWrapPadFor(size_t key_size) {
-  static EVP_CIPHER* const k128 = EVP_CIPHER_fetch(nullptr, "AES-128-WRAP-PAD", nullptr);
-  static EVP_CIPHER* const k192 = EVP_CIPHER_fetch(nullptr, "AES-192-WRAP-PAD", nullptr);
-  static EVP_CIPHER* const k256 = EVP_CIPHER_fetch(nullptr, "AES-256-WRAP-PAD", nullptr);
-  switch (key_size) {
-    case 16:
-      return k128;
-    case 24:
-      return k192;
-    case 32:
-      return k256;
-    default:
-      return nullptr;
-  }
+  static const AesByKeySize kWrapPad("WRAP-PAD");
+  return kWrapPad.For(key_size);
 }
 
 // One pass of KWP in either direction; `out` must hold input + 16 bytes (wrap) or input bytes
