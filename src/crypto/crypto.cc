@@ -11,6 +11,7 @@
 
 #include <cstring>
 #include <new>
+#include <string>
 
 #include "crypto/internal/ossl_ptr.h"
 
