@@ -32,6 +32,7 @@
 #include "common/encoding.h"
 #include "crypto/crypto.h"
 #include "fuzz/fuzz_util.h"
+#include "fuzz/fuzz_world.h"
 #include "fuzz/memory_env.h"
 #include "iam/iam.h"
 #include "keystore/keystore.h"
@@ -79,12 +80,9 @@ struct World {
 World& TheWorld() {
   static std::unique_ptr<World> world = [] {
     auto w = std::make_unique<World>();
-    auto dir = MakeTempDir("fuzz-http");
-    w->store =
-        storage::CachingStore::Wrap(storage::OpenSqliteStore(dir / "db").value(), {}).value();
-    keystore::SoftOptions soft;
-    soft.path = dir / "root.key";
-    w->root = keystore::OpenSoftKeystore(soft).value();
+    StoreAndRoot sqlite = OpenStoreAndRoot("fuzz-http");
+    w->store = storage::CachingStore::Wrap(std::move(sqlite.store), {}).value();
+    w->root = std::move(sqlite.root);
     w->clock = std::make_shared<FakeClock>(std::chrono::system_clock::from_time_t(kNow));
     w->identities = std::make_unique<iam::Identities>(w->store.get(), w->root.get(), w->clock);
     if (!w->identities->BootstrapAccount(
@@ -134,21 +132,7 @@ World& TheWorld() {
 
     // Keys the seeds name by alias.
     kms::CallContext ctx{kAccountId, "us-east-1", iam::RootArn(kAccountId), "setup"};
-    auto call = [&](std::string_view op, const nlohmann::json& body) {
-      auto r = w->kms_api->Handle(ctx, "TrentService." + std::string(op), body.dump());
-      if (r.status != 200) {
-        std::fprintf(stderr, "setup %s: %s\n", std::string(op).c_str(), r.body.c_str());
-        Fail("setup: a KMS call failed");
-      }
-      return nlohmann::json::parse(r.body.empty() ? "{}" : r.body);
-    };
-    auto alias = [&](const char* name, const nlohmann::json& create) {
-      std::string id = call("CreateKey", create)["KeyMetadata"]["KeyId"];
-      call("CreateAlias", {{"AliasName", name}, {"TargetKeyId", id}});
-    };
-    alias("alias/fuzz", nlohmann::json::object());
-    alias("alias/fuzz-hmac", {{"KeySpec", "HMAC_256"}, {"KeyUsage", "GENERATE_VERIFY_MAC"}});
-    alias("alias/fuzz-rsa", {{"KeySpec", "RSA_2048"}, {"KeyUsage", "SIGN_VERIFY"}});
+    CreateFuzzKeys(*w->kms_api, ctx);
     return w;
   }();
   return *world;

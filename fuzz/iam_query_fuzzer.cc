@@ -5,9 +5,8 @@
 // first line, the rest of that line as the URL query string, then the form-encoded body.
 #include "api/iam_query.h"
 #include "fuzz/fuzz_util.h"
+#include "fuzz/fuzz_world.h"
 #include "iam/iam.h"
-#include "keystore/keystore.h"
-#include "storage/storage.h"
 
 namespace scytale::fuzz {
 namespace {
@@ -24,11 +23,9 @@ struct World {
 World& TheWorld() {
   static std::unique_ptr<World> world = [] {
     auto w = std::make_unique<World>();
-    auto dir = MakeTempDir("fuzz-iam-query");
-    w->store = storage::OpenSqliteStore(dir / "db").value();
-    keystore::SoftOptions options;
-    options.path = dir / "root.key";
-    w->root = keystore::OpenSoftKeystore(options).value();
+    auto [store, root] = OpenStoreAndRoot("fuzz-iam-query");
+    w->store = std::move(store);
+    w->root = std::move(root);
     w->clock = std::make_shared<FakeClock>(std::chrono::system_clock::from_time_t(1795878245));
     w->identities = std::make_unique<iam::Identities>(w->store.get(), w->root.get(), w->clock);
     if (!w->identities->BootstrapAccount("111122223333", std::nullopt)) {

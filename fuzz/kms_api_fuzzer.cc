@@ -9,8 +9,7 @@
 
 #include "api/api.h"
 #include "fuzz/fuzz_util.h"
-#include "keystore/keystore.h"
-#include "storage/storage.h"
+#include "fuzz/fuzz_world.h"
 
 namespace scytale::fuzz {
 namespace {
@@ -38,30 +37,14 @@ struct World {
 World& TheWorld() {
   static std::unique_ptr<World> world = [] {
     auto w = std::make_unique<World>();
-    auto dir = MakeTempDir("fuzz-kms-api");
-    w->store = storage::OpenSqliteStore(dir / "db").value();
-    keystore::SoftOptions options;
-    options.path = dir / "root.key";
-    w->root = keystore::OpenSoftKeystore(options).value();
+    auto [store, root] = OpenStoreAndRoot("fuzz-kms-api");
+    w->store = std::move(store);
+    w->root = std::move(root);
     w->service = kms::KeyService::Create(
         w->store.get(), w->root.get(),
         std::make_shared<FakeClock>(std::chrono::system_clock::from_time_t(1795878245)));
     w->api = api::KmsApi::Create(w->service.get()).value();
-    auto setup = [&](std::string_view op, std::string_view body) {
-      auto r = w->api->Handle(w->ctx, "TrentService." + std::string(op), body);
-      if (r.status != 200) {
-        std::fprintf(stderr, "setup %s failed: %s\n", std::string(op).c_str(), r.body.c_str());
-        std::abort();
-      }
-      return nlohmann::json::parse(r.body.empty() ? "{}" : r.body);
-    };
-    auto alias = [&](const char* name, std::string_view create_body) {
-      auto id = setup("CreateKey", create_body)["KeyMetadata"]["KeyId"].get<std::string>();
-      setup("CreateAlias", nlohmann::json{{"AliasName", name}, {"TargetKeyId", id}}.dump());
-    };
-    alias("alias/fuzz", "{}");
-    alias("alias/fuzz-hmac", R"({"KeySpec":"HMAC_256","KeyUsage":"GENERATE_VERIFY_MAC"})");
-    alias("alias/fuzz-rsa", R"({"KeySpec":"RSA_2048","KeyUsage":"SIGN_VERIFY"})");
+    CreateFuzzKeys(*w->api, w->ctx);
     return w;
   }();
   return *world;
