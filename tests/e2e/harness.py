@@ -890,9 +890,10 @@ atexit.register(lambda: shutil.rmtree(_CLI_HOME, ignore_errors=True))
 
 def run_aws(cli: str, server_or_endpoint, args: Iterable[str], *, region: str = DEFAULT_REGION,
             access_key: str = ADMIN_ACCESS_KEY, secret_key: str = ADMIN_SECRET_KEY,
-            service: str = "kms", timeout: float = 60, max_attempts: int = 1) -> CliResult:
+            service: str = "kms", timeout: float = 60, max_attempts: int = 1,
+            output: str = "json") -> CliResult:
     """Run `<cli> kms <args> --endpoint-url ... --region ... --output json` (retries off
-    unless max_attempts > 1)."""
+    unless max_attempts > 1; `output`: another --output, whose text is not parsed)."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": _CLI_HOME,
@@ -909,11 +910,11 @@ def run_aws(cli: str, server_or_endpoint, args: Iterable[str], *, region: str = 
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     argv = [cli, service, *args, "--endpoint-url", _endpoint(server_or_endpoint),
-            "--region", region, "--output", "json"]
+            "--region", region, "--output", output]
     p = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        timeout=timeout)
     res = CliResult(argv, p.returncode, p.stdout, p.stderr)
-    if p.returncode == 0 and p.stdout.strip():
+    if output == "json" and p.returncode == 0 and p.stdout.strip():
         try:
             res.json = json.loads(p.stdout)
         except ValueError:
@@ -929,6 +930,63 @@ def cli_version(cli: str) -> str:
     p = subprocess.run([cli, "--version"], capture_output=True, text=True, timeout=60,
                        env={"PATH": os.environ.get("PATH", ""), "HOME": _CLI_HOME, "AWS_PAGER": ""})
     return (p.stdout + p.stderr).strip()
+
+
+def find_aws_cli(major: str) -> str:
+    """The AWS CLI of that major version: "1", the test python's (missing: a failure), or "2",
+    Debian's /usr/bin/aws (missing: the class is skipped, or fails when CI is set)."""
+    if major == "1":
+        path = aws_cli_v1_path()
+        if not path:
+            raise AssertionError("AWS CLI v1 (`aws` of the test python) not found")
+        return path
+    path = aws_cli_v2_path()
+    if not path:
+        if os.environ.get("CI"):
+            raise AssertionError(f"AWS CLI v2 missing at {AWS_CLI_V2} (CI is set)")
+        raise unittest.SkipTest(f"AWS CLI v2 not installed at {AWS_CLI_V2}")
+    return path
+
+
+class AwsCliMixin:
+    """For a suite run once with each AWS CLI: a ScytaleTestCase subclass sets expect_major
+    ("1" or "2") and cls.server; setUpClass finds that CLI (find_aws_cli) and checks its version
+    before any server starts, and aws/ok/err run it against cls.server."""
+
+    cli: str = ""
+    expect_major = ""
+    ok_wants_object = False   # ok() also asserts that the CLI printed a JSON object
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.cli = find_aws_cli(cls.expect_major)
+        version = cli_version(cls.cli)
+        assert version.startswith(f"aws-cli/{cls.expect_major}."), f"{cls.cli}: {version}"
+        super().setUpClass()
+
+    def aws(self, *args: str, **kw: Any) -> CliResult:
+        """run_aws(self.cli, self.server, args, **kw)."""
+        return run_aws(self.cli, self.server, list(args), **kw)
+
+    def run_ok(self, *args: str, **kw: Any) -> CliResult:
+        """The CLI's result, asserting that it exited 0."""
+        r = self.aws(*args, **kw)
+        self.assertEqual(0, r.returncode, str(r))
+        return r
+
+    def ok(self, *args: str, **kw: Any) -> Any:
+        """The JSON the CLI printed, asserting that it exited 0."""
+        r = self.run_ok(*args, **kw)
+        if self.ok_wants_object:
+            self.assertIsInstance(r.json, dict, str(r))
+        return r.json
+
+    def err(self, code: str, *args: str, **kw: Any) -> CliResult:
+        """The CLI's result, asserting that it failed with error `code`."""
+        r = self.aws(*args, **kw)
+        self.assertNotEqual(0, r.returncode, str(r))
+        self.assertEqual(code, r.error_code, str(r))
+        return r
 
 
 # --------------------------------------------------------------------------------------
