@@ -316,11 +316,13 @@ class ScytaleServer:
                  env_creds: bool = True, access_key: str = ADMIN_ACCESS_KEY,
                  secret_key: str = ADMIN_SECRET_KEY, name: str = "scytale",
                  listen: str = "127.0.0.1:0", store_url: Optional[str] = None,
-                 root_from: Optional["ScytaleServer"] = None):
+                 root_from: Optional["ScytaleServer"] = None, tls_ca: Optional[str] = None):
         """store_url: a postgres:// URL handed over in SCYTALE_STORE_URL (default: SQLite in
         the data directory, or a fresh database under SCYTALE_E2E_STORE=postgres).
         root_from: another server whose root key this one uses (nodes of one database must
-        share it): its soft root key file is copied, or its PKCS#11 key label reused."""
+        share it): its soft root key file is copied, or its PKCS#11 key label reused.
+        tls_ca: for a server started with --tls-cert/--tls-key (in args), the CA bundle that
+        verifies its certificate: it is then reached over HTTPS (None: plain HTTP)."""
         if not SCYTALE_BIN.exists():
             raise ServerStartError(
                 f"scytale binary not found at {SCYTALE_BIN}; build it or set SCYTALE_BIN")
@@ -333,6 +335,7 @@ class ScytaleServer:
         self.access_key = access_key
         self.secret_key = secret_key
         self.listen = listen
+        self.tls_ca = tls_ca
         self.proc: Optional[subprocess.Popen] = None
         self.host: Optional[str] = None
         self.port: Optional[int] = None
@@ -533,10 +536,6 @@ class ScytaleServer:
     def endpoint(self) -> str:
         assert self.port is not None, "server not started"
         return f"{'https' if self.tls_ca else 'http'}://{self.host}:{self.port}"
-
-    # A server started with --tls-cert/--tls-key (in args) is reached over HTTPS, its
-    # certificate verified with this CA bundle (set it before start()); None: plain HTTP.
-    tls_ca: Optional[str] = None
 
     def healthz(self, timeout: float = 5):
         """(status, headers, body) of GET /healthz, over HTTPS when tls_ca is set; a server
