@@ -849,6 +849,29 @@ def parse_status(data: bytes) -> Optional[int]:
     return int(m.group(1)) if m else None
 
 
+def http_garbage() -> list[bytes]:
+    """Bytes that are no well-formed request (the random ones made afresh on each call): the
+    server must answer each with a status under 500 or close (test_bad_input, bench/soak.py)."""
+    return [
+        b"HELLO\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST /other/path HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",
+        b"POST / HTTP/1.1\r\nHost: x\r\nthis header has no colon\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + os.urandom(200),   # a TLS ClientHello
+        os.urandom(4096),
+    ]
+
+
+def huge_header_requests() -> list[bytes]:
+    """A header block over the server's limit: one 100 kB header, or 2,000 small ones."""
+    return [b"POST / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: x\r\n"
+            + b"".join(b"X-H%d: v\r\n" % i for i in range(2000)) + b"\r\n"]
+
+
 # --------------------------------------------------------------------------------------
 # AWS CLI
 # --------------------------------------------------------------------------------------
