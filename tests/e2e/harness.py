@@ -57,6 +57,15 @@ ADMIN_SECRET_KEY = "e2eTestSecretKey/K7MDENG/bPxRfiCYEXAMPLE1"
 DEFAULT_ACCOUNT = "111122223333"
 DEFAULT_REGION = "us-east-1"
 
+# The actions of the key administrators' and of the key users' statements in the default key
+# policy that the AWS console writes.
+KEY_ADMIN_ACTIONS = ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*",
+                     "kms:Update*", "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*",
+                     "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
+                     "kms:CancelKeyDeletion"]
+KEY_USER_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                    "kms:DescribeKey"]
+
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 TARGET_PREFIX = "TrentService."
 

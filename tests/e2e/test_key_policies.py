@@ -38,7 +38,8 @@ from typing import Any, Callable, Optional
 
 import botocore.exceptions
 
-from harness import DEFAULT_ACCOUNT, AwsCliMixin, ScytaleTestCase, list_all_keys, signed_request
+from harness import (DEFAULT_ACCOUNT, KEY_ADMIN_ACTIONS, KEY_USER_ACTIONS, AwsCliMixin,
+                     ScytaleTestCase, list_all_keys, signed_request)
 
 ROOT = f"arn:aws:iam::{DEFAULT_ACCOUNT}:root"
 OTHER_ROOT = "arn:aws:iam::444455556666:root"
@@ -56,13 +57,6 @@ DEFAULT_POLICY = {
         "Resource": "*",
     }],
 }
-
-ADMIN_ACTIONS = ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*",
-                 "kms:Update*", "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*",
-                 "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
-                 "kms:CancelKeyDeletion"]
-USER_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-                "kms:DescribeKey"]
 
 
 # ---- policy documents ------------------------------------------------------------------
@@ -257,7 +251,7 @@ class KeyPoliciesTest(PolicyAssertions, ScytaleTestCase):
     def test_lockout_safety_check(self):
         md = self.new_key()
         lockouts = {
-            "key user actions only": policy(allow(USER_ACTIONS)),
+            "key user actions only": policy(allow(KEY_USER_ACTIONS)),
             "another account only": policy(stmt("Allow", "kms:*", principal=OTHER_ROOT)),
             "PutKeyPolicy denied": policy(allow("kms:*"), deny("kms:PutKeyPolicy")),
             "only over TLS": policy(allow("kms:*", {"Bool": {"aws:SecureTransport": "true"}})),
@@ -281,7 +275,7 @@ class KeyPoliciesTest(PolicyAssertions, ScytaleTestCase):
         # Policies that keep the root's kms:PutKeyPolicy pass.
         for doc in (policy(allow("kms:PutKeyPolicy")), policy(allow("kms:*", principal="*")),
                     policy(stmt("Allow", "kms:*", principal=DEFAULT_ACCOUNT)),
-                    policy(allow(ADMIN_ACTIONS))):
+                    policy(allow(KEY_ADMIN_ACTIONS))):
             with self.subTest(doc):
                 self.new_key(Policy=doc)
                 self.kms.put_key_policy(KeyId=md["KeyId"], Policy=doc)
@@ -551,7 +545,7 @@ class KeyPoliciesTest(PolicyAssertions, ScytaleTestCase):
     def test_key_user_policy_denies_management(self):
         md = self.new_key()
         key, arn = md["KeyId"], md["Arn"]
-        users = policy(allow(USER_ACTIONS))
+        users = policy(allow(KEY_USER_ACTIONS))
         self.assertMalformed(self.kms.put_key_policy, KeyId=key, Policy=users, message=LOCKOUT_MESSAGE)
         self.put(key, users, bypass=True)
         blob = self.blob(key)
@@ -579,7 +573,7 @@ class KeyPoliciesTest(PolicyAssertions, ScytaleTestCase):
         md, other = self.new_key(), self.new_key()
         key, arn = md["KeyId"], md["Arn"]
         blob = self.blob(key)
-        self.put(key, policy(allow(ADMIN_ACTIONS)))  # passes the lockout check (kms:Put*)
+        self.put(key, policy(allow(KEY_ADMIN_ACTIONS)))  # passes the lockout check (kms:Put*)
         alias = unique_alias()
         kms.describe_key(KeyId=key)
         kms.update_key_description(KeyId=key, Description="administered")
@@ -612,7 +606,7 @@ class KeyPoliciesTest(PolicyAssertions, ScytaleTestCase):
         ]:
             with self.subTest(action):
                 self.assertDenied(action, arn, call)
-        self.put(key, policy(allow(ADMIN_ACTIONS), allow(USER_ACTIONS)))
+        self.put(key, policy(allow(KEY_ADMIN_ACTIONS), allow(KEY_USER_ACTIONS)))
         self.assertEqual(b"policy test", kms.decrypt(CiphertextBlob=blob)["Plaintext"])
 
     # -- policy changes --------------------------------------------------------------------
