@@ -89,6 +89,26 @@ PKCS11_TOKEN = "ScytaleE2ESuite"
 _pkcs11_pin_file: Optional[str] = None
 
 
+def softhsm_token_dir(prefix: str) -> str:
+    """A new temporary directory (the caller removes it) for SoftHSM2 tokens, made the only
+    token store of this process and what it starts (softhsm2-util, pkcs11-tool, servers):
+    SOFTHSM2_CONF points at its softhsm2.conf; the system's token store is never touched."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    os.makedirs(os.path.join(tmp, "tokens"))
+    conf = os.path.join(tmp, "softhsm2.conf")
+    with open(conf, "w", encoding="ascii") as f:
+        f.write(f"directories.tokendir = {tmp}/tokens\nobjectstore.backend = file\n"
+                "log.level = ERROR\nslots.removable = false\n")
+    os.environ["SOFTHSM2_CONF"] = conf
+    return tmp
+
+
+def init_softhsm_token(label: str, pin: str, so_pin: str) -> None:
+    """A new token in the first free slot of the store softhsm_token_dir set up."""
+    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label, "--pin", pin,
+                    "--so-pin", so_pin], check=True, capture_output=True)
+
+
 def pkcs11_pin_file() -> str:
     """Sets up this process's SoftHSM2 token once; returns the 0600 PIN file."""
     global _pkcs11_pin_file
@@ -96,18 +116,11 @@ def pkcs11_pin_file() -> str:
         return _pkcs11_pin_file
     if not os.path.exists(PKCS11_MODULE) or shutil.which("softhsm2-util") is None:
         raise AssertionError("SoftHSM2 missing: run scripts/install-deps.sh")
-    tmp = tempfile.mkdtemp(prefix="scytale-e2e-softhsm-")
+    tmp = softhsm_token_dir("scytale-e2e-softhsm-")
     if not KEEP:
         atexit.register(shutil.rmtree, tmp, True)
-    os.makedirs(os.path.join(tmp, "tokens"))
-    conf = os.path.join(tmp, "softhsm2.conf")
-    with open(conf, "w", encoding="ascii") as f:
-        f.write(f"directories.tokendir = {tmp}/tokens\nobjectstore.backend = file\n"
-                "log.level = ERROR\nslots.removable = false\n")
-    os.environ["SOFTHSM2_CONF"] = conf  # inherited by softhsm2-util and every server
     pin = "e2e-suite-pin"
-    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", PKCS11_TOKEN, "--pin",
-                    pin, "--so-pin", "e2e-so-pin"], check=True, capture_output=True)
+    init_softhsm_token(PKCS11_TOKEN, pin, "e2e-so-pin")
     path = os.path.join(tmp, "pin")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.write(fd, pin.encode())
