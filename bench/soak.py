@@ -322,30 +322,14 @@ class Hostile:
         self.expect("expired or future signature", outcome, {"400 InvalidSignatureException"})
 
     def probe_garbage(self) -> None:
-        data = random.choice([
-            b"HELLO\r\n\r\n",
-            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
-            b"POST /other/path HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",
-            b"POST / HTTP/1.1\r\nHost: x\r\nthis header has no colon\r\n\r\n",
-            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
-            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
-            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
-            b"POST / HTTP/9.9\r\nHost: x\r\n\r\n",
-            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + os.urandom(200),
-            os.urandom(4096),
-        ])
+        data = random.choice(harness.http_garbage() + [b"POST / HTTP/9.9\r\nHost: x\r\n\r\n"])
         outcome = self.exchange(data, timeout=self.header_timeout + 5)
         # Anything under 500, or a close; never an answer left pending.
         self.expect("HTTP garbage", outcome,
                     lambda o: o in ("closed", "reset") or o[:1] in ("2", "3", "4"))
 
     def probe_huge_headers(self) -> None:
-        if random.randrange(2):
-            data = b"POST / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n"
-        else:
-            data = (b"POST / HTTP/1.1\r\nHost: x\r\n"
-                    + b"".join(b"X-H%d: v\r\n" % i for i in range(2000)) + b"\r\n")
-        outcome = self.exchange(data)
+        outcome = self.exchange(random.choice(harness.huge_header_requests()))
         self.expect("huge headers", outcome, {"431 RequestHeaderFieldsTooLarge", "closed",
                                               "reset"})
 

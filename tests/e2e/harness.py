@@ -57,6 +57,15 @@ ADMIN_SECRET_KEY = "e2eTestSecretKey/K7MDENG/bPxRfiCYEXAMPLE1"
 DEFAULT_ACCOUNT = "111122223333"
 DEFAULT_REGION = "us-east-1"
 
+# The actions of the key administrators' and of the key users' statements in the default key
+# policy that the AWS console writes.
+KEY_ADMIN_ACTIONS = ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*",
+                     "kms:Update*", "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*",
+                     "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
+                     "kms:CancelKeyDeletion"]
+KEY_USER_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                    "kms:DescribeKey"]
+
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 TARGET_PREFIX = "TrentService."
 
@@ -80,6 +89,26 @@ PKCS11_TOKEN = "ScytaleE2ESuite"
 _pkcs11_pin_file: Optional[str] = None
 
 
+def softhsm_token_dir(prefix: str) -> str:
+    """A new temporary directory (the caller removes it) for SoftHSM2 tokens, made the only
+    token store of this process and what it starts (softhsm2-util, pkcs11-tool, servers):
+    SOFTHSM2_CONF points at its softhsm2.conf; the system's token store is never touched."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    os.makedirs(os.path.join(tmp, "tokens"))
+    conf = os.path.join(tmp, "softhsm2.conf")
+    with open(conf, "w", encoding="ascii") as f:
+        f.write(f"directories.tokendir = {tmp}/tokens\nobjectstore.backend = file\n"
+                "log.level = ERROR\nslots.removable = false\n")
+    os.environ["SOFTHSM2_CONF"] = conf
+    return tmp
+
+
+def init_softhsm_token(label: str, pin: str, so_pin: str) -> None:
+    """A new token in the first free slot of the store softhsm_token_dir set up."""
+    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label, "--pin", pin,
+                    "--so-pin", so_pin], check=True, capture_output=True)
+
+
 def pkcs11_pin_file() -> str:
     """Sets up this process's SoftHSM2 token once; returns the 0600 PIN file."""
     global _pkcs11_pin_file
@@ -87,18 +116,11 @@ def pkcs11_pin_file() -> str:
         return _pkcs11_pin_file
     if not os.path.exists(PKCS11_MODULE) or shutil.which("softhsm2-util") is None:
         raise AssertionError("SoftHSM2 missing: run scripts/install-deps.sh")
-    tmp = tempfile.mkdtemp(prefix="scytale-e2e-softhsm-")
+    tmp = softhsm_token_dir("scytale-e2e-softhsm-")
     if not KEEP:
         atexit.register(shutil.rmtree, tmp, True)
-    os.makedirs(os.path.join(tmp, "tokens"))
-    conf = os.path.join(tmp, "softhsm2.conf")
-    with open(conf, "w", encoding="ascii") as f:
-        f.write(f"directories.tokendir = {tmp}/tokens\nobjectstore.backend = file\n"
-                "log.level = ERROR\nslots.removable = false\n")
-    os.environ["SOFTHSM2_CONF"] = conf  # inherited by softhsm2-util and every server
     pin = "e2e-suite-pin"
-    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", PKCS11_TOKEN, "--pin",
-                    pin, "--so-pin", "e2e-so-pin"], check=True, capture_output=True)
+    init_softhsm_token(PKCS11_TOKEN, pin, "e2e-so-pin")
     path = os.path.join(tmp, "pin")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.write(fd, pin.encode())
@@ -316,11 +338,13 @@ class ScytaleServer:
                  env_creds: bool = True, access_key: str = ADMIN_ACCESS_KEY,
                  secret_key: str = ADMIN_SECRET_KEY, name: str = "scytale",
                  listen: str = "127.0.0.1:0", store_url: Optional[str] = None,
-                 root_from: Optional["ScytaleServer"] = None):
+                 root_from: Optional["ScytaleServer"] = None, tls_ca: Optional[str] = None):
         """store_url: a postgres:// URL handed over in SCYTALE_STORE_URL (default: SQLite in
         the data directory, or a fresh database under SCYTALE_E2E_STORE=postgres).
         root_from: another server whose root key this one uses (nodes of one database must
-        share it): its soft root key file is copied, or its PKCS#11 key label reused."""
+        share it): its soft root key file is copied, or its PKCS#11 key label reused.
+        tls_ca: for a server started with --tls-cert/--tls-key (in args), the CA bundle that
+        verifies its certificate: it is then reached over HTTPS (None: plain HTTP)."""
         if not SCYTALE_BIN.exists():
             raise ServerStartError(
                 f"scytale binary not found at {SCYTALE_BIN}; build it or set SCYTALE_BIN")
@@ -333,6 +357,7 @@ class ScytaleServer:
         self.access_key = access_key
         self.secret_key = secret_key
         self.listen = listen
+        self.tls_ca = tls_ca
         self.proc: Optional[subprocess.Popen] = None
         self.host: Optional[str] = None
         self.port: Optional[int] = None
@@ -533,10 +558,6 @@ class ScytaleServer:
     def endpoint(self) -> str:
         assert self.port is not None, "server not started"
         return f"{'https' if self.tls_ca else 'http'}://{self.host}:{self.port}"
-
-    # A server started with --tls-cert/--tls-key (in args) is reached over HTTPS, its
-    # certificate verified with this CA bundle (set it before start()); None: plain HTTP.
-    tls_ca: Optional[str] = None
 
     def healthz(self, timeout: float = 5):
         """(status, headers, body) of GET /healthz, over HTTPS when tls_ca is set; a server
@@ -850,6 +871,29 @@ def parse_status(data: bytes) -> Optional[int]:
     return int(m.group(1)) if m else None
 
 
+def http_garbage() -> list[bytes]:
+    """Bytes that are no well-formed request (the random ones made afresh on each call): the
+    server must answer each with a status under 500 or close (test_bad_input, bench/soak.py)."""
+    return [
+        b"HELLO\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST /other/path HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",
+        b"POST / HTTP/1.1\r\nHost: x\r\nthis header has no colon\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + os.urandom(200),   # a TLS ClientHello
+        os.urandom(4096),
+    ]
+
+
+def huge_header_requests() -> list[bytes]:
+    """A header block over the server's limit: one 100 kB header, or 2,000 small ones."""
+    return [b"POST / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: x\r\n"
+            + b"".join(b"X-H%d: v\r\n" % i for i in range(2000)) + b"\r\n"]
+
+
 # --------------------------------------------------------------------------------------
 # AWS CLI
 # --------------------------------------------------------------------------------------
@@ -890,9 +934,10 @@ atexit.register(lambda: shutil.rmtree(_CLI_HOME, ignore_errors=True))
 
 def run_aws(cli: str, server_or_endpoint, args: Iterable[str], *, region: str = DEFAULT_REGION,
             access_key: str = ADMIN_ACCESS_KEY, secret_key: str = ADMIN_SECRET_KEY,
-            service: str = "kms", timeout: float = 60, max_attempts: int = 1) -> CliResult:
+            service: str = "kms", timeout: float = 60, max_attempts: int = 1,
+            output: str = "json") -> CliResult:
     """Run `<cli> kms <args> --endpoint-url ... --region ... --output json` (retries off
-    unless max_attempts > 1)."""
+    unless max_attempts > 1; `output`: another --output, whose text is not parsed)."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": _CLI_HOME,
@@ -909,11 +954,11 @@ def run_aws(cli: str, server_or_endpoint, args: Iterable[str], *, region: str = 
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     argv = [cli, service, *args, "--endpoint-url", _endpoint(server_or_endpoint),
-            "--region", region, "--output", "json"]
+            "--region", region, "--output", output]
     p = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        timeout=timeout)
     res = CliResult(argv, p.returncode, p.stdout, p.stderr)
-    if p.returncode == 0 and p.stdout.strip():
+    if output == "json" and p.returncode == 0 and p.stdout.strip():
         try:
             res.json = json.loads(p.stdout)
         except ValueError:
@@ -929,6 +974,63 @@ def cli_version(cli: str) -> str:
     p = subprocess.run([cli, "--version"], capture_output=True, text=True, timeout=60,
                        env={"PATH": os.environ.get("PATH", ""), "HOME": _CLI_HOME, "AWS_PAGER": ""})
     return (p.stdout + p.stderr).strip()
+
+
+def find_aws_cli(major: str) -> str:
+    """The AWS CLI of that major version: "1", the test python's (missing: a failure), or "2",
+    Debian's /usr/bin/aws (missing: the class is skipped, or fails when CI is set)."""
+    if major == "1":
+        path = aws_cli_v1_path()
+        if not path:
+            raise AssertionError("AWS CLI v1 (`aws` of the test python) not found")
+        return path
+    path = aws_cli_v2_path()
+    if not path:
+        if os.environ.get("CI"):
+            raise AssertionError(f"AWS CLI v2 missing at {AWS_CLI_V2} (CI is set)")
+        raise unittest.SkipTest(f"AWS CLI v2 not installed at {AWS_CLI_V2}")
+    return path
+
+
+class AwsCliMixin:
+    """For a suite run once with each AWS CLI: a ScytaleTestCase subclass sets expect_major
+    ("1" or "2") and cls.server; setUpClass finds that CLI (find_aws_cli) and checks its version
+    before any server starts, and aws/ok/err run it against cls.server."""
+
+    cli: str = ""
+    expect_major = ""
+    ok_wants_object = False   # ok() also asserts that the CLI printed a JSON object
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.cli = find_aws_cli(cls.expect_major)
+        version = cli_version(cls.cli)
+        assert version.startswith(f"aws-cli/{cls.expect_major}."), f"{cls.cli}: {version}"
+        super().setUpClass()
+
+    def aws(self, *args: str, **kw: Any) -> CliResult:
+        """run_aws(self.cli, self.server, args, **kw)."""
+        return run_aws(self.cli, self.server, list(args), **kw)
+
+    def run_ok(self, *args: str, **kw: Any) -> CliResult:
+        """The CLI's result, asserting that it exited 0."""
+        r = self.aws(*args, **kw)
+        self.assertEqual(0, r.returncode, str(r))
+        return r
+
+    def ok(self, *args: str, **kw: Any) -> Any:
+        """The JSON the CLI printed, asserting that it exited 0."""
+        r = self.run_ok(*args, **kw)
+        if self.ok_wants_object:
+            self.assertIsInstance(r.json, dict, str(r))
+        return r.json
+
+    def err(self, code: str, *args: str, **kw: Any) -> CliResult:
+        """The CLI's result, asserting that it failed with error `code`."""
+        r = self.aws(*args, **kw)
+        self.assertNotEqual(0, r.returncode, str(r))
+        self.assertEqual(code, r.error_code, str(r))
+        return r
 
 
 # --------------------------------------------------------------------------------------

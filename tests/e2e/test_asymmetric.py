@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 import harness
-from harness import DEFAULT_ACCOUNT, DEFAULT_REGION, ScytaleTestCase, run_aws
+from harness import DEFAULT_ACCOUNT, DEFAULT_REGION, AwsCliMixin, ScytaleTestCase
 
 TOOLS = Path(__file__).resolve().parent / "tools"
 VERIFIER = TOOLS / "verify_with_cryptography.py"
@@ -1509,37 +1509,14 @@ class PolicyConditionsTest(AsymmetricCase):
 # 7. The AWS CLI v1 and v2
 # --------------------------------------------------------------------------------------
 
-class CliAsymmetricMixin:
-    cli: str = ""
-    expect_major = ""
+class CliAsymmetricMixin(AwsCliMixin):
+    ok_wants_object = True
     has_derive_shared_secret = True
 
     @classmethod
-    def find_cli(cls) -> str:
-        raise NotImplementedError
-
-    @classmethod
     def setUpClass(cls):
-        cls.cli = cls.find_cli()   # before any server starts: it may skip the class
         super().setUpClass()
-        version = harness.cli_version(cls.cli)
-        assert version.startswith(f"aws-cli/{cls.expect_major}."), f"{cls.cli}: {version}"
         cls.symmetric = cls.kms.create_key(Description="cli wrapping key")["KeyMetadata"]
-
-    def aws(self, *args: str) -> harness.CliResult:
-        return run_aws(self.cli, self.server, list(args))
-
-    def ok(self, *args: str) -> dict:
-        r = self.aws(*args)
-        self.assertEqual(0, r.returncode, str(r))
-        self.assertIsInstance(r.json, dict, str(r))
-        return r.json
-
-    def err(self, code: str, *args: str) -> harness.CliResult:
-        r = self.aws(*args)
-        self.assertNotEqual(0, r.returncode, str(r))
-        self.assertEqual(code, r.error_code, str(r))
-        return r
 
     def file(self, data: bytes) -> str:
         return "fileb://" + self.openssl.write(data)
@@ -1666,27 +1643,11 @@ class AsymmetricCliV1Test(CliAsymmetricMixin, AsymmetricCase):
     server_name = "asymmetric-cli-v1"
     expect_major = "1"
 
-    @classmethod
-    def find_cli(cls):
-        path = harness.aws_cli_v1_path()
-        if not path:
-            raise AssertionError("AWS CLI v1 (`aws` of the test python) not found")
-        return path
-
 
 class AsymmetricCliV2Test(CliAsymmetricMixin, AsymmetricCase):
     server_name = "asymmetric-cli-v2"
     expect_major = "2"
     has_derive_shared_secret = False   # CLI v2 2.9 has no derive-shared-secret command
-
-    @classmethod
-    def find_cli(cls):
-        path = harness.aws_cli_v2_path()
-        if not path:
-            if os.environ.get("CI"):
-                raise AssertionError(f"AWS CLI v2 missing at {harness.AWS_CLI_V2} (CI is set)")
-            raise unittest.SkipTest(f"AWS CLI v2 not installed at {harness.AWS_CLI_V2}")
-        return path
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ import threading
 import time
 import unittest
 
-from harness import (ScytaleTestCase, botocore_signed_headers, connect, parse_status,
-                     read_until_closed, send_http, signed_request)
+from harness import (ScytaleTestCase, botocore_signed_headers, connect, http_garbage,
+                     huge_header_requests, parse_status, read_until_closed, send_http,
+                     signed_request)
 
 MiB = 1024 * 1024
 
@@ -252,19 +253,7 @@ class BadInputTest(ScytaleTestCase):
     # -- HTTP-level robustness --------------------------------------------------------
 
     def test_http_garbage(self):
-        payloads = [
-            b"HELLO\r\n\r\n",
-            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
-            b"POST /other/path HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",
-            b"POST / HTTP/1.1\r\nHost: x\r\nthis header has no colon\r\n\r\n",
-            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
-            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
-            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
-            b"POST / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n",
-            b"POST / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(2000)) + b"\r\n",
-            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + os.urandom(200),   # a TLS ClientHello
-            os.urandom(4096),
-        ]
+        payloads = http_garbage() + huge_header_requests()
         results: dict[int, bytes] = {}
 
         def probe(i: int, p: bytes) -> None:

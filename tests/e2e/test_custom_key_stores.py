@@ -14,7 +14,6 @@ import glob
 import os
 import shutil
 import subprocess
-import tempfile
 import unittest
 from typing import Optional
 
@@ -44,16 +43,9 @@ def setUpModule() -> None:
     if missing:
         raise AssertionError(f"SoftHSM2/OpenSC missing ({', '.join(missing)}): run "
                              "scripts/install-deps.sh")
-    _tmp = tempfile.mkdtemp(prefix="scytale-e2e-cks-")
-    os.makedirs(os.path.join(_tmp, "tokens"))
-    conf = os.path.join(_tmp, "softhsm2.conf")
-    with open(conf, "w") as f:
-        f.write(f"directories.tokendir = {_tmp}/tokens\nobjectstore.backend = file\n"
-                "log.level = ERROR\nslots.removable = false\n")
-    os.environ["SOFTHSM2_CONF"] = conf  # softhsm2-util, pkcs11-tool and every server
+    _tmp = harness.softhsm_token_dir("scytale-e2e-cks-")
     for label in (TOKEN_A, TOKEN_B):
-        subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label, "--pin", PIN,
-                        "--so-pin", "e2e-so-pin"], check=True, capture_output=True)
+        harness.init_softhsm_token(label, PIN, "e2e-so-pin")
     for name in ("a", "b"):
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                         "ec_paramgen_curve:P-256", "-nodes", "-days", "2",

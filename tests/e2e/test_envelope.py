@@ -23,8 +23,8 @@ from typing import Any, Iterable, Optional
 import botocore.exceptions
 
 import harness
-from harness import (DEFAULT_ACCOUNT, DEFAULT_REGION, ScytaleTestCase, run_aws,
-                     signed_request)
+from harness import (DEFAULT_ACCOUNT, DEFAULT_REGION, AwsCliMixin, ScytaleTestCase,
+                     run_aws, signed_request)
 
 HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
 DRY_RUN = "DryRunOperationException"
@@ -726,20 +726,12 @@ class CiphertextsSurviveRestartTest(ScytaleTestCase):
 # AWS CLI v1 and v2
 # --------------------------------------------------------------------------------------
 
-class CliEnvelopeMixin(LogScanMixin):
-    cli: str = ""
-    expect_major = ""
-
-    @classmethod
-    def find_cli(cls) -> str:
-        raise NotImplementedError
+class CliEnvelopeMixin(AwsCliMixin, LogScanMixin):
+    ok_wants_object = True
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.cli = cls.find_cli()
-        version = harness.cli_version(cls.cli)
-        assert version.startswith(f"aws-cli/{cls.expect_major}."), f"{cls.cli}: {version}"
         cls.server = cls.start_class_server(name=f"envelope-cli-v{cls.expect_major}")
         kms = cls.server.client()
         cls.key_a = kms.create_key(Description="cli A")["KeyMetadata"]
@@ -751,21 +743,6 @@ class CliEnvelopeMixin(LogScanMixin):
         tmp = tempfile.TemporaryDirectory(prefix="scytale-e2e-envelope-")
         self.addCleanup(tmp.cleanup)
         self.tmp = tmp.name
-
-    def aws(self, *args, **kw):
-        return run_aws(self.cli, self.server, list(args), **kw)
-
-    def ok(self, *args, **kw) -> dict:
-        r = self.aws(*args, **kw)
-        self.assertEqual(0, r.returncode, str(r))
-        self.assertIsInstance(r.json, dict, str(r))
-        return r.json
-
-    def err(self, code, *args, **kw):
-        r = self.aws(*args, **kw)
-        self.assertNotEqual(0, r.returncode, str(r))
-        self.assertEqual(code, r.error_code, str(r))
-        return r
 
     def write(self, name: str, data: bytes) -> str:
         path = os.path.join(self.tmp, name)
@@ -876,13 +853,6 @@ class CliEnvelopeMixin(LogScanMixin):
 class EnvelopeCliV1Test(CliEnvelopeMixin, ScytaleTestCase):
     expect_major = "1"
 
-    @classmethod
-    def find_cli(cls):
-        path = harness.aws_cli_v1_path()
-        if not path:
-            raise AssertionError("AWS CLI v1 (`aws` of the test python) not found")
-        return path
-
     def test_an_inline_plaintext_is_taken_as_raw_text(self):
         text = "inline text from CLI v1 " + uuid.uuid4().hex
         self.track(text.encode())
@@ -893,15 +863,6 @@ class EnvelopeCliV1Test(CliEnvelopeMixin, ScytaleTestCase):
 
 class EnvelopeCliV2Test(CliEnvelopeMixin, ScytaleTestCase):
     expect_major = "2"
-
-    @classmethod
-    def find_cli(cls):
-        path = harness.aws_cli_v2_path()
-        if not path:
-            if os.environ.get("CI"):
-                raise AssertionError(f"AWS CLI v2 missing at {harness.AWS_CLI_V2} (CI is set)")
-            raise unittest.SkipTest(f"AWS CLI v2 not installed at {harness.AWS_CLI_V2}")
-        return path
 
     def test_an_inline_plaintext_is_base64_unless_raw_in_base64_out_is_given(self):
         text = "inline text from CLI v2 " + uuid.uuid4().hex

@@ -28,17 +28,11 @@ import botocore.exceptions
 
 import harness
 from harness import (ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY, DEFAULT_ACCOUNT, DEFAULT_REGION,
-                     ScytaleTestCase, error_code, kms_client, run_aws)
+                     KEY_ADMIN_ACTIONS, KEY_USER_ACTIONS, ScytaleTestCase, error_code, kms_client,
+                     run_aws)
 
 ACCT = DEFAULT_ACCOUNT
 ROOT_ARN = f"arn:aws:iam::{ACCT}:root"
-
-KEY_ADMIN_ACTIONS = ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*",
-                     "kms:Update*", "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*",
-                     "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
-                     "kms:CancelKeyDeletion"]
-KEY_USER_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-                    "kms:DescribeKey"]
 
 
 def uniq(prefix: str) -> str:

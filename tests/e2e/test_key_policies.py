@@ -31,7 +31,6 @@ import concurrent.futures
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import unittest
 import uuid
@@ -39,8 +38,8 @@ from typing import Any, Callable, Optional
 
 import botocore.exceptions
 
-import harness
-from harness import DEFAULT_ACCOUNT, ScytaleTestCase, list_all_keys, run_aws, signed_request
+from harness import (DEFAULT_ACCOUNT, KEY_ADMIN_ACTIONS, KEY_USER_ACTIONS, AwsCliMixin,
+                     ScytaleTestCase, list_all_keys, signed_request)
 
 ROOT = f"arn:aws:iam::{DEFAULT_ACCOUNT}:root"
 OTHER_ROOT = "arn:aws:iam::444455556666:root"
@@ -58,13 +57,6 @@ DEFAULT_POLICY = {
         "Resource": "*",
     }],
 }
-
-ADMIN_ACTIONS = ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*",
-                 "kms:Update*", "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*",
-                 "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
-                 "kms:CancelKeyDeletion"]
-USER_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-                "kms:DescribeKey"]
 
 
 # ---- policy documents ------------------------------------------------------------------
@@ -259,7 +251,7 @@ class KeyPoliciesTest(PolicyAssertions, ScytaleTestCase):
     def test_lockout_safety_check(self):
         md = self.new_key()
         lockouts = {
-            "key user actions only": policy(allow(USER_ACTIONS)),
+            "key user actions only": policy(allow(KEY_USER_ACTIONS)),
             "another account only": policy(stmt("Allow", "kms:*", principal=OTHER_ROOT)),
             "PutKeyPolicy denied": policy(allow("kms:*"), deny("kms:PutKeyPolicy")),
             "only over TLS": policy(allow("kms:*", {"Bool": {"aws:SecureTransport": "true"}})),
@@ -283,7 +275,7 @@ class KeyPoliciesTest(PolicyAssertions, ScytaleTestCase):
         # Policies that keep the root's kms:PutKeyPolicy pass.
         for doc in (policy(allow("kms:PutKeyPolicy")), policy(allow("kms:*", principal="*")),
                     policy(stmt("Allow", "kms:*", principal=DEFAULT_ACCOUNT)),
-                    policy(allow(ADMIN_ACTIONS))):
+                    policy(allow(KEY_ADMIN_ACTIONS))):
             with self.subTest(doc):
                 self.new_key(Policy=doc)
                 self.kms.put_key_policy(KeyId=md["KeyId"], Policy=doc)
@@ -553,7 +545,7 @@ class KeyPoliciesTest(PolicyAssertions, ScytaleTestCase):
     def test_key_user_policy_denies_management(self):
         md = self.new_key()
         key, arn = md["KeyId"], md["Arn"]
-        users = policy(allow(USER_ACTIONS))
+        users = policy(allow(KEY_USER_ACTIONS))
         self.assertMalformed(self.kms.put_key_policy, KeyId=key, Policy=users, message=LOCKOUT_MESSAGE)
         self.put(key, users, bypass=True)
         blob = self.blob(key)
@@ -581,7 +573,7 @@ class KeyPoliciesTest(PolicyAssertions, ScytaleTestCase):
         md, other = self.new_key(), self.new_key()
         key, arn = md["KeyId"], md["Arn"]
         blob = self.blob(key)
-        self.put(key, policy(allow(ADMIN_ACTIONS)))  # passes the lockout check (kms:Put*)
+        self.put(key, policy(allow(KEY_ADMIN_ACTIONS)))  # passes the lockout check (kms:Put*)
         alias = unique_alias()
         kms.describe_key(KeyId=key)
         kms.update_key_description(KeyId=key, Description="administered")
@@ -614,7 +606,7 @@ class KeyPoliciesTest(PolicyAssertions, ScytaleTestCase):
         ]:
             with self.subTest(action):
                 self.assertDenied(action, arn, call)
-        self.put(key, policy(allow(ADMIN_ACTIONS), allow(USER_ACTIONS)))
+        self.put(key, policy(allow(KEY_ADMIN_ACTIONS), allow(KEY_USER_ACTIONS)))
         self.assertEqual(b"policy test", kms.decrypt(CiphertextBlob=blob)["Plaintext"])
 
     # -- policy changes --------------------------------------------------------------------
@@ -652,40 +644,10 @@ class KeyPoliciesTest(PolicyAssertions, ScytaleTestCase):
 # AWS CLI v1 and v2
 # --------------------------------------------------------------------------------------
 
-def run_aws_text(cli: str, server, args: list[str], region: str = "us-east-1"):
-    """Like harness.run_aws, but with --output text (run_aws always asks for JSON)."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": harness._CLI_HOME,
-        "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-        "AWS_ACCESS_KEY_ID": server.access_key,
-        "AWS_SECRET_ACCESS_KEY": server.secret_key,
-        "AWS_DEFAULT_REGION": region,
-        "AWS_CONFIG_FILE": os.path.join(harness._CLI_HOME, "no-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": os.path.join(harness._CLI_HOME, "no-credentials"),
-        "AWS_PAGER": "", "AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    argv = [cli, "kms", *args, "--endpoint-url", server.endpoint, "--region", region,
-            "--output", "text"]
-    return subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=60)
-
-
-class CliKeyPoliciesMixin(PolicyAssertions):
-    cli = ""
-    expect_major = ""
-
-    @classmethod
-    def find_cli(cls) -> str:
-        raise NotImplementedError
-
+class CliKeyPoliciesMixin(AwsCliMixin, PolicyAssertions):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.cli = cls.find_cli()
-        version = harness.cli_version(cls.cli)
-        assert version.startswith(f"aws-cli/{cls.expect_major}."), f"{cls.cli}: {version}"
         cls.server = cls.start_class_server(name=f"key-policies-cli-v{cls.expect_major}")
 
     def setUp(self):
@@ -693,9 +655,6 @@ class CliKeyPoliciesMixin(PolicyAssertions):
         self.kms = self.server.client()
         self.tmp = tempfile.mkdtemp(prefix="scytale-kp-cli-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
-
-    def aws(self, *args):
-        return run_aws(self.cli, self.server, list(args))
 
     def policy_file(self, doc: str) -> str:
         path = os.path.join(self.tmp, f"policy-{uuid.uuid4().hex[:8]}.json")
@@ -721,8 +680,8 @@ class CliKeyPoliciesMixin(PolicyAssertions):
             allow("kms:*"), deny("kms:Decrypt")]}, indent=2)
 
         def get_default():
-            return run_aws_text(self.cli, self.server,
-                                ["get-key-policy", "--key-id", key, "--policy-name", "default"])
+            return self.aws("get-key-policy", "--key-id", key, "--policy-name", "default",
+                            output="text")
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
             default_f = pool.submit(get_default)
@@ -768,25 +727,9 @@ class CliKeyPoliciesMixin(PolicyAssertions):
 class CliV1KeyPoliciesTest(CliKeyPoliciesMixin, ScytaleTestCase):
     expect_major = "1"
 
-    @classmethod
-    def find_cli(cls):
-        path = harness.aws_cli_v1_path()
-        if not path:
-            raise AssertionError("AWS CLI v1 (`aws` of the test python) not found")
-        return path
-
 
 class CliV2KeyPoliciesTest(CliKeyPoliciesMixin, ScytaleTestCase):
     expect_major = "2"
-
-    @classmethod
-    def find_cli(cls):
-        path = harness.aws_cli_v2_path()
-        if not path:
-            if os.environ.get("CI"):
-                raise AssertionError(f"AWS CLI v2 missing at {harness.AWS_CLI_V2} (CI is set)")
-            raise unittest.SkipTest(f"AWS CLI v2 not installed at {harness.AWS_CLI_V2}")
-        return path
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import os
 import threading
 import unittest
 import uuid
@@ -11,7 +10,7 @@ import uuid
 import botocore.exceptions
 
 import harness
-from harness import (DEFAULT_ACCOUNT, UUID_RE, ScytaleTestCase, list_all_keys, run_aws,
+from harness import (DEFAULT_ACCOUNT, UUID_RE, AwsCliMixin, ScytaleTestCase, list_all_keys,
                      signed_request)
 
 EXPECTED_DEFAULTS = {
@@ -298,36 +297,13 @@ class RestrictedRegionsTest(ScytaleTestCase):
 # AWS CLI (v1 from the test python's environment, v2 = Debian's /usr/bin/aws)
 # --------------------------------------------------------------------------------------
 
-class CliKeysMixin(KeyMetadataChecks):
-    cli: str = ""
-    expect_major = ""
+class CliKeysMixin(AwsCliMixin, KeyMetadataChecks):
     list_region = ""
-
-    @classmethod
-    def find_cli(cls) -> str:
-        raise NotImplementedError
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.cli = cls.find_cli()
-        version = harness.cli_version(cls.cli)
-        assert version.startswith(f"aws-cli/{cls.expect_major}."), f"{cls.cli}: {version}"
         cls.server = cls.start_class_server(name=f"keys-cli-v{cls.expect_major}")
-
-    def aws(self, *args, region="us-east-1", **kw):
-        return run_aws(self.cli, self.server, list(args), region=region, **kw)
-
-    def ok(self, *args, **kw):
-        r = self.aws(*args, **kw)
-        self.assertEqual(0, r.returncode, str(r))
-        return r.json
-
-    def err(self, code, *args, **kw):
-        r = self.aws(*args, **kw)
-        self.assertNotEqual(0, r.returncode, str(r))
-        self.assertEqual(code, r.error_code, str(r))
-        return r
 
     def test_create_and_describe(self):
         md = self.ok("create-key", "--description", "made by the CLI")["KeyMetadata"]
@@ -399,26 +375,10 @@ class KeysCliV1Test(CliKeysMixin, ScytaleTestCase):
     expect_major = "1"
     list_region = "ca-central-1"
 
-    @classmethod
-    def find_cli(cls):
-        path = harness.aws_cli_v1_path()
-        if not path:
-            raise AssertionError("AWS CLI v1 (`aws` of the test python) not found")
-        return path
-
 
 class KeysCliV2Test(CliKeysMixin, ScytaleTestCase):
     expect_major = "2"
     list_region = "eu-north-1"
-
-    @classmethod
-    def find_cli(cls):
-        path = harness.aws_cli_v2_path()
-        if not path:
-            if os.environ.get("CI"):
-                raise AssertionError(f"AWS CLI v2 missing at {harness.AWS_CLI_V2} (CI is set)")
-            raise unittest.SkipTest(f"AWS CLI v2 not installed at {harness.AWS_CLI_V2}")
-        return path
 
 
 if __name__ == "__main__":

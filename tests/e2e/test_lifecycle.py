@@ -36,7 +36,7 @@ from typing import Any, Callable, Optional
 import botocore.exceptions
 
 import harness
-from harness import DEFAULT_ACCOUNT, ScytaleTestCase, list_all_keys, run_aws, signed_request
+from harness import DEFAULT_ACCOUNT, AwsCliMixin, ScytaleTestCase, list_all_keys, signed_request
 
 HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
 DAY = 86400
@@ -1314,36 +1314,13 @@ class ClockTest(LifecycleAssertions, ScytaleTestCase):
 # AWS CLI v1 and v2
 # --------------------------------------------------------------------------------------
 
-class CliLifecycleMixin(LifecycleAssertions):
-    cli: str = ""
-    expect_major = ""
+class CliLifecycleMixin(AwsCliMixin, LifecycleAssertions):
     has_new_rotation_ops = False    # rotate-key-on-demand, list-key-rotations, --rotation-period-in-days
-
-    @classmethod
-    def find_cli(cls) -> str:
-        raise NotImplementedError
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.cli = cls.find_cli()
-        version = harness.cli_version(cls.cli)
-        assert version.startswith(f"aws-cli/{cls.expect_major}."), f"{cls.cli}: {version}"
         cls.server = cls.start_class_server(name=f"lifecycle-cli-v{cls.expect_major}")
-
-    def aws(self, *args, region="us-east-1", **kw):
-        return run_aws(self.cli, self.server, list(args), region=region, **kw)
-
-    def ok(self, *args, **kw):
-        r = self.aws(*args, **kw)
-        self.assertEqual(0, r.returncode, str(r))
-        return r
-
-    def err(self, code, *args, **kw):
-        r = self.aws(*args, **kw)
-        self.assertNotEqual(0, r.returncode, str(r))
-        self.assertEqual(code, r.error_code, str(r))
-        return r
 
     def parallel(self, *calls):
         """Runs independent CLI invocations at the same time (each takes ~0.6 s to start)."""
@@ -1355,11 +1332,11 @@ class CliLifecycleMixin(LifecycleAssertions):
         k1 = kms.create_key()["KeyMetadata"]
         k2 = kms.create_key()["KeyMetadata"]
         name = unique(f"alias/cli{self.expect_major}")
-        r = self.ok("create-alias", "--alias-name", name, "--target-key-id", k1["KeyId"])
+        r = self.run_ok("create-alias", "--alias-name", name, "--target-key-id", k1["KeyId"])
         self.assertEqual("", r.stdout.strip())
         self.assertEqual(k1["KeyId"], kms.describe_key(KeyId=name)["KeyMetadata"]["KeyId"])
         listed, dup = self.parallel(
-            lambda: self.ok("list-aliases", "--key-id", k1["KeyId"]).json,
+            lambda: self.ok("list-aliases", "--key-id", k1["KeyId"]),
             lambda: self.err("AlreadyExistsException", "create-alias", "--alias-name", name,
                              "--target-key-id", k2["KeyId"]))
         self.assertEqual(1, len(listed["Aliases"]), listed)
@@ -1369,19 +1346,19 @@ class CliLifecycleMixin(LifecycleAssertions):
         self.assertIn("CreationDate", entry)
         self.assertIn("LastUpdatedDate", entry)
 
-        r = self.ok("update-alias", "--alias-name", name, "--target-key-id", k2["Arn"])
+        r = self.run_ok("update-alias", "--alias-name", name, "--target-key-id", k2["Arn"])
         self.assertEqual("", r.stdout.strip())
         self.assertEqual(k2["KeyId"], kms.describe_key(KeyId=name)["KeyMetadata"]["KeyId"])
         # --page-size makes the CLI follow the markers itself: one merged list of every alias.
         for i in range(4):
             kms.create_alias(AliasName=f"{name}-{i}", TargetKeyId=k2["KeyId"])
-        merged = self.ok("list-aliases", "--key-id", k2["KeyId"], "--page-size", "2").json
+        merged = self.ok("list-aliases", "--key-id", k2["KeyId"], "--page-size", "2")
         names = [a["AliasName"] for a in merged["Aliases"]]
         self.assertEqual(len(names), len(set(names)), names)
         self.assertEqual({name} | {f"{name}-{i}" for i in range(4)}, set(names))
         self.assertNotIn("NextMarker", merged)
 
-        r = self.ok("delete-alias", "--alias-name", name)
+        r = self.run_ok("delete-alias", "--alias-name", name)
         self.assertEqual("", r.stdout.strip())
         self.assertNotIn(name, [a["AliasName"] for a in kms.list_aliases(KeyId=k2["KeyId"])["Aliases"]])
         self.err("NotFoundException", "describe-key", "--key-id", name)
@@ -1390,13 +1367,13 @@ class CliLifecycleMixin(LifecycleAssertions):
         kms = self.server.client()
         md = kms.create_key()["KeyMetadata"]
         key, arn = md["KeyId"], md["Arn"]
-        r = self.ok("disable-key", "--key-id", key)
+        r = self.run_ok("disable-key", "--key-id", key)
         self.assertEqual("", r.stdout.strip())
         self.assertEqual("Disabled", self.state_of(kms, key))
-        self.ok("enable-key", "--key-id", arn)
+        self.run_ok("enable-key", "--key-id", arn)
         self.assertEqual("Enabled", self.state_of(kms, key))
 
-        out = self.ok("schedule-key-deletion", "--key-id", key, "--pending-window-in-days", "7").json
+        out = self.ok("schedule-key-deletion", "--key-id", key, "--pending-window-in-days", "7")
         self.assertEqual(arn, out["KeyId"])
         self.assertEqual("PendingDeletion", out["KeyState"])
         self.assertEqual(7, out["PendingWindowInDays"])
@@ -1404,7 +1381,7 @@ class CliLifecycleMixin(LifecycleAssertions):
         self.assertEqual("PendingDeletion", self.state_of(kms, key))
         e = self.err("KMSInvalidStateException", "enable-key", "--key-id", key)
         self.assertEqual(f"{arn} is pending deletion.", e.error_message)
-        out = self.ok("cancel-key-deletion", "--key-id", key).json
+        out = self.ok("cancel-key-deletion", "--key-id", key)
         self.assertEqual({"KeyId": arn}, out)
         md = kms.describe_key(KeyId=key)["KeyMetadata"]
         self.assertEqual("Disabled", md["KeyState"])
@@ -1418,19 +1395,19 @@ class CliLifecycleMixin(LifecycleAssertions):
         if self.has_new_rotation_ops:
             rotation += ["--rotation-period-in-days", "90"]
         tagging = ["tag-resource", "--key-id", key, "--tags", "TagKey=team,TagValue=crypto"]
-        self.parallel(lambda: self.ok(*rotation), lambda: self.ok(*tagging))
+        self.parallel(lambda: self.run_ok(*rotation), lambda: self.run_ok(*tagging))
         status, tags = self.parallel(
-            lambda: self.ok("get-key-rotation-status", "--key-id", key).json,
-            lambda: self.ok("list-resource-tags", "--key-id", key).json)
+            lambda: self.ok("get-key-rotation-status", "--key-id", key),
+            lambda: self.ok("list-resource-tags", "--key-id", key))
         self.assertTrue(status["KeyRotationEnabled"], status)
         self.assertEqual(90 if self.has_new_rotation_ops else 365,
                          kms.get_key_rotation_status(KeyId=key)["RotationPeriodInDays"])
         self.assertEqual([{"TagKey": "team", "TagValue": "crypto"}], tags["Tags"])
         if self.has_new_rotation_ops:
             self.assertEqual(90, status["RotationPeriodInDays"])
-            out = self.ok("rotate-key-on-demand", "--key-id", key).json
+            out = self.ok("rotate-key-on-demand", "--key-id", key)
             self.assertTrue(out["KeyId"] in (key, arn), out)
-            rot = self.ok("list-key-rotations", "--key-id", key).json
+            rot = self.ok("list-key-rotations", "--key-id", key)
             self.assertEqual(1, len(rot["Rotations"]), rot)
             self.assertEqual("ON_DEMAND", rot["Rotations"][0]["RotationType"])
             self.assertNotEqual(md["CurrentKeyMaterialId"], rot["Rotations"][0]["KeyMaterialId"])
@@ -1442,26 +1419,10 @@ class CliV1LifecycleTest(CliLifecycleMixin, ScytaleTestCase):
     expect_major = "1"
     has_new_rotation_ops = True
 
-    @classmethod
-    def find_cli(cls):
-        path = harness.aws_cli_v1_path()
-        if not path:
-            raise AssertionError("AWS CLI v1 (`aws` of the test python) not found")
-        return path
-
 
 class CliV2LifecycleTest(CliLifecycleMixin, ScytaleTestCase):
     expect_major = "2"
     has_new_rotation_ops = False    # Debian's CLI v2 2.9 knows 50 operations
-
-    @classmethod
-    def find_cli(cls):
-        path = harness.aws_cli_v2_path()
-        if not path:
-            if os.environ.get("CI"):
-                raise AssertionError(f"AWS CLI v2 missing at {harness.AWS_CLI_V2} (CI is set)")
-            raise unittest.SkipTest(f"AWS CLI v2 not installed at {harness.AWS_CLI_V2}")
-        return path
 
 
 if __name__ == "__main__":

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 import unittest
 from typing import Mapping, Optional
 
-from harness import SCYTALE_BIN, KEEP, ScytaleServer, ScytaleTestCase, ServerStartError
+from harness import (SCYTALE_BIN, KEEP, ScytaleServer, ScytaleTestCase, ServerStartError,
+                     init_softhsm_token, softhsm_token_dir)
 
 MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 TOKEN = "ScytaleE2E"
@@ -33,17 +33,10 @@ def setUpModule() -> None:
     if missing:
         raise AssertionError(f"SoftHSM2/OpenSC missing ({', '.join(missing)}): run "
                              "scripts/install-deps.sh")
-    _tmp = tempfile.mkdtemp(prefix="scytale-e2e-pkcs11-")
-    os.makedirs(os.path.join(_tmp, "tokens"))
-    conf = os.path.join(_tmp, "softhsm2.conf")
-    with open(conf, "w") as f:
-        f.write(f"directories.tokendir = {_tmp}/tokens\nobjectstore.backend = file\n"
-                "log.level = ERROR\nslots.removable = false\n")
     # Every process of this module (softhsm2-util, pkcs11-tool, scytale) sees only our token.
-    os.environ["SOFTHSM2_CONF"] = conf
+    _tmp = softhsm_token_dir("scytale-e2e-pkcs11-")
     os.environ.pop("SCYTALE_PKCS11_PIN", None)
-    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", TOKEN, "--pin", PIN,
-                    "--so-pin", SO_PIN], check=True, capture_output=True)
+    init_softhsm_token(TOKEN, PIN, SO_PIN)
     _pin_file = os.path.join(_tmp, "pin")
     fd = os.open(_pin_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.write(fd, (PIN + "\n").encode())

@@ -115,16 +115,9 @@ class TlsTest(ScytaleTestCase):
     @classmethod
     def start_tls_server(cls, name: str, cert: Optional[str] = None, key: Optional[str] = None,
                          listen: str = "127.0.0.1:0") -> ScytaleServer:
-        s = ScytaleServer(name=name, listen=listen,
-                          args=["--tls-cert", cert or cls.cert, "--tls-key", key or cls.key])
-        s.tls_ca = cls.pki.ca_cert
-        cls._class_servers.append(s)
-        try:
-            s.start()
-        except BaseException:
-            s.kill()
-            raise
-        return s
+        return cls.start_class_server(
+            name=name, listen=listen, tls_ca=cls.pki.ca_cert,
+            args=["--tls-cert", cert or cls.cert, "--tls-key", key or cls.key])
 
     def https_connection(self, server: ScytaleServer) -> http.client.HTTPSConnection:
         ctx = ssl.create_default_context(cafile=self.pki.ca_cert)
