@@ -13,6 +13,7 @@
 #include <new>
 #include <string>
 
+#include "common/ids.h"
 #include "crypto/internal/ossl_ptr.h"
 
 namespace scytale::crypto {
@@ -137,7 +138,8 @@ Result<SecretBytes> RandomSecret(size_t size) {
 
 Result<Bytes> RandomBytes(size_t size) {
   Bytes out(size);
-  if (size > 0 && RAND_bytes(out.data(), static_cast<int>(size)) != 1) {
+  // Pooled (common/ids.h): a DRBG round per 4 KiB, not per call.
+  if (size > 0 && !PublicRandomBytes(out.data(), size)) {
     return OsslError("RAND_bytes");
   }
   return out;
