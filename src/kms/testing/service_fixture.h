@@ -3,10 +3,11 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 
+#include "common/testing/temp_dir.h"
+#include "keystore/testing/soft_root.h"
 #include "kms/kms.h"
 
 namespace scytale::kms::testing {
@@ -14,16 +15,9 @@ namespace scytale::kms::testing {
 class ServiceFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("scy-kms-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name() + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = scytale::testing::FreshTestDir("scy-kms");
     store_ = storage::OpenSqliteStore(dir_ / "db").value();
-    keystore::SoftOptions o;
-    o.path = dir_ / "root.key";
-    root_ = keystore::OpenSoftKeystore(o).value();
+    root_ = keystore::testing::OpenSoftRoot(dir_);
     clock_ = std::make_shared<FakeClock>(std::chrono::system_clock::from_time_t(1700000000));
     service_ = KeyService::Create(store_.get(), root_.get(), clock_);
   }
