@@ -101,6 +101,25 @@ class AuditFixture : public ::testing::Test {
   std::unique_ptr<AuditLog> OpenLog(LogOptions o) { return AuditLog::Open(std::move(o)).value(); }
   std::unique_ptr<AuditLog> OpenLog() { return OpenLog(Options()); }
 
+  // VerifyLog on the audit directory; an empty report (and a test failure) when it cannot run.
+  VerifyReport Verify() {
+    auto report = VerifyLog(dir_ / "audit");
+    EXPECT_THAT(report, scytale::testing::IsOk());
+    return report.value_or(VerifyReport{});
+  }
+  // Verify(), expecting the log to verify; returns the report for further checks.
+  VerifyReport ExpectLogVerifies() {
+    VerifyReport report = Verify();
+    EXPECT_TRUE(report.ok) << report.message;
+    return report;
+  }
+  // ExpectLogVerifies(), and that the log holds `records` records.
+  VerifyReport ExpectLogVerifies(size_t records) {
+    VerifyReport report = ExpectLogVerifies();
+    EXPECT_EQ(report.records, records);
+    return report;
+  }
+
   static Event MakeEvent(const std::string& name, int n = 0) {
     Event e;
     e.time = std::chrono::system_clock::from_time_t(1700000000 + n);
