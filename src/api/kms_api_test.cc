@@ -1,46 +1,20 @@
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "api/api.h"
+#include "api/testing/api_fixture.h"
 
 namespace scytale::api {
 namespace {
 
 using json = nlohmann::json;
 
-class KmsApiTest : public ::testing::Test {
+class KmsApiTest : public testing::ApiFixture {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("scy-api-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    store_ = storage::OpenSqliteStore(dir_ / "db").value();
-    keystore::SoftOptions o;
-    o.path = dir_ / "root.key";
-    root_ = keystore::OpenSoftKeystore(o).value();
-    service_ = kms::KeyService::Create(store_.get(), root_.get(), SystemClock());
-    api_ = KmsApi::Create(service_.get()).value();
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  JsonResponse Call(std::string_view op, std::string_view body) {
-    return api_->Handle(ctx_, "TrentService." + std::string(op), body);
-  }
   static std::string TypeOf(const JsonResponse& r) {
     return json::parse(r.body).at("__type").get<std::string>();
   }
-
-  kms::CallContext ctx_{"111122223333", "us-west-2", "arn:aws:iam::111122223333:root", "r"};
-  std::filesystem::path dir_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<keystore::RootKeystore> root_;
-  std::unique_ptr<kms::KeyService> service_;
-  std::unique_ptr<KmsApi> api_;
 };
 
 TEST_F(KmsApiTest, CreateThenDescribeRoundTripsThroughJson) {

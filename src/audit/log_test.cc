@@ -114,12 +114,9 @@ TEST_F(AuditLogTest, ChainContinuesAcrossRestartsInANewFile) {
   json third = json::parse(ReadLines(files[1])[0]);
   EXPECT_EQ(third["scytaleChain"]["seq"], 3);
   EXPECT_EQ(third["scytaleChain"]["prev"], internal::Sha256Hex(ReadLines(files[0])[1]));
-  auto report = VerifyLog(dir_ / "audit");
-  ASSERT_THAT(report, IsOk());
-  EXPECT_TRUE(report->ok) << report->message;
-  EXPECT_EQ(report->records, 3u);
-  EXPECT_EQ(report->digests, 2u);
-  EXPECT_EQ(report->records_after_last_digest, 0u);
+  VerifyReport report = ExpectLogVerifies(3u);
+  EXPECT_EQ(report.digests, 2u);
+  EXPECT_EQ(report.records_after_last_digest, 0u);
 }
 
 TEST_F(AuditLogTest, TornLastLineIsCutOffOnOpen) {
@@ -143,11 +140,8 @@ TEST_F(AuditLogTest, TornLastLineIsCutOffOnOpen) {
   ASSERT_THAT(log->Append(MakeEvent("Encrypt", 2)), IsOk());
   ASSERT_THAT(log->Close(), IsOk());
   EXPECT_EQ(ReadLines(LogFiles()[0]).size(), 1u);
-  auto report = VerifyLog(dir_ / "audit");
-  ASSERT_THAT(report, IsOk());
-  EXPECT_TRUE(report->ok) << report->message;
-  EXPECT_EQ(report->records, 2u);
-  EXPECT_FALSE(report->torn_tail);
+  VerifyReport report = ExpectLogVerifies(2u);
+  EXPECT_FALSE(report.torn_tail);
 }
 
 // What a SIGKILL in the middle of a group commit leaves: the batch's first lines whole, the
@@ -172,15 +166,12 @@ TEST_F(AuditLogTest, ACrashMidWriteLeavesATornTailThatVerifyReportsAndOpenCutsOf
     torn = R"({"awsRegion":"us-east-1","eventCategory":"Manag)";
     out << line << "\n" << torn;
   }
-  auto before = VerifyLog(dir_ / "audit");
-  ASSERT_THAT(before, IsOk());
-  EXPECT_TRUE(before->ok) << before->message;
-  EXPECT_EQ(before->records, 4u);
-  EXPECT_EQ(before->last_sequence, 4u);
-  ASSERT_TRUE(before->torn_tail);
-  EXPECT_EQ(before->torn_tail->file, first.filename().string());
-  EXPECT_EQ(before->torn_tail->bytes, torn.size());
-  EXPECT_THAT(before->message, ::testing::HasSubstr("torn tail"));
+  VerifyReport before = ExpectLogVerifies(4u);
+  EXPECT_EQ(before.last_sequence, 4u);
+  ASSERT_TRUE(before.torn_tail);
+  EXPECT_EQ(before.torn_tail->file, first.filename().string());
+  EXPECT_EQ(before.torn_tail->bytes, torn.size());
+  EXPECT_THAT(before.message, ::testing::HasSubstr("torn tail"));
 
   auto log = OpenLog();
   ASSERT_EQ(log->TornTailsCutAtOpen().size(), 1u);
@@ -191,11 +182,7 @@ TEST_F(AuditLogTest, ACrashMidWriteLeavesATornTailThatVerifyReportsAndOpenCutsOf
   ASSERT_EQ(files.size(), 2u);
   EXPECT_EQ(ReadLines(files[0]).size(), 4u);
   EXPECT_THAT(files[1].filename().string(), ::testing::StartsWith("audit-0000000000000005-"));
-  auto after = VerifyLog(dir_ / "audit");
-  ASSERT_THAT(after, IsOk());
-  EXPECT_TRUE(after->ok) << after->message;
-  EXPECT_EQ(after->records, 5u);
-  EXPECT_FALSE(after->torn_tail);
+  EXPECT_FALSE(ExpectLogVerifies(5u).torn_tail);
 }
 
 // A whole last line that is not a record is no crash remnant: Open refuses to start rather than
@@ -227,11 +214,8 @@ TEST_F(AuditLogTest, RotatesBySizeAndSealsEachFileWithADigest) {
   for (const auto& f : files) {
     EXPECT_LE(std::filesystem::file_size(f), 1500u) << f;
   }
-  auto report = VerifyLog(dir_ / "audit");
-  ASSERT_THAT(report, IsOk());
-  EXPECT_TRUE(report->ok) << report->message;
-  EXPECT_EQ(report->records, 12u);
-  EXPECT_EQ(report->digests, files.size());
+  VerifyReport report = ExpectLogVerifies(12u);
+  EXPECT_EQ(report.digests, files.size());
 }
 
 TEST_F(AuditLogTest, RotatesWhenTheDayChanges) {
@@ -244,9 +228,7 @@ TEST_F(AuditLogTest, RotatesWhenTheDayChanges) {
   ASSERT_EQ(files.size(), 2u);
   EXPECT_EQ(files[0].filename().string(), "audit-0000000000000001-20231114.jsonl");
   EXPECT_EQ(files[1].filename().string(), "audit-0000000000000002-20231115.jsonl");
-  auto report = VerifyLog(dir_ / "audit");
-  ASSERT_THAT(report, IsOk());
-  EXPECT_TRUE(report->ok) << report->message;
+  ExpectLogVerifies();
 }
 
 TEST_F(AuditLogTest, DigestsAreSignedWithTheKeyWrappedByTheRoot) {
@@ -301,9 +283,7 @@ TEST_F(AuditLogTest, FailsClosedWhileWritesFailAndRecoversAfterwards) {
     }
   }
   EXPECT_THAT(names, ::testing::ElementsAre("req-1", "req-5"));
-  auto report = VerifyLog(dir_ / "audit");
-  ASSERT_THAT(report, IsOk());
-  EXPECT_TRUE(report->ok) << report->message;
+  ExpectLogVerifies();
 }
 
 // Group commit: concurrent callers share fsyncs. Prints the figures for the report.
@@ -340,10 +320,7 @@ TEST_F(AuditLogTest, ConcurrentAppendsShareFsyncs) {
             << " records, mean write+fsync " << 1000 * stats.sync_seconds_sum / stats.batches
             << " ms" << std::endl;
   ASSERT_THAT(log->Close(), IsOk());
-  auto report = VerifyLog(dir_ / "audit");
-  ASSERT_THAT(report, IsOk());
-  EXPECT_TRUE(report->ok) << report->message;
-  EXPECT_EQ(report->records, uint64_t{kThreads * kPerThread});
+  ExpectLogVerifies(uint64_t{kThreads * kPerThread});
 }
 
 // AppendAsync: the caller does not wait; each callback runs once, after its record is on disk,
@@ -379,10 +356,7 @@ TEST_F(AuditLogTest, AppendAsyncCallsBackInOrderOnceDurable) {
   EXPECT_EQ(stats.records, uint64_t{kRecords});
   EXPECT_LT(stats.batches, stats.records / 4) << "queued records did not share fsyncs";
   ASSERT_THAT(log->Close(), IsOk());
-  auto report = VerifyLog(dir_ / "audit");
-  ASSERT_THAT(report, IsOk());
-  EXPECT_TRUE(report->ok) << report->message;
-  EXPECT_EQ(report->records, uint64_t{kRecords});
+  ExpectLogVerifies(uint64_t{kRecords});
 }
 
 TEST_F(AuditLogTest, AppendAsyncCallbackSeesTheRecordOnDisk) {
@@ -431,11 +405,8 @@ TEST_F(AuditLogTest, CloseWritesQueuedRecordsFirst) {
   }
   ASSERT_THAT(log->Close(), IsOk());
   EXPECT_EQ(ok.load(), 500);
-  auto report = VerifyLog(dir_ / "audit");
-  ASSERT_THAT(report, IsOk());
-  EXPECT_TRUE(report->ok) << report->message;
-  EXPECT_EQ(report->records, 500u);
-  EXPECT_EQ(report->records_after_last_digest, 0u);
+  VerifyReport report = ExpectLogVerifies(500u);
+  EXPECT_EQ(report.records_after_last_digest, 0u);
 }
 
 // The record text written directly is the dump of the record's JSON tree, whatever the event
@@ -488,10 +459,8 @@ TEST_F(AuditLogTest, BackgroundDigestsSealNewRecords) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(log->GetStats().digests, 1u);
-  auto report = VerifyLog(dir_ / "audit");
-  ASSERT_THAT(report, IsOk());
-  EXPECT_TRUE(report->ok) << report->message;
-  EXPECT_EQ(report->records_after_last_digest, 0u);
+  VerifyReport report = ExpectLogVerifies();
+  EXPECT_EQ(report.records_after_last_digest, 0u);
 }
 
 TEST_F(AuditLogTest, QueryFiltersByEventOutcomeKeyPrincipalAndTime) {

@@ -28,12 +28,6 @@ class VerifyTest : public AuditFixture {
     ASSERT_EQ(lines_.size(), 10u);
   }
 
-  VerifyReport Verify() {
-    auto report = VerifyLog(dir_ / "audit");
-    EXPECT_THAT(report, IsOk());
-    return report.value_or(VerifyReport{});
-  }
-
   void ExpectBadAt(size_t line, std::optional<uint64_t> seq, const std::string& words) {
     VerifyReport r = Verify();
     EXPECT_FALSE(r.ok);

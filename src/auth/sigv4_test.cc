@@ -152,6 +152,15 @@ TestRequest SignedKmsRequest(const SignSpec& spec = SignSpec()) {
   return r;
 }
 
+// Sets `r`'s x-amz-security-token to `token` and signs it, the token among the signed headers.
+void SignWithSessionToken(TestRequest& r, const std::string& token) {
+  SignSpec spec;
+  spec.signed_headers = {"content-type", "host", "x-amz-date", "x-amz-security-token",
+                         "x-amz-target"};
+  r.Set("x-amz-security-token", token);
+  Sign(r, spec);
+}
+
 std::chrono::system_clock::time_point AmzTime(std::string_view text) {
   return std::chrono::system_clock::time_point(
       std::chrono::seconds(internal::ParseAmzDate(text).value()));
@@ -854,12 +863,8 @@ TEST_F(SigV4Test, AcceptsAMatchingContentSha256AndRejectsAnyOther) {
 
 TEST_F(SigV4Test, RequiresTheSessionTokenOfTemporaryCredentials) {
   AddCredential(kAkid, kSecret, "session-token-1");
-  SignSpec spec;
-  spec.signed_headers = {"content-type", "host", "x-amz-date", "x-amz-security-token",
-                         "x-amz-target"};
   TestRequest r = KmsRequest();
-  r.Set("x-amz-security-token", "session-token-1");
-  Sign(r, spec);
+  SignWithSessionToken(r, "session-token-1");
   EXPECT_THAT(Verify(r), IsOk());
 
   // Unsigned tokens are accepted, as AWS accepts them (some SDKs add the header after signing).
@@ -867,26 +872,20 @@ TEST_F(SigV4Test, RequiresTheSessionTokenOfTemporaryCredentials) {
   unsigned_token.Set("x-amz-security-token", "session-token-1");
   EXPECT_THAT(Verify(unsigned_token), IsOk());
 
-  r.Set("x-amz-security-token", "session-token-2");
-  Sign(r, spec);
+  SignWithSessionToken(r, "session-token-2");
   EXPECT_THAT(Verify(r), HasErrorMessage(ErrorCode::kUnrecognizedClient, kInvalidToken));
 
   EXPECT_THAT(Verify(SignedKmsRequest()),
               HasErrorMessage(ErrorCode::kUnrecognizedClient, kInvalidToken));
 
   // The digest itself is not the token.
-  r.Set("x-amz-security-token", RefSha256Hex("session-token-1"));
-  Sign(r, spec);
+  SignWithSessionToken(r, RefSha256Hex("session-token-1"));
   EXPECT_THAT(Verify(r), HasErrorMessage(ErrorCode::kUnrecognizedClient, kInvalidToken));
 }
 
 TEST_F(SigV4Test, RejectsASessionTokenForPermanentCredentials) {
-  SignSpec spec;
-  spec.signed_headers = {"content-type", "host", "x-amz-date", "x-amz-security-token",
-                         "x-amz-target"};
   TestRequest r = KmsRequest();
-  r.Set("x-amz-security-token", "session-token-1");
-  Sign(r, spec);
+  SignWithSessionToken(r, "session-token-1");
   EXPECT_THAT(Verify(r), HasErrorMessage(ErrorCode::kUnrecognizedClient, kInvalidToken));
 }
 

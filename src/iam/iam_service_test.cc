@@ -1,12 +1,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include "common/testing/matchers.h"
 #include "iam/iam.h"
 #include "iam/internal/access_keys.h"
+#include "iam/testing/identities_fixture.h"
 
 namespace scytale::iam {
 namespace {
@@ -31,28 +29,16 @@ std::string TrustNaming(const std::string& principal) {
          principal + R"("},"Action":"sts:AssumeRole"}]})";
 }
 
-class IamServiceTest : public ::testing::Test {
+class IamServiceTest : public testing::IdentitiesFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("scy-iamsvc-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    store_ = storage::OpenSqliteStore(dir_ / "db").value();
-    keystore::SoftOptions o;
-    o.path = dir_ / "root.key";
-    root_ = keystore::OpenSoftKeystore(o).value();
-    clock_ = std::make_shared<FakeClock>(std::chrono::system_clock::from_time_t(1700000000));
-    ids_ = std::make_unique<Identities>(store_.get(), root_.get(), clock_);
+    IdentitiesFixture::SetUp();
     ASSERT_TRUE(ids_->BootstrapAccount(kAccount, std::nullopt).has_value());
     iam_ = IamService::Create(store_.get(), root_.get(), clock_, ids_.get());
   }
   void TearDown() override {
     iam_.reset();
-    ids_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    IdentitiesFixture::TearDown();
   }
 
   Caller Root() const { return Caller{kAccount, RootArn(kAccount)}; }
@@ -80,11 +66,6 @@ class IamServiceTest : public ::testing::Test {
     return listed ? listed->policy_names : std::vector<std::string>{};
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<keystore::RootKeystore> root_;
-  std::shared_ptr<FakeClock> clock_;
-  std::unique_ptr<Identities> ids_;
   std::unique_ptr<IamService> iam_;
 };
 

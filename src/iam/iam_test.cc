@@ -1,11 +1,9 @@
 #include "iam/iam.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include "iam/internal/access_keys.h"
+#include "iam/testing/identities_fixture.h"
 
 namespace scytale::iam {
 namespace {
@@ -13,29 +11,7 @@ namespace {
 using crypto::KeyAccess;
 using crypto::SecretBytes;
 
-class IdentitiesTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("scy-iam-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    store_ = storage::OpenSqliteStore(dir_ / "db").value();
-    keystore::SoftOptions o;
-    o.path = dir_ / "root.key";
-    root_ = keystore::OpenSoftKeystore(o).value();
-    clock_ = std::make_shared<FakeClock>(std::chrono::system_clock::from_time_t(1700000000));
-    ids_ = std::make_unique<Identities>(store_.get(), root_.get(), clock_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<keystore::RootKeystore> root_;
-  std::shared_ptr<FakeClock> clock_;
-  std::unique_ptr<Identities> ids_;
-};
+using IdentitiesTest = testing::IdentitiesFixture;
 
 TEST_F(IdentitiesTest, GeneratesRootKeyOnceAndKeepsItAfterwards) {
   auto first = ids_->BootstrapAccount("111122223333", std::nullopt).value();

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/testing/temp_dir.h"
 #include "keystore/keystore.h"
 
 namespace scytale::keystore {
@@ -14,13 +15,7 @@ using crypto::SecretBytes;
 
 class SoftKeystoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("scy-ks-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = scytale::testing::FreshTestDir("scy-ks"); }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   SoftOptions Options(std::optional<std::string> passphrase = std::nullopt) {

@@ -23,7 +23,6 @@ using ::scytale::testing::IsOk;
 using crypto::KeyAccess;
 using crypto::SecretBytes;
 
-constexpr int64_t kStart = 1700000000;  // the fixture's clock
 constexpr char kMissingKey[] = "11111111-2222-3333-4444-555555555555";
 
 class AliasesTest : public testing::ServiceFixture {
@@ -45,9 +44,6 @@ class AliasesTest : public testing::ServiceFixture {
     req.key_id = std::move(key_id);
     return service_->Decrypt(Ctx(), req);
   }
-  static std::string Text(const SecretBytes& s) {
-    return std::string(AsString(s.Reveal(KeyAccess::Grant())));
-  }
   // The key an alias resolves to through DescribeKey, or "" with a test failure.
   std::string TargetOf(const std::string& alias, const std::string& region = "us-east-1") {
     auto m = service_->DescribeKey(Ctx(region), alias);
@@ -62,25 +58,9 @@ class AliasesTest : public testing::ServiceFixture {
   }
   // Every alias, following markers; fails the test on an oversized page or endless paging.
   std::vector<AliasEntry> ListAll(std::optional<std::string> key_id, int limit) {
-    std::vector<AliasEntry> out;
-    std::optional<std::string> marker;
-    for (int page = 0; page < 1000; ++page) {
-      auto r = List(key_id, limit, marker);
-      EXPECT_THAT(r, IsOk());
-      if (!r) {
-        return out;
-      }
-      EXPECT_LE(r->aliases.size(), static_cast<size_t>(limit));
-      out.insert(out.end(), r->aliases.begin(), r->aliases.end());
-      if (!r->truncated) {
-        EXPECT_FALSE(r->next_marker.has_value());
-        return out;
-      }
-      EXPECT_TRUE(r->next_marker.has_value());
-      marker = r->next_marker;
-    }
-    ADD_FAILURE() << "paging did not end";
-    return out;
+    return AllPages(
+        [&](std::optional<std::string> marker) { return List(key_id, limit, std::move(marker)); },
+        &ListAliasesResponse::aliases, limit, /*max_pages=*/1000);
   }
   static std::vector<std::string> NamesOf(const std::vector<AliasEntry>& aliases) {
     std::vector<std::string> names;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "keystore/testing/soft_root.h"
 #include "keystore/testing/softhsm.h"
 #include "kms/kms.h"
 
@@ -69,9 +70,7 @@ class CustomKeyStoresTest : public ::testing::Test {
     dir_ = g_dir / ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::filesystem::create_directories(dir_);
     store_ = storage::OpenSqliteStore(dir_ / "db").value();
-    keystore::SoftOptions o;
-    o.path = dir_ / "root.key";
-    root_ = keystore::OpenSoftKeystore(o).value();
+    root_ = keystore::testing::OpenSoftRoot(dir_);
     clock_ = std::make_shared<FakeClock>(std::chrono::system_clock::from_time_t(1700000000));
     service_ = NewService();
   }

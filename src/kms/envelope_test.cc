@@ -30,9 +30,6 @@ class EnvelopeTest : public testing::ServiceFixture {
     req.key_id = std::move(key_id);
     return service_->Decrypt(Ctx(), req);
   }
-  static std::string Text(const SecretBytes& s) {
-    return std::string(AsString(s.Reveal(KeyAccess::Grant())));
-  }
 };
 
 TEST_F(EnvelopeTest, EncryptDecryptRoundTripsWithoutKeyId) {

@@ -25,9 +25,6 @@ using ::scytale::testing::IsOk;
 using crypto::KeyAccess;
 using crypto::SecretBytes;
 
-constexpr int64_t kStart = 1700000000;  // the fixture's clock
-constexpr int64_t kDay = 86400;
-
 class LifecycleTest : public testing::ServiceFixture {
  protected:
   Result<EncryptResponse> Encrypt(const std::string& key_id, std::string_view text = "secret") {
@@ -59,9 +56,6 @@ class LifecycleTest : public testing::ServiceFixture {
     EXPECT_THAT(enc, IsOk());
     return enc ? enc->ciphertext_blob : Bytes{};
   }
-  static std::string Text(const SecretBytes& s) {
-    return std::string(AsString(s.Reveal(KeyAccess::Grant())));
-  }
   KeyMetadata Describe(const std::string& key_id) {
     auto m = service_->DescribeKey(Ctx(), key_id);
     EXPECT_THAT(m, IsOk());
@@ -77,25 +71,9 @@ class LifecycleTest : public testing::ServiceFixture {
   }
   // Every tag of a key, following markers; fails the test on a duplicate or a bad page.
   std::vector<Tag> AllTags(const std::string& key_id, int limit) {
-    std::vector<Tag> out;
-    std::optional<std::string> marker;
-    for (int page = 0; page < 100; ++page) {
-      auto r = Tags(key_id, limit, marker);
-      EXPECT_THAT(r, IsOk());
-      if (!r) {
-        return out;
-      }
-      EXPECT_LE(r->tags.size(), static_cast<size_t>(limit));
-      out.insert(out.end(), r->tags.begin(), r->tags.end());
-      if (!r->truncated) {
-        EXPECT_FALSE(r->next_marker.has_value());
-        return out;
-      }
-      EXPECT_TRUE(r->next_marker.has_value());
-      marker = r->next_marker;
-    }
-    ADD_FAILURE() << "paging did not end";
-    return out;
+    return AllPages(
+        [&](std::optional<std::string> marker) { return Tags(key_id, limit, std::move(marker)); },
+        &ListResourceTagsResponse::tags, limit);
   }
   static std::vector<std::string> KeysOf(const std::vector<Tag>& tags) {
     std::vector<std::string> keys;

@@ -23,9 +23,6 @@ using ::scytale::testing::IsOk;
 using crypto::KeyAccess;
 using crypto::SecretBytes;
 
-constexpr int64_t kStart = 1700000000;  // the fixture's clock
-constexpr int64_t kDay = 86400;
-
 class RotationTest : public testing::ServiceFixture {
  protected:
   // A ciphertext and what it should decrypt to, and the material it was made under.
@@ -74,25 +71,11 @@ class RotationTest : public testing::ServiceFixture {
   // Every entry, following markers.
   std::vector<RotationEntry> AllRotations(const std::string& key_id, const std::string& include,
                                           int limit) {
-    std::vector<RotationEntry> out;
-    std::optional<std::string> marker;
-    for (int page = 0; page < 100; ++page) {
-      auto r = Rotations(key_id, include, limit, marker);
-      EXPECT_THAT(r, IsOk());
-      if (!r) {
-        return out;
-      }
-      EXPECT_LE(r->rotations.size(), static_cast<size_t>(limit));
-      out.insert(out.end(), r->rotations.begin(), r->rotations.end());
-      if (!r->truncated) {
-        EXPECT_FALSE(r->next_marker.has_value());
-        return out;
-      }
-      EXPECT_TRUE(r->next_marker.has_value());
-      marker = r->next_marker;
-    }
-    ADD_FAILURE() << "paging did not end";
-    return out;
+    return AllPages(
+        [&](std::optional<std::string> marker) {
+          return Rotations(key_id, include, limit, std::move(marker));
+        },
+        &ListKeyRotationsResponse::rotations, limit);
   }
   Result<MaintenanceReport> Maintain() { return service_->RunMaintenance(); }
   int Rotated() {

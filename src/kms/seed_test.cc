@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/testing/matchers.h"
+#include "keystore/testing/soft_root.h"
 #include "kms/kms.h"
 #include "kms/testing/service_fixture.h"
 
@@ -41,9 +42,7 @@ struct Instance {
   explicit Instance(const std::filesystem::path& dir) : dir(dir) {
     std::filesystem::create_directories(dir);
     store = storage::OpenSqliteStore(dir / "db").value();
-    keystore::SoftOptions o;
-    o.path = dir / "root.key";
-    root = keystore::OpenSoftKeystore(o).value();
+    root = keystore::testing::OpenSoftRoot(dir);
     clock = std::make_shared<FakeClock>(std::chrono::system_clock::from_time_t(1800000000));
     service = KeyService::Create(store.get(), root.get(), clock);
   }

@@ -1,32 +1,26 @@
 // AWS KMS's combined decision: key policy, identity policies and grants.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "policy/policy.h"
+#include "policy/testing/policies.h"
 
 namespace scytale::policy {
 namespace {
 
-constexpr char kKeyArn[] =
-    "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+using testing::kDefaultKeyPolicy;
+using testing::kKeyArn;
+using testing::MakeRequest;
+using testing::MustCompile;
+
 constexpr char kRoot[] = "arn:aws:iam::111122223333:root";
 constexpr char kAlice[] = "arn:aws:iam::111122223333:user/alice";
 constexpr char kBob[] = "arn:aws:iam::111122223333:user/bob";
 constexpr char kSession[] = "arn:aws:sts::111122223333:assumed-role/RoleName/session";
 constexpr char kOtherRoot[] = "arn:aws:iam::444455556666:root";
 constexpr char kOtherUser[] = "arn:aws:iam::444455556666:user/dave";
-
-std::shared_ptr<const CompiledPolicy> MustCompile(const std::string& document, PolicyKind kind) {
-  auto policy = CompiledPolicy::Compile(document, kind);
-  if (!policy.has_value()) {
-    ADD_FAILURE() << policy.error().message << "\n" << document;
-    std::abort();
-  }
-  return *policy;
-}
 
 std::shared_ptr<const CompiledPolicy> KeyPolicy(const std::string& principal) {
   return MustCompile(R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":)" +
@@ -35,18 +29,7 @@ std::shared_ptr<const CompiledPolicy> KeyPolicy(const std::string& principal) {
 }
 
 const std::shared_ptr<const CompiledPolicy>& DefaultKeyPolicy() {
-  static const auto policy = MustCompile(R"json({
-    "Version" : "2012-10-17",
-    "Id" : "key-default-1",
-    "Statement" : [ {
-      "Sid" : "Enable IAM User Permissions",
-      "Effect" : "Allow",
-      "Principal" : { "AWS" : "arn:aws:iam::111122223333:root" },
-      "Action" : "kms:*",
-      "Resource" : "*"
-    } ]
-  })json",
-                                         PolicyKind::kResource);
+  static const auto policy = MustCompile(kDefaultKeyPolicy, PolicyKind::kResource);
   return policy;
 }
 
@@ -56,15 +39,6 @@ std::shared_ptr<const CompiledPolicy> Identity(const std::string& effect,
   return MustCompile(R"({"Version":"2012-10-17","Statement":[{"Effect":")" + effect +
                          R"(","Action":")" + action + R"(","Resource":")" + resource + R"("}]})",
                      PolicyKind::kIdentity);
-}
-
-Request MakeRequest(std::string principal, std::string action = "kms:Encrypt",
-                    std::string resource = kKeyArn) {
-  Request request;
-  request.principal_arn = std::move(principal);
-  request.action = std::move(action);
-  request.resource = std::move(resource);
-  return request;
 }
 
 using Policies = std::vector<std::shared_ptr<const CompiledPolicy>>;

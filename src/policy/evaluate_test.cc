@@ -1,19 +1,23 @@
 // Evaluation: tables of documents × requests × expected decisions.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "policy/policy.h"
+#include "policy/testing/policies.h"
 
 namespace scytale::policy {
 namespace {
 
-constexpr char kKeyArn[] =
-    "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+using testing::kDefaultKeyPolicy;
+using testing::Keys;
+using testing::kKeyArn;
+using testing::MakeRequest;
+using testing::MustCompile;
+
 constexpr char kOtherKeyArn[] =
     "arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 constexpr char kRoot[] = "arn:aws:iam::111122223333:root";
@@ -27,29 +31,6 @@ constexpr char kOtherRoot[] = "arn:aws:iam::444455556666:root";
 constexpr char kOtherAccountUser[] = "arn:aws:iam::444455556666:user/alice";
 constexpr char kOtherAccountSession[] = "arn:aws:sts::444455556666:assumed-role/RoleName/session";
 constexpr char kService[] = "ec2.amazonaws.com";
-
-using Keys = std::vector<std::pair<std::string, std::vector<std::string>>>;
-
-std::shared_ptr<const CompiledPolicy> MustCompile(const std::string& document, PolicyKind kind) {
-  auto policy = CompiledPolicy::Compile(document, kind);
-  if (!policy.has_value()) {
-    ADD_FAILURE() << policy.error().message << "\n" << document;
-    std::abort();
-  }
-  return *policy;
-}
-
-Request MakeRequest(std::string principal, std::string action = "kms:Encrypt",
-                    std::string resource = kKeyArn, const Keys& keys = {}) {
-  Request request;
-  request.principal_arn = std::move(principal);
-  request.action = std::move(action);
-  request.resource = std::move(resource);
-  for (const auto& [key, values] : keys) {
-    request.conditions.Set(key, values);
-  }
-  return request;
-}
 
 const char* Name(Decision d) {
   switch (d) {
@@ -797,18 +778,6 @@ TEST(EvaluatePrincipals, UsesTheGivenPrincipalAccount) {
 }
 
 // ---- Whole policies -------------------------------------------------------------------------
-
-constexpr char kDefaultKeyPolicy[] = R"json({
-  "Version" : "2012-10-17",
-  "Id" : "key-default-1",
-  "Statement" : [ {
-    "Sid" : "Enable IAM User Permissions",
-    "Effect" : "Allow",
-    "Principal" : { "AWS" : "arn:aws:iam::111122223333:root" },
-    "Action" : "kms:*",
-    "Resource" : "*"
-  } ]
-})json";
 
 TEST(EvaluatePolicy, DefaultKeyPolicyAllowsRootDirectlyAndUsersOnlyViaTheAccount) {
   const auto policy = MustCompile(kDefaultKeyPolicy, PolicyKind::kResource);

@@ -6,6 +6,7 @@
 
 #include "common/testing/matchers.h"
 #include "policy/policy.h"
+#include "policy/testing/policies.h"
 
 namespace scytale::policy {
 namespace {
@@ -14,18 +15,7 @@ using ::scytale::testing::HasError;
 using ::scytale::testing::HasErrorMessage;
 using ::scytale::testing::IsOk;
 using ::testing::HasSubstr;
-
-constexpr char kDefaultKeyPolicy[] = R"json({
-  "Version" : "2012-10-17",
-  "Id" : "key-default-1",
-  "Statement" : [ {
-    "Sid" : "Enable IAM User Permissions",
-    "Effect" : "Allow",
-    "Principal" : { "AWS" : "arn:aws:iam::111122223333:root" },
-    "Action" : "kms:*",
-    "Resource" : "*"
-  } ]
-})json";
+using testing::kDefaultKeyPolicy;
 
 // The console's default key policy for a key with administrators and users [KMS guide,
 // key-policy-default], with its grant statement's Bool condition.

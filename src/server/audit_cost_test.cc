@@ -3,40 +3,27 @@
 // asserts only that auditing works and batches, since the ratio depends on the disk.
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <iostream>
 #include <thread>
 
 #include "api/api.h"
+#include "api/testing/api_fixture.h"
 #include "audit/audit.h"
-#include "storage/storage.h"
 
 namespace scytale::server {
 namespace {
 
 using json = nlohmann::json;
 
-class AuditCostTest : public ::testing::Test {
+class AuditCostTest : public api::testing::ApiFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("scy-audit-cost-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    store_ = storage::OpenSqliteStore(dir_ / "db").value();
-    keystore::SoftOptions o;
-    o.path = dir_ / "root.key";
-    root_ = keystore::OpenSoftKeystore(o).value();
-    service_ = kms::KeyService::Create(store_.get(), root_.get(), SystemClock());
-    api_ = api::KmsApi::Create(service_.get()).value();
-    auto created = api_->Handle(ctx_, "TrentService.CreateKey", "{}");
-    key_id_ = json::parse(created.body)["KeyMetadata"]["KeyId"];
+    ApiFixture::SetUp();
+    key_id_ = json::parse(Call("CreateKey", "{}").body)["KeyMetadata"]["KeyId"];
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // Encrypts from `threads` callers for `duration`; returns calls per second.
   double Run(audit::AuditLog* log, int threads, std::chrono::milliseconds duration) {
@@ -80,12 +67,6 @@ class AuditCostTest : public ::testing::Test {
     return static_cast<double>(calls.load()) / seconds;
   }
 
-  kms::CallContext ctx_{"111122223333", "us-east-1", "arn:aws:iam::111122223333:root", "r"};
-  std::filesystem::path dir_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<keystore::RootKeystore> root_;
-  std::unique_ptr<kms::KeyService> service_;
-  std::unique_ptr<api::KmsApi> api_;
   std::string key_id_;
 };
 

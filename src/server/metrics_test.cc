@@ -1,6 +1,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <initializer_list>
+#include <string>
+
 #include "server/server.h"
 
 namespace scytale::server {
@@ -9,22 +12,29 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
+// Expects each of `lines` in the rendered text, whole (followed by its newline).
+void ExpectLines(const std::string& text, std::initializer_list<std::string> lines) {
+  for (const std::string& line : lines) {
+    EXPECT_THAT(text, HasSubstr(line + "\n"));
+  }
+}
+
 TEST(MetricsTest, CountsRequestsByOperationAndOutcomeWithCumulativeLatencyBuckets) {
   Metrics m;
   m.ObserveRequest("Encrypt", "success", 0.0004);
   m.ObserveRequest("Encrypt", "success", 0.003);
   m.ObserveRequest("Decrypt", "denied", 0.02);
   std::string text = m.Render(nullptr);
-  EXPECT_THAT(text, HasSubstr("# TYPE scytale_requests_total counter\n"));
-  EXPECT_THAT(text, HasSubstr("scytale_requests_total{operation=\"Encrypt\",outcome=\"success\"} 2\n"));
-  EXPECT_THAT(text, HasSubstr("scytale_requests_total{operation=\"Decrypt\",outcome=\"denied\"} 1\n"));
-  EXPECT_THAT(text, HasSubstr(
-      "scytale_request_duration_seconds_bucket{operation=\"Encrypt\",le=\"0.001\"} 1\n"));
-  EXPECT_THAT(text, HasSubstr(
-      "scytale_request_duration_seconds_bucket{operation=\"Encrypt\",le=\"0.005\"} 2\n"));
-  EXPECT_THAT(text, HasSubstr(
-      "scytale_request_duration_seconds_bucket{operation=\"Encrypt\",le=\"+Inf\"} 2\n"));
-  EXPECT_THAT(text, HasSubstr("scytale_request_duration_seconds_count{operation=\"Encrypt\"} 2\n"));
+  ExpectLines(text,
+              {
+                  "# TYPE scytale_requests_total counter",
+                  "scytale_requests_total{operation=\"Encrypt\",outcome=\"success\"} 2",
+                  "scytale_requests_total{operation=\"Decrypt\",outcome=\"denied\"} 1",
+                  "scytale_request_duration_seconds_bucket{operation=\"Encrypt\",le=\"0.001\"} 1",
+                  "scytale_request_duration_seconds_bucket{operation=\"Encrypt\",le=\"0.005\"} 2",
+                  "scytale_request_duration_seconds_bucket{operation=\"Encrypt\",le=\"+Inf\"} 2",
+                  "scytale_request_duration_seconds_count{operation=\"Encrypt\"} 2",
+              });
   EXPECT_THAT(text, Not(HasSubstr("scytale_audit_")));
 }
 
@@ -38,14 +48,16 @@ TEST(MetricsTest, RendersAuditFsyncLatencyAndBatchSizes) {
   s.sync_seconds_buckets[2] = 3;  // <= 2.5 ms
   s.batch_size_buckets[5] = 3;    // <= 32 records
   std::string text = m.Render(&s);
-  EXPECT_THAT(text, HasSubstr("scytale_audit_records_total 40\n"));
-  EXPECT_THAT(text, HasSubstr("scytale_audit_failures_total 2\n"));
-  EXPECT_THAT(text, HasSubstr("scytale_audit_fsync_seconds_bucket{le=\"0.001\"} 0\n"));
-  EXPECT_THAT(text, HasSubstr("scytale_audit_fsync_seconds_bucket{le=\"0.0025\"} 3\n"));
-  EXPECT_THAT(text, HasSubstr("scytale_audit_fsync_seconds_count 3\n"));
-  EXPECT_THAT(text, HasSubstr("scytale_audit_batch_records_bucket{le=\"16\"} 0\n"));
-  EXPECT_THAT(text, HasSubstr("scytale_audit_batch_records_bucket{le=\"32\"} 3\n"));
-  EXPECT_THAT(text, HasSubstr("scytale_audit_batch_records_sum 40\n"));
+  ExpectLines(text, {
+                        "scytale_audit_records_total 40",
+                        "scytale_audit_failures_total 2",
+                        "scytale_audit_fsync_seconds_bucket{le=\"0.001\"} 0",
+                        "scytale_audit_fsync_seconds_bucket{le=\"0.0025\"} 3",
+                        "scytale_audit_fsync_seconds_count 3",
+                        "scytale_audit_batch_records_bucket{le=\"16\"} 0",
+                        "scytale_audit_batch_records_bucket{le=\"32\"} 3",
+                        "scytale_audit_batch_records_sum 40",
+                    });
 }
 
 TEST(MetricsTest, RendersBackingKeyCacheCountersAndKeysByState) {
@@ -55,15 +67,19 @@ TEST(MetricsTest, RendersBackingKeyCacheCountersAndKeysByState) {
   s.backing_key_cache_misses = 3;
   s.keys_by_state = {{"Enabled", 5}, {"PendingImport", 1}};
   std::string text = m.Render(nullptr, &s);
-  EXPECT_THAT(text, HasSubstr("# TYPE scytale_backing_key_cache_hits_total counter\n"));
-  EXPECT_THAT(text, HasSubstr("scytale_backing_key_cache_hits_total 41\n"));
-  EXPECT_THAT(text, HasSubstr("scytale_backing_key_cache_misses_total 3\n"));
-  EXPECT_THAT(text, HasSubstr("# TYPE scytale_keys gauge\n"));
-  EXPECT_THAT(text, HasSubstr("scytale_keys{state=\"Enabled\"} 5\n"));
-  EXPECT_THAT(text, HasSubstr("scytale_keys{state=\"PendingImport\"} 1\n"));
+  ExpectLines(text, {
+                        "# TYPE scytale_backing_key_cache_hits_total counter",
+                        "scytale_backing_key_cache_hits_total 41",
+                        "scytale_backing_key_cache_misses_total 3",
+                        "# TYPE scytale_keys gauge",
+                        "scytale_keys{state=\"Enabled\"} 5",
+                        "scytale_keys{state=\"PendingImport\"} 1",
+                    });
   // The usual states are shown even when no key is in them.
-  EXPECT_THAT(text, HasSubstr("scytale_keys{state=\"Disabled\"} 0\n"));
-  EXPECT_THAT(text, HasSubstr("scytale_keys{state=\"PendingDeletion\"} 0\n"));
+  ExpectLines(text, {
+                        "scytale_keys{state=\"Disabled\"} 0",
+                        "scytale_keys{state=\"PendingDeletion\"} 0",
+                    });
 }
 
 TEST(MetricsTest, KeysByStateIsLeftOutUntilCounted) {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/testing/temp_dir.h"
 #include "storage/testing/pg_cluster.h"
 #include "storage/testing/rows.h"
 
@@ -52,11 +53,7 @@ std::string KeyState(Store& store, const std::string& key_id) {
 class SqliteCache : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("scy-cache-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = scytale::testing::FreshTestDir("scy-cache");
     auto inner = OpenSqliteStore(dir_ / "scytale.db");
     ASSERT_TRUE(inner.has_value()) << inner.error().message;
     store_ = Cached(std::move(*inner));

@@ -10,7 +10,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/testing/temp_dir.h"
 #include "keystore/keystore.h"
+#include "keystore/testing/soft_root.h"
 #include "storage/migrate.h"
 #include "storage/storage.h"
 #include "storage/testing/pg_cluster.h"
@@ -150,22 +152,13 @@ std::vector<std::string> Pages(Store& store) {
 class MigrateTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("scy-migrate-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
+    dir_ = scytale::testing::FreshTestDir("scy-migrate");
     std::filesystem::create_directories(dir_ / "root-a");
     std::filesystem::create_directories(dir_ / "root-b");
-    root_ = SoftRoot(dir_ / "root-a");
-    other_root_ = SoftRoot(dir_ / "root-b");
+    root_ = keystore::testing::OpenSoftRoot(dir_ / "root-a");
+    other_root_ = keystore::testing::OpenSoftRoot(dir_ / "root-b");
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  static std::unique_ptr<keystore::RootKeystore> SoftRoot(const std::filesystem::path& dir) {
-    keystore::SoftOptions options;
-    options.path = dir / "root.key";
-    return keystore::OpenSoftKeystore(options).value();
-  }
 
   std::unique_ptr<Store> Sqlite(const std::string& name) {
     std::filesystem::create_directories(dir_ / name);

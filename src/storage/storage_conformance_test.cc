@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "common/testing/temp_dir.h"
 #include "storage/storage.h"
 #include "storage/testing/pg_cluster.h"
 #include "storage/testing/rows.h"
@@ -29,11 +30,7 @@ struct Backend {
 class StoreConformance : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("scy-store-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = scytale::testing::FreshTestDir("scy-store");
     store_ = Reopen();
   }
   void TearDown() override {

@@ -4,7 +4,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -13,6 +12,8 @@
 
 #include "audit/audit.h"
 #include "common/testing/matchers.h"
+#include "common/testing/temp_dir.h"
+#include "keystore/testing/soft_root.h"
 
 namespace scytale::audit::testing {
 
@@ -79,15 +80,8 @@ class FaultyEnv : public Env {
 class AuditFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("scy-audit-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name() + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    keystore::SoftOptions o;
-    o.path = dir_ / "root.key";
-    root_ = keystore::OpenSoftKeystore(o).value();
+    dir_ = scytale::testing::FreshTestDir("scy-audit");
+    root_ = keystore::testing::OpenSoftRoot(dir_);
     clock_ = std::make_shared<FakeClock>(std::chrono::system_clock::from_time_t(1700000000));
     env_ = std::make_shared<FaultyEnv>();
   }
@@ -106,6 +100,25 @@ class AuditFixture : public ::testing::Test {
 
   std::unique_ptr<AuditLog> OpenLog(LogOptions o) { return AuditLog::Open(std::move(o)).value(); }
   std::unique_ptr<AuditLog> OpenLog() { return OpenLog(Options()); }
+
+  // VerifyLog on the audit directory; an empty report (and a test failure) when it cannot run.
+  VerifyReport Verify() {
+    auto report = VerifyLog(dir_ / "audit");
+    EXPECT_THAT(report, scytale::testing::IsOk());
+    return report.value_or(VerifyReport{});
+  }
+  // Verify(), expecting the log to verify; returns the report for further checks.
+  VerifyReport ExpectLogVerifies() {
+    VerifyReport report = Verify();
+    EXPECT_TRUE(report.ok) << report.message;
+    return report;
+  }
+  // ExpectLogVerifies(), and that the log holds `records` records.
+  VerifyReport ExpectLogVerifies(size_t records) {
+    VerifyReport report = ExpectLogVerifies();
+    EXPECT_EQ(report.records, records);
+    return report;
+  }
 
   static Event MakeEvent(const std::string& name, int n = 0) {
     Event e;
