@@ -3,7 +3,9 @@
 // what nlohmann::json::dump(-1, ' ', false, error_handler_t::replace) writes for the same values.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,6 +14,10 @@ namespace scytale {
 // Appends `s` as a JSON string, quotes included: `"` and `\` escaped, control characters as
 // \b \t \n \f \r or \u00xx, other UTF-8 as is, invalid UTF-8 replaced by U+FFFD.
 void AppendJsonString(std::string& out, std::string_view s);
+
+// The number of bytes AppendJsonString(out, s) appends, when `s` is ASCII; std::nullopt when it
+// is not (its escaping is then nlohmann's).
+std::optional<size_t> AsciiJsonStringSize(std::string_view s);
 
 // Builds one JSON object: Key() then a value, in the order the caller gives (callers give keys
 // sorted, as nlohmann's std::map-backed objects dump them).

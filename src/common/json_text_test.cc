@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace scytale {
@@ -29,6 +30,12 @@ TEST(JsonText, StringsAreWrittenAsNlohmannDumpsThem) {
         std::string_view("bad \xff\xfe utf-8 \xc3"),                    // invalid UTF-8
         std::string_view("nul \0 inside", 12)}) {
     EXPECT_EQ(Ours(s), Nlohmann(s)) << Nlohmann(s);
+    std::optional<size_t> size = AsciiJsonStringSize(s);
+    bool ascii = std::all_of(s.begin(), s.end(), [](char c) { return (c & 0x80) == 0; });
+    EXPECT_EQ(size.has_value(), ascii);
+    if (size) {
+      EXPECT_EQ(*size, Ours(s).size());
+    }
   }
 }
 

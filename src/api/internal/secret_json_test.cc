@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <random>
+#include <vector>
+
 namespace scytale::api::internal {
 namespace {
 
@@ -62,6 +66,63 @@ TEST(SecretJsonTest, DumpSizedOnceSerializesAsDumpIntoOneAllocation) {
   // Reserved at the final size: no buffer was outgrown (and freed unwiped) on the way.
   EXPECT_LT(body.capacity() - body.size(), 32u);
   EXPECT_EQ(DumpSizedOnce(json()), "null");
+}
+
+// Random trees of every JSON type (strings with escapes, non-ASCII, invalid UTF-8; negative,
+// unsigned and floating numbers; nested and empty containers; non-ASCII keys) dump as
+// json::dump() does, into a buffer reserved at the final size.
+TEST(SecretJsonTest, DumpSizedOnceMatchesDumpOnRandomTrees) {
+  std::mt19937 rng(20261129);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint32_t>(n)); };
+  const std::vector<std::string> pieces = {
+      "", "a", "KeyId", "q\"uo\\te", "\x01\x1f\x7f\b\t\n\f\r", "caf\xc3\xa9",
+      "\xe2\x82\xac\xf0\x9f\x94\x91", "bad \xff\xfe", std::string("nul\0in", 6),
+      "AQIDBAUGBwgJCgsMDQ4PEA=="};
+  auto text = [&] {
+    std::string s;
+    for (int i = pick(4); i >= 0; --i) {
+      s += pieces[static_cast<size_t>(pick(static_cast<int>(pieces.size())))];
+    }
+    return s;
+  };
+  std::function<json(int)> tree = [&](int depth) -> json {
+    switch (depth > 3 ? pick(6) : pick(8)) {
+      case 0:
+        return text();
+      case 1:
+        return -static_cast<int64_t>(rng()) * 4099;
+      case 2:
+        return static_cast<uint64_t>(rng()) << 31;
+      case 3:
+        return static_cast<double>(rng()) / 1000.0;
+      case 4:
+        return pick(2) == 0;
+      case 5:
+        return nullptr;
+      case 6: {
+        json a = json::array();
+        for (int i = pick(4); i > 0; --i) {
+          a.push_back(tree(depth + 1));
+        }
+        return a;
+      }
+      default: {
+        json o = json::object();
+        for (int i = pick(4); i > 0; --i) {
+          o[text()] = tree(depth + 1);
+        }
+        return o;
+      }
+    }
+  };
+  for (int i = 0; i < 2000; ++i) {
+    json j = tree(0);
+    std::string body = DumpSizedOnce(j);
+    ASSERT_EQ(body, j.dump(-1, ' ', false, json::error_handler_t::replace));
+    // Reserved at the counted size (libstdc++ rounds a first allocation under 30 bytes up to 30):
+    // a miscount would have grown the buffer, doubling it.
+    EXPECT_LT(body.capacity() - body.size(), 16u) << body;
+  }
 }
 
 }  // namespace
