@@ -238,7 +238,9 @@ struct QueryFilter {
   std::string outcome{};    // "success", "failure" (any error), "denied" (authn/authz errors)
 };
 
-// Every record of the log in order that matches `filter`. Lines that are not JSON are skipped.
+// Every record of the log in order that matches `filter`. Lines that are not JSON are skipped, and
+// so is a file's last line when no newline ends it (a torn tail, even one that parses: its record
+// was never acknowledged).
 Result<std::vector<nlohmann::json>> QueryLog(const std::filesystem::path& dir,
                                              const QueryFilter& filter,
                                              std::shared_ptr<Env> env = nullptr);

@@ -356,8 +356,11 @@ Result<std::vector<json>> QueryLog(const fs::path& dir, const QueryFilter& filte
     std::string_view rest = text;
     while (!rest.empty()) {
       size_t nl = rest.find('\n');
+      if (nl == std::string_view::npos) {
+        break;  // a torn tail: the record it began was never acknowledged (not a record)
+      }
       std::string_view line = rest.substr(0, nl);
-      rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+      rest.remove_prefix(nl + 1);
       json r = json::parse(line, nullptr, /*allow_exceptions=*/false);
       if (!r.is_object()) {
         continue;
