@@ -260,19 +260,6 @@ QueryResponse ErrorDocument(const Dialect& dialect, const QueryError& error,
 
 // ---- Form decoding --------------------------------------------------------------------------
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 // application/x-www-form-urlencoded: '+' is a space, %XX a byte. nullopt on a broken escape,
 // which is refused rather than guessed at.
 std::optional<std::string> FormDecode(std::string_view text) {
@@ -285,8 +272,8 @@ std::optional<std::string> FormDecode(std::string_view text) {
       if (i + 2 >= text.size()) {
         return std::nullopt;
       }
-      const int hi = HexValue(text[i + 1]);
-      const int lo = HexValue(text[i + 2]);
+      const int hi = HexDigitValue(text[i + 1]);
+      const int lo = HexDigitValue(text[i + 2]);
       if (hi < 0 || lo < 0) {
         return std::nullopt;
       }

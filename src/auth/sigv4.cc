@@ -55,19 +55,6 @@ bool IsUnreserved(unsigned char c) {
          c == '_' || c == '.' || c == '~';
 }
 
-int HexDigitValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 std::string_view TrimSpaces(std::string_view s) {
   while (!s.empty() && IsSpace(s.front())) {
     s.remove_prefix(1);
@@ -408,22 +395,6 @@ std::string UriEncode(std::string_view bytes, bool keep_slash) {
   return out;
 }
 
-std::string PercentDecode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && HexDigitValue(text[i + 1]) >= 0 &&
-        HexDigitValue(text[i + 2]) >= 0) {
-      out.push_back(
-          static_cast<char>(HexDigitValue(text[i + 1]) * 16 + HexDigitValue(text[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
-}
-
 std::string CanonicalUri(std::string_view raw_path) {
   if (raw_path.empty()) {
     return "/";
@@ -466,9 +437,11 @@ std::vector<QueryParam> ParseQuery(std::string_view raw_query) {
     }
     const size_t eq = piece.find('=');
     if (eq == std::string_view::npos) {
-      params.push_back({PercentDecode(piece), ""});
+      // '+' stays '+': a query string is not a form (SigV4 encodes a space as %20).
+      params.push_back({PercentDecode(piece, /*plus_is_space=*/false), ""});
     } else {
-      params.push_back({PercentDecode(piece.substr(0, eq)), PercentDecode(piece.substr(eq + 1))});
+      params.push_back({PercentDecode(piece.substr(0, eq), /*plus_is_space=*/false),
+                        PercentDecode(piece.substr(eq + 1), /*plus_is_space=*/false)});
     }
   }
   return params;

@@ -40,5 +40,19 @@ TEST(Hex, RoundTripsAndRejectsBadDigits) {
   EXPECT_FALSE(HexDecode("0g").has_value());
 }
 
+TEST(PercentDecode, DecodesEscapesAndPlusOnlyForForms) {
+  EXPECT_EQ(PercentDecode("a%20b%2Fc%2fd+e", /*plus_is_space=*/false), "a b/c/d+e");
+  EXPECT_EQ(PercentDecode("a%20b%2Fc%2fd+e", /*plus_is_space=*/true), "a b/c/d e");
+  // A '%' without two hex digits after it is kept as it is.
+  EXPECT_EQ(PercentDecode("100%", true), "100%");
+  EXPECT_EQ(PercentDecode("%4", true), "%4");
+  EXPECT_EQ(PercentDecode("%zz%41", true), "%zzA");
+  EXPECT_EQ(PercentDecode("%00", false), std::string(1, '\0'));
+  EXPECT_EQ(HexDigitValue('7'), 7);
+  EXPECT_EQ(HexDigitValue('b'), 11);
+  EXPECT_EQ(HexDigitValue('F'), 15);
+  EXPECT_EQ(HexDigitValue('g'), -1);
+}
+
 }  // namespace
 }  // namespace scytale

@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 
+#include "common/encoding.h"
 #include "common/json_text.h"
 #include "server/quotas.h"
 #include "server/server.h"
@@ -136,35 +137,6 @@ audit::UserIdentity IdentityOf(const auth::Identity& id) {
 
 // --- IAM and STS (query protocol) -----------------------------------------------------------
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
-               HexValue(s[i + 2]) >= 0) {
-      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 // Form parameters of the query string and the body; the first occurrence of a name wins, as in
 // api::QueryApi.
 std::map<std::string, std::string> FormParams(std::string_view query, std::string_view body) {
@@ -175,8 +147,9 @@ std::map<std::string, std::string> FormParams(std::string_view query, std::strin
       std::string_view pair = text.substr(0, amp);
       text.remove_prefix(amp == std::string_view::npos ? text.size() : amp + 1);
       size_t eq = pair.find('=');
-      std::string name = PercentDecode(pair.substr(0, eq));
-      std::string value = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
+      std::string name = PercentDecode(pair.substr(0, eq), /*plus_is_space=*/true);
+      std::string value =
+          eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1), true);
       out.emplace(std::move(name), std::move(value));
     }
   }

@@ -36,8 +36,6 @@ std::optional<int64_t> ParseHttpDate(std::string_view text);
 // RFC 3986 percent-encoding of every byte except the unreserved set (A-Z a-z 0-9 - _ . ~),
 // and '/' too when keep_slash. Hex digits are uppercase, as SigV4 requires.
 std::string UriEncode(std::string_view bytes, bool keep_slash);
-// Decodes %XX escapes; a '%' not followed by two hex digits is kept literally. '+' stays '+'.
-std::string PercentDecode(std::string_view text);
 
 // The canonical URI of a non-S3 service: the path as received (already percent-encoded once
 // by the client) with dot segments and empty segments removed, then percent-encoded again.
