@@ -1,5 +1,6 @@
 // Prometheus text exposition (format 0.0.4) of the request and audit series.
 
+#include <atomic>
 #include <cstdio>
 #include <map>
 #include <sstream>
@@ -61,13 +62,21 @@ void Increment(std::map<std::string, uint64_t, std::less<>>& counters, std::stri
 
 void Metrics::ObserveRequest(const std::string& operation, const std::string& outcome,
                              double seconds) {
-  std::lock_guard lock(mu_);
-  std::string op = operation;
-  if (!latency_.contains(op) && latency_.size() >= kMaxOperations) {
-    op = "other";
+  static std::atomic<size_t> next_shard{0};
+  thread_local const size_t shard_index = next_shard++ % kShards;
+  RequestShard& shard = shards_[shard_index];
+  std::lock_guard lock(shard.mu);
+  auto series = shard.operations.find(operation);
+  if (series == shard.operations.end()) {
+    std::string op = shard.operations.size() >= kMaxOperations ? "other" : operation;
+    series = shard.operations.try_emplace(std::move(op)).first;
   }
-  ++requests_[{op, outcome}];
-  Latency& l = latency_[op];
+  auto count = series->second.outcomes.find(outcome);
+  if (count == series->second.outcomes.end()) {
+    count = series->second.outcomes.emplace(outcome, 0).first;
+  }
+  ++count->second;
+  Latency& l = series->second.latency;
   ++l.count;
   l.sum += seconds;
   size_t i = 0;
@@ -110,17 +119,36 @@ void Metrics::ObserveTlsReload(bool ok) {
 
 std::string Metrics::Render(const audit::Stats* audit, const kms::ServiceStats* service) const {
   std::ostringstream out;
+  // The shards added up.
+  OperationMap operations;
+  for (RequestShard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    for (const auto& [op, series] : shard.operations) {
+      OperationSeries& sum = operations[op];
+      for (const auto& [outcome, n] : series.outcomes) {
+        sum.outcomes[outcome] += n;
+      }
+      sum.latency.count += series.latency.count;
+      sum.latency.sum += series.latency.sum;
+      for (size_t i = 0; i < series.latency.buckets.size(); ++i) {
+        sum.latency.buckets[i] += series.latency.buckets[i];
+      }
+    }
+  }
   {
     std::lock_guard lock(mu_);
     out << "# HELP scytale_requests_total API calls answered, by operation and outcome "
            "(success, failure, denied).\n# TYPE scytale_requests_total counter\n";
-    for (const auto& [key, n] : requests_) {
-      out << "scytale_requests_total{operation=\"" << Label(key.first) << "\",outcome=\""
-          << Label(key.second) << "\"} " << n << "\n";
+    for (const auto& [op, series] : operations) {
+      for (const auto& [outcome, n] : series.outcomes) {
+        out << "scytale_requests_total{operation=\"" << Label(op) << "\",outcome=\""
+            << Label(outcome) << "\"} " << n << "\n";
+      }
     }
     out << "# HELP scytale_request_duration_seconds Time from request to answer, audit record "
            "included.\n# TYPE scytale_request_duration_seconds histogram\n";
-    for (const auto& [op, l] : latency_) {
+    for (const auto& [op, series] : operations) {
+      const Latency& l = series.latency;
       Histogram(out, "scytale_request_duration_seconds", "operation=\"" + Label(op) + "\"",
                 kLatencyBounds, l.buckets, l.count, l.sum);
     }

@@ -3,6 +3,8 @@
 
 #include <initializer_list>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "server/server.h"
 
@@ -36,6 +38,39 @@ TEST(MetricsTest, CountsRequestsByOperationAndOutcomeWithCumulativeLatencyBucket
                   "scytale_request_duration_seconds_count{operation=\"Encrypt\"} 2",
               });
   EXPECT_THAT(text, Not(HasSubstr("scytale_audit_")));
+}
+
+// Threads count into shards of their own; the rendered series are their sums.
+TEST(MetricsTest, RequestsFromManyThreadsAddUp) {
+  Metrics m;
+  constexpr int kThreads = 24;  // more than the shards, so some threads share one
+  constexpr int kCalls = 500;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&m, t] {
+      for (int i = 0; i < kCalls; ++i) {
+        m.ObserveRequest(t % 2 == 0 ? "Encrypt" : "Decrypt", "success", 0.002);
+        m.ObserveRequest("Encrypt", "denied", 0.02);
+      }
+    });
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  constexpr int kEach = kThreads / 2 * kCalls;
+  ExpectLines(m.Render(nullptr),
+              {
+                  "scytale_requests_total{operation=\"Decrypt\",outcome=\"success\"} " +
+                      std::to_string(kEach),
+                  "scytale_requests_total{operation=\"Encrypt\",outcome=\"denied\"} " +
+                      std::to_string(kThreads * kCalls),
+                  "scytale_requests_total{operation=\"Encrypt\",outcome=\"success\"} " +
+                      std::to_string(kEach),
+                  "scytale_request_duration_seconds_bucket{operation=\"Encrypt\",le=\"0.0025\"} " +
+                      std::to_string(kEach),
+                  "scytale_request_duration_seconds_count{operation=\"Encrypt\"} " +
+                      std::to_string(kEach + kThreads * kCalls),
+              });
 }
 
 TEST(MetricsTest, RendersAuditFsyncLatencyAndBatchSizes) {

@@ -168,9 +168,22 @@ class Metrics {
     double sum = 0;
     std::array<uint64_t, kLatencyBounds.size() + 1> buckets{};
   };
+  // The request series are kept in shards, so that concurrent calls take no common lock: a
+  // thread counts into one shard (picked once per thread) and Render adds the shards up. The
+  // operation-name bound applies per shard.
+  struct OperationSeries {
+    std::map<std::string, uint64_t, std::less<>> outcomes;
+    Latency latency;
+  };
+  using OperationMap = std::map<std::string, OperationSeries, std::less<>>;
+  struct alignas(64) RequestShard {
+    std::mutex mu;
+    OperationMap operations;
+  };
+  static constexpr size_t kShards = 16;
+  mutable std::array<RequestShard, kShards> shards_;
+  // The other series: rare events (connections, rejections, TLS).
   mutable std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, uint64_t> requests_;
-  std::map<std::string, Latency> latency_;
   std::map<int, uint64_t> rejections_;
   int64_t connections_open_ = 0;
   uint64_t connections_accepted_ = 0;
