@@ -17,7 +17,27 @@ using ::scytale::testing::IsOk;
 using json = nlohmann::json;
 using testing::AuditFixture;
 
-class AuditLogTest : public AuditFixture {};
+class AuditLogTest : public AuditFixture {
+ protected:
+  // `threads` callers each Append `per_thread` Encrypt records at once; returns how many failed.
+  static int AppendFromThreads(AuditLog& log, int threads, int per_thread) {
+    std::atomic<int> failures{0};
+    std::vector<std::thread> callers;
+    for (int t = 0; t < threads; ++t) {
+      callers.emplace_back([&, t] {
+        for (int i = 0; i < per_thread; ++i) {
+          if (!log.Append(MakeEvent("Encrypt", t * per_thread + i))) {
+            ++failures;
+          }
+        }
+      });
+    }
+    for (auto& caller : callers) {
+      caller.join();
+    }
+    return failures.load();
+  }
+};
 
 TEST_F(AuditLogTest, EachAppendWritesOneChainedCloudTrailRecord) {
   auto log = OpenLog();
@@ -293,23 +313,10 @@ TEST_F(AuditLogTest, ConcurrentAppendsShareFsyncs) {
   auto log = OpenLog(o);
   constexpr int kThreads = 32;
   constexpr int kPerThread = 100;
-  std::atomic<int> failures{0};
   auto start = std::chrono::steady_clock::now();
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kPerThread; ++i) {
-        if (!log->Append(MakeEvent("Encrypt", t * kPerThread + i))) {
-          ++failures;
-        }
-      }
-    });
-  }
-  for (auto& th : threads) {
-    th.join();
-  }
+  int failures = AppendFromThreads(*log, kThreads, kPerThread);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ASSERT_EQ(failures.load(), 0);
+  ASSERT_EQ(failures, 0);
   Stats stats = log->GetStats();
   EXPECT_EQ(stats.records, uint64_t{kThreads * kPerThread});
   EXPECT_LT(stats.batches, stats.records / 4) << "group commit did not batch";
@@ -517,21 +524,8 @@ TEST_F(AuditLogTest, CommitDelayGathersConcurrentCallersIntoOneBatch) {
   auto log = OpenLog(o);
   constexpr int kThreads = 8;
   constexpr int kPerThread = 10;
-  std::atomic<int> failures{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kPerThread; ++i) {
-        if (!log->Append(MakeEvent("Encrypt", t * kPerThread + i))) {
-          ++failures;
-        }
-      }
-    });
-  }
-  for (auto& th : threads) {
-    th.join();
-  }
-  ASSERT_EQ(failures.load(), 0);
+  int failures = AppendFromThreads(*log, kThreads, kPerThread);
+  ASSERT_EQ(failures, 0);
   Stats stats = log->GetStats();
   EXPECT_EQ(stats.records, uint64_t{kThreads * kPerThread});
   // With the window every batch after the first holds all eight (kPerThread + 1 batches; two
