@@ -57,19 +57,17 @@ std::string_view EscapeOf(char c, char (&buf)[6]) {
 
 }  // namespace
 
-void AppendJsonString(std::string& out, std::string_view s) {
+bool AppendAsciiJsonString(std::string& out, std::string_view s) {
   bool ascii = true;
   size_t escapes = CountEscapes(s, ascii);
   if (!ascii) {
-    // UTF-8 validation and replacement are nlohmann's own, so the text stays identical.
-    out += nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    return;
+    return false;
   }
   out += '"';
   if (escapes == 0) {
     out += s;
     out += '"';
-    return;
+    return true;
   }
   // Runs of bytes that need no escape are appended whole.
   size_t run = 0;
@@ -83,6 +81,14 @@ void AppendJsonString(std::string& out, std::string_view s) {
   }
   out.append(s.data() + run, s.size() - run);
   out += '"';
+  return true;
+}
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  if (!AppendAsciiJsonString(out, s)) {
+    // UTF-8 validation and replacement are nlohmann's own, so the text stays identical.
+    out += nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
 }
 
 std::optional<size_t> AsciiJsonStringSize(std::string_view s) {

@@ -15,6 +15,9 @@ namespace scytale {
 // \b \t \n \f \r or \u00xx, other UTF-8 as is, invalid UTF-8 replaced by U+FFFD.
 void AppendJsonString(std::string& out, std::string_view s);
 
+// AppendJsonString for an ASCII `s`; false, and nothing appended, when `s` is not ASCII.
+bool AppendAsciiJsonString(std::string& out, std::string_view s);
+
 // The number of bytes AppendJsonString(out, s) appends, when `s` is ASCII; std::nullopt when it
 // is not (its escaping is then nlohmann's).
 std::optional<size_t> AsciiJsonStringSize(std::string_view s);

@@ -36,6 +36,9 @@ TEST(JsonText, StringsAreWrittenAsNlohmannDumpsThem) {
     if (size) {
       EXPECT_EQ(*size, Ours(s).size());
     }
+    std::string ascii_only = "x";
+    EXPECT_EQ(AppendAsciiJsonString(ascii_only, s), ascii);
+    EXPECT_EQ(ascii_only, ascii ? "x" + Ours(s) : "x");
   }
 }
 

@@ -100,13 +100,7 @@ class TextSink {
   explicit TextSink(std::string& out) : out_(out) {}
   void Raw(std::string_view s) { out_.append(s); }
   void Char(char c) { out_.push_back(c); }
-  bool AsciiString(std::string_view s) {
-    if (!AsciiJsonStringSize(s)) {
-      return false;
-    }
-    AppendJsonString(out_, s);
-    return true;
-  }
+  bool AsciiString(std::string_view s) { return AppendAsciiJsonString(out_, s); }
   void Nlohmann(const json& v) {
     Serializer(nlohmann::detail::output_adapter<char, std::string>(out_), ' ',
                json::error_handler_t::replace)
